@@ -1,0 +1,1 @@
+"""Strategy Briefs: monthly line-of-business figures to executive PDF briefs."""
