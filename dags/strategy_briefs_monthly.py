@@ -1,0 +1,156 @@
+"""
+### Strategy Briefs: the monthly run
+
+Turns one month of line-of-business submissions into the executive PDF briefs.
+
+1. **ingest**: validate every line of business's file for the month, then load each
+   (one mapped task per line of business) into `raw.lob_figures`.
+2. **warehouse**: dbt seeds, staging, intermediate and marts for the month (one task per
+   dbt node, tests after each model).
+3. **briefs**: render the special edition and one brief per line of business as PDF.
+4. **delivery**: the quality gate, then email to the distribution lists, exactly once.
+
+The reporting month is the month in which the run's data interval starts (Asia/Shanghai):
+a run on the 5th of July reports June. Params: `dry_run` (render, never send),
+`force_reissue` + `reissue_reason` (send a corrected edition, marked 更正版).
+
+**When it fails**: open the failed task's log; its doc says what to do. Fix the input and
+clear the failed task: loads replace their month, delivery sends only what was not sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task, task_group
+from airflow.timetables.interval import CronDataIntervalTimetable
+from cosmos import DbtTaskGroup
+
+from strategy_briefs.config import Settings
+from strategy_briefs.orchestration import cosmos_config, tasks
+from strategy_briefs.periods import BANK_TIMEZONE, Period
+
+SETTINGS = Settings.from_env()
+_FIRST = Period.parse(SETTINGS.first_month)
+
+PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
+
+
+@dag(
+    dag_id="strategy_briefs_monthly",
+    schedule=CronDataIntervalTimetable(
+        f"0 {SETTINGS.schedule_hour} {SETTINGS.schedule_day} * *", timezone=BANK_TIMEZONE
+    ),
+    start_date=datetime(
+        _FIRST.year,
+        _FIRST.month,
+        SETTINGS.schedule_day,
+        SETTINGS.schedule_hour,
+        tzinfo=BANK_TIMEZONE,
+    ),
+    catchup=True,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["strategy-briefs", "monthly", "executive-reporting"],
+    default_args={
+        "owner": "strategy-briefs",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+    params={
+        "dry_run": Param(False, type="boolean", description="Render the briefs but send nothing."),
+        "force_reissue": Param(
+            False, type="boolean", description="Send a corrected edition (更正版) again."
+        ),
+        "reissue_reason": Param(
+            "",
+            type="string",
+            description="Why the corrected edition is sent (required with force_reissue).",
+        ),
+    },
+)
+def strategy_briefs_monthly():
+    @task(
+        doc_md="Works out the reporting month from the run's data interval. "
+        "Fails only if the DAG's timetable was changed to one without intervals."
+    )
+    def resolve_period(data_interval_start=None, data_interval_end=None) -> str:
+        return tasks.resolve_period(data_interval_start, data_interval_end)
+
+    period = resolve_period()
+
+    @task_group(group_id="ingest")
+    def ingest(period: str):
+        """Validate the month's submissions, then load each line of business."""
+
+        @task(
+            doc_md="Checks every file of the month and lists the lines of business to load. "
+            "On failure the log lists each problem as FILE:ROW:COLUMN: message; send them to "
+            "the department, put the corrected file in place and clear this task."
+        )
+        def validate_submissions(period: str) -> list[str]:
+            return tasks.validate_month(period)
+
+        @task(
+            doc_md="Loads one line of business's file for the month in one transaction; "
+            "a re-run replaces that month only. On failure nothing of the month changed: "
+            "clear the task to retry."
+        )
+        def load_submission(period: str, lob_code: str) -> dict:
+            return tasks.load_submission(period, lob_code)
+
+        lob_codes = validate_submissions(period)
+        return load_submission.partial(period=period).expand(lob_code=lob_codes)
+
+    loaded = ingest(period)
+
+    warehouse = DbtTaskGroup(
+        group_id="warehouse",
+        project_config=cosmos_config.project_config,
+        profile_config=cosmos_config.profile_config,
+        execution_config=cosmos_config.execution_config,
+        render_config=cosmos_config.render_config,
+        operator_args={
+            "vars": {"period": PERIOD_XCOM},
+            "env": tasks.DBT_ENV_TEMPLATE,
+            "install_deps": False,
+        },
+    )
+
+    @task_group(group_id="briefs")
+    def briefs(period: str):
+        """Render the PDFs from the marts."""
+
+        @task(
+            doc_md="Renders the special edition and one brief per line of business from "
+            "marts.brief_facts. Fails on a missing glyph or an empty mart: check the "
+            "warehouse tasks of this run."
+        )
+        def render_briefs(period: str) -> list[dict]:
+            return tasks.render_briefs(period)
+
+        return render_briefs(period)
+
+    rendered = briefs(period)
+
+    @task_group(group_id="delivery")
+    def delivery(period: str, rendered: list[dict]):
+        """Check the month is fit to send, then email each brief exactly once."""
+
+        @task(
+            doc_md="Sends the briefs to their distribution lists through `smtp_default`, "
+            "recording each recipient in the delivery ledger. A retry sends only to "
+            "recipients not yet accepted. With dry_run nothing is sent."
+        )
+        def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
+            return tasks.deliver_briefs(period, rendered, dict(params or {}))
+
+        return deliver_briefs(period, rendered)
+
+    loaded >> warehouse >> rendered
+    delivery(period, rendered)
+
+
+strategy_briefs_monthly()

@@ -1,0 +1,306 @@
+"""`strategy-briefs`: the command line for operators and newcomers.
+
+Every subcommand finds (or starts) the warehouse itself, so none depends on another
+having run first in the same shell. Errors print one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from strategy_briefs import periods, warehouse
+from strategy_briefs.config import Settings
+
+DAG_ID = "strategy_briefs_monthly"
+DEMO_MONTHS = ("2020-06", "2020-07")
+
+
+class CliError(Exception):
+    """An error the user can act on; printed as one line."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _prepare(settings: Settings, *, smtp_connection: str | None = None) -> dict[str, str]:
+    """Warehouse up and migrated, dbt manifest built, Airflow env exported into this process."""
+    from strategy_briefs.orchestration.environment import airflow_environment
+
+    params = warehouse.resolve(settings)
+    warehouse.migrate(params)
+    env = airflow_environment(
+        settings,
+        params,
+        smtp_connection=smtp_connection or os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT"),
+    )
+    os.environ.update(env)
+    build_manifest(settings)
+    return env
+
+
+def build_manifest(settings: Settings, *, force: bool = False) -> Path:
+    """`dbt parse` so Cosmos reads the manifest instead of running `dbt ls` at parse time."""
+    manifest = settings.dbt_manifest_path
+    sources = [
+        p
+        for p in settings.dbt_project_dir.rglob("*")
+        if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts
+    ]
+    if not force and manifest.exists():
+        newest = max((p.stat().st_mtime for p in sources), default=0)
+        if manifest.stat().st_mtime >= newest:
+            return manifest
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    for name, default in (
+        ("WAREHOUSE_HOST", "localhost"),
+        ("WAREHOUSE_PORT", "5432"),
+        ("WAREHOUSE_USER", "postgres"),
+        ("WAREHOUSE_DBNAME", "postgres"),
+    ):
+        env.setdefault(name, default)
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [
+            str(dbt),
+            "parse",
+            "--project-dir",
+            str(settings.dbt_project_dir),
+            "--profiles-dir",
+            str(settings.dbt_project_dir),
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise CliError(
+            "dbt parse failed: " + (result.stdout + result.stderr).strip().splitlines()[-1]
+        )
+    return manifest
+
+
+def _ensure_airflow_db(settings: Settings) -> None:
+    db_file = settings.airflow_home / "airflow.db"
+    if db_file.exists():
+        return
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CliError("airflow db migrate failed: " + result.stderr.strip().splitlines()[-1])
+
+
+def run_month(
+    settings: Settings, period: periods.Period, *, conf: dict | None = None
+) -> list[Path]:
+    """Run the monthly DAG for `period` through Airflow's own `dag.test()`."""
+    from strategy_briefs.delivery.sink import run_sink
+    from strategy_briefs.orchestration.environment import DEFAULT_SINK_PORT
+
+    own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
+    _prepare(settings)
+    _ensure_airflow_db(settings)
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(settings.project_root / "dags"), include_examples=False)
+    if bag.import_errors:
+        first = next(iter(bag.import_errors.items()))
+        raise CliError(f"DAG import error in {first[0]}: {first[1].strip().splitlines()[-1]}")
+    dag = bag.get_dag(DAG_ID)
+    logical_date = periods.run_time_for(
+        period, day=settings.schedule_day, hour=settings.schedule_hour
+    )
+
+    sink = run_sink("127.0.0.1", DEFAULT_SINK_PORT, settings.mail_sink_dir) if own_sink else None
+    try:
+        if sink:
+            sink.__enter__()
+        run = dag.test(logical_date=logical_date, run_conf=conf or {})
+    finally:
+        if sink:
+            sink.__exit__(None, None, None)
+    if run is None or str(run.state) != "success":
+        failed = (
+            [
+                ti.task_id
+                for ti in run.get_task_instances()
+                if str(ti.state) in {"failed", "upstream_failed"}
+            ]
+            if run
+            else []
+        )
+        raise CliError(
+            f"run for {period} ended {getattr(run, 'state', 'without a run')}; failed tasks: {', '.join(failed) or 'none'}"
+        )
+    out = settings.output_dir / str(period)
+    return sorted(out.glob("*.pdf"))
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    conf = {"dry_run": args.dry_run}
+    if args.force_reissue:
+        conf.update(force_reissue=True, reissue_reason=args.force_reissue)
+    for path in run_month(settings, periods.Period.parse(args.period), conf=conf):
+        print(path)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.ingest import validate_paths
+
+    settings = Settings.from_env()
+    missing = [p for p in args.files if not Path(p).exists()]
+    if missing:
+        raise CliError(f"no such file: {missing[0]}")
+    problems = validate_paths([Path(p) for p in args.files], load_catalogue(settings.seeds_dir))
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"{len(args.files)} file(s) valid", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from strategy_briefs.briefs.render import render_month
+
+    settings = Settings.from_env()
+    params = warehouse.resolve(settings)
+    period = periods.Period.parse(args.period)
+    for brief in render_month(params, str(period), Path(args.out)):
+        print(brief.path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the bundled history, build the warehouse, run the demo months through the DAG."""
+    from strategy_briefs.orchestration.history import load_history
+
+    settings = Settings.from_env()
+    _prepare(settings)
+    first_demo = periods.Period.parse(DEMO_MONTHS[0])
+    loaded = load_history(settings, before=first_demo)
+    print(
+        f"history: {loaded} month(s) of sample submissions loaded before {first_demo}",
+        file=sys.stderr,
+    )
+    pdfs: list[Path] = []
+    for month in DEMO_MONTHS:
+        pdfs += run_month(settings, periods.Period.parse(month))
+    print("PDF briefs written:")
+    for path in pdfs:
+        print(f"  {path}")
+    print(f"Emails (the local SMTP sink): {settings.mail_sink_dir}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    """Print `export` lines for running Airflow by hand against this project."""
+    env = _prepare(Settings.from_env())
+    for key, value in sorted(env.items()):
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_warehouse(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    if args.action == "stop":
+        if settings.warehouse_url:
+            print("WAREHOUSE_URL is set: not stopping an external server", file=sys.stderr)
+            return 0
+        stopped = warehouse.stop_embedded_server(settings.var_dir)
+        print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+        return 0
+    params = warehouse.resolve(settings)
+    warehouse.migrate(params)
+    print(params.url())
+    return 0
+
+
+def cmd_build_manifest(args: argparse.Namespace) -> int:
+    print(build_manifest(Settings.from_env(), force=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="strategy-briefs",
+        description="Monthly line-of-business figures to executive PDF briefs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the monthly DAG for one month through Airflow (dag.test)")
+    run.add_argument(
+        "--period", required=True, metavar="YYYY-MM", help="reporting month, e.g. 2020-06"
+    )
+    run.add_argument("--dry-run", action="store_true", help="render the briefs but send no email")
+    run.add_argument(
+        "--force-reissue",
+        metavar="REASON",
+        help="send a corrected edition (更正版) again, giving the reason",
+    )
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check submission files without loading them")
+    validate.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="CSV or XLSX submissions; prints FILE:ROW:COLUMN: message per problem",
+    )
+    validate.set_defaults(func=cmd_validate)
+
+    render = sub.add_parser("render", help="render a month's briefs from the marts without sending")
+    render.add_argument("--period", required=True, metavar="YYYY-MM", help="reporting month")
+    render.add_argument(
+        "--out", required=True, metavar="DIR", help="output folder (PDFs go to DIR/YYYY-MM/)"
+    )
+    render.set_defaults(func=cmd_render)
+
+    demo = sub.add_parser(
+        "demo", help=f"load the sample history and run {', '.join(DEMO_MONTHS)} end to end"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    env = sub.add_parser("env", help="print export lines for running Airflow against this project")
+    env.set_defaults(func=cmd_env)
+
+    wh = sub.add_parser("warehouse", help="start (and print the URL of) or stop the warehouse")
+    wh.add_argument(
+        "action",
+        choices=["start", "stop"],
+        help="start: find or start it; stop: stop the embedded one",
+    )
+    wh.set_defaults(func=cmd_warehouse)
+
+    manifest = sub.add_parser(
+        "build-manifest", help="parse the dbt project into target/manifest.json"
+    )
+    manifest.set_defaults(func=cmd_build_manifest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, periods.PeriodError, ValueError, FileNotFoundError) as exc:
+        print(f"strategy-briefs {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Cosmos configuration for the dbt project, built once and shared by every DAG.
+
+The manifest is built ahead (`strategy-briefs build-manifest`, run by set-up, CI and the
+image build), so parsing the DAG never runs `dbt ls`.
+"""
+
+from __future__ import annotations
+
+from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from strategy_briefs.config import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+project_config = ProjectConfig(
+    dbt_project_path=DBT_PROJECT_DIR,
+    manifest_path=DBT_MANIFEST_PATH,
+    project_name="strategy_briefs",
+)
+
+# profiles.yml reads the warehouse from env vars; the DAG fills them from the Airflow
+# connection at run time, so no credential is ever written to disk.
+profile_config = ProfileConfig(
+    profile_name="strategy_briefs",
+    target_name="warehouse",
+    profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+)
+
+# dbt runs in the task's own process (no subprocess start-up per model).
+execution_config = ExecutionConfig(
+    execution_mode=ExecutionMode.LOCAL,
+    invocation_mode=InvocationMode.DBT_RUNNER,
+)
+
+# Each model's tests run right after it, so a failing test stops everything downstream.
+render_config = RenderConfig(
+    load_method=LoadMode.DBT_MANIFEST,
+    test_behavior=TestBehavior.AFTER_EACH,
+)

@@ -1,0 +1,68 @@
+"""The environment every Airflow process of this project runs with.
+
+One function builds it, so the CLI, `make airflow`, the tests and the compose file agree.
+Nothing here phones home: Cosmos, Airflow, dbt and OpenLineage usage reporting are off.
+"""
+
+from __future__ import annotations
+
+import json
+
+from strategy_briefs.config import Settings
+from strategy_briefs.warehouse import WarehouseParams
+
+WAREHOUSE_CONN_ID = "warehouse"
+SMTP_CONN_ID = "smtp_default"
+DEFAULT_SINK_PORT = 8025
+
+# Settings that keep every component inside the bank's network.
+NO_TELEMETRY = {
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+    "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+    "DO_NOT_TRACK": "1",
+    "SCARF_ANALYTICS": "false",
+    "SCARF_NO_ANALYTICS": "true",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+}
+
+
+def local_smtp_connection(port: int = DEFAULT_SINK_PORT) -> str:
+    """The demo's SMTP connection: the loopback sink, plain SMTP (it never leaves the machine)."""
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "extra": {
+                "disable_tls": True,
+                "disable_ssl": True,
+                "from_email": "strategy-briefs@bank.example",
+            },
+        }
+    )
+
+
+def airflow_environment(
+    settings: Settings, warehouse: WarehouseParams, *, smtp_connection: str | None = None
+) -> dict[str, str]:
+    """Env vars for a local Airflow (standalone UI, `dags test`) running this project."""
+    home = settings.airflow_home
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.project_root / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": warehouse.airflow_conn_json(),
+        "STRATEGY_BRIEFS_INCOMING": str(settings.incoming_dir),
+        "STRATEGY_BRIEFS_OUTPUT": str(settings.output_dir),
+        "STRATEGY_BRIEFS_RECIPIENTS": str(settings.recipients_file),
+        "STRATEGY_BRIEFS_VAR": str(settings.var_dir),
+        **warehouse.dbt_env(),
+        **NO_TELEMETRY,
+    }
+    env[f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}"] = smtp_connection or local_smtp_connection()
+    return env

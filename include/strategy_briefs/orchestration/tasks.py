@@ -1,0 +1,111 @@
+"""What each DAG task does, as plain functions over the Airflow connections.
+
+The DAG file only wires these together; each one turns Airflow's context (connections,
+params) into the typed arguments of the `strategy_briefs` functions that do the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from strategy_briefs import periods, warehouse
+from strategy_briefs.config import Settings
+from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
+from strategy_briefs.warehouse import WarehouseParams
+
+log = logging.getLogger(__name__)
+
+# dbt's profiles.yml reads these; Airflow renders them from the warehouse connection when
+# the task runs. dbt scrubs DBT_ENV_SECRET_* values from its logs.
+DBT_ENV_TEMPLATE = {
+    "WAREHOUSE_HOST": "{{ conn.warehouse.host }}",
+    "WAREHOUSE_PORT": "{{ conn.warehouse.port }}",
+    "WAREHOUSE_USER": "{{ conn.warehouse.login }}",
+    "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": "{{ conn.warehouse.password or '' }}",
+    "WAREHOUSE_DBNAME": "{{ conn.warehouse.schema }}",
+}
+
+
+def warehouse_params(conn_id: str = WAREHOUSE_CONN_ID) -> WarehouseParams:
+    """The warehouse as the Airflow connection describes it."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    return WarehouseParams(
+        host=conn.host or "127.0.0.1",
+        port=int(conn.port or 5432),
+        user=conn.login or "postgres",
+        password=conn.password or "",
+        dbname=conn.schema or "postgres",
+    )
+
+
+def resolve_period(data_interval_start: datetime | None, data_interval_end: datetime | None) -> str:
+    period = periods.reporting_period(data_interval_start, data_interval_end)
+    log.info(
+        "Reporting month %s (data interval %s .. %s)",
+        period,
+        data_interval_start,
+        data_interval_end,
+    )
+    return str(period)
+
+
+def validate_month(period: str) -> list[str]:
+    """Validate every submission of the month; return the lines of business to load."""
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.ingest import validate_month as validate
+
+    settings = Settings.from_env()
+    warehouse.migrate(warehouse_params())
+    catalogue = load_catalogue(settings.seeds_dir)
+    return validate(settings.incoming_dir, period, catalogue)
+
+
+def load_submission(period: str, lob_code: str) -> dict:
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.ingest import find_submissions
+    from strategy_briefs.ingest import load_submission as load
+
+    settings = Settings.from_env()
+    catalogue = load_catalogue(settings.seeds_dir)
+    path = find_submissions(settings.incoming_dir, period)[lob_code]
+    result = load(warehouse_params(), path, period=period, lob_code=lob_code, catalogue=catalogue)
+    log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
+    return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
+
+
+def render_briefs(period: str, correction_note: str | None = None) -> list[dict]:
+    from strategy_briefs.briefs.render import render_month
+
+    settings = Settings.from_env()
+    rendered = render_month(
+        warehouse_params(), period, settings.output_dir, correction_note=correction_note
+    )
+    for brief in rendered:
+        log.info("Rendered %s: %s", brief.brief_id, brief.path)
+    return [
+        {"brief_id": b.brief_id, "title_zh": b.title_zh, "path": str(b.path), "sha256": b.sha256}
+        for b in rendered
+    ]
+
+
+def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
+    from strategy_briefs.delivery import deliver_month
+
+    settings = Settings.from_env()
+    if params.get("dry_run"):
+        log.info("dry_run: %d briefs rendered, nothing sent", len(rendered))
+        return {"sent": 0, "dry_run": True}
+    return deliver_month(
+        warehouse_params(),
+        period,
+        [Path(r["path"]) for r in rendered],
+        settings=settings,
+        smtp_conn_id=SMTP_CONN_ID,
+        force_reissue_reason=(params.get("reissue_reason") or None)
+        if params.get("force_reissue")
+        else None,
+    )

@@ -1,0 +1,104 @@
+"""The one rule that turns a DAG run into the reporting month it works on.
+
+The monthly DAG uses a `CronDataIntervalTimetable` that fires on a fixed day early in
+each month (Asia/Shanghai). Every kind of run then carries a non-empty data interval
+that starts in the reporting month and ends when the run may start:
+
+- scheduled and backfilled runs: the interval the timetable produced;
+- manual runs (UI, `dags test`, `strategy-briefs run`): Airflow infers the last complete
+  interval before the logical date (`infer_manual_data_interval`).
+
+The reporting month is the calendar month, in the bank's time zone, of the interval's
+start. We never read the wall clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
+_PERIOD_RE = re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$")
+
+
+class PeriodError(ValueError):
+    """A period string or a data interval that cannot name a reporting month."""
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting month."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        match = _PERIOD_RE.match(text.strip())
+        if not match:
+            raise PeriodError(f"period must look like YYYY-MM (e.g. 2020-06), got {text!r}")
+        return cls(int(match["year"]), int(match["month"]))
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    def shift(self, months: int) -> Period:
+        index = self.year * 12 + (self.month - 1) + months
+        return Period(index // 12, index % 12 + 1)
+
+    @property
+    def label_zh(self) -> str:
+        return f"{self.year}年{self.month}月"
+
+
+def reporting_period(
+    data_interval_start: datetime | None, data_interval_end: datetime | None
+) -> Period:
+    """The reporting month of a DAG run, from its data interval."""
+    if data_interval_start is None or data_interval_end is None:
+        raise PeriodError(
+            "this run has no data interval; the monthly DAG needs a CronDataIntervalTimetable"
+        )
+    if data_interval_end <= data_interval_start:
+        raise PeriodError(
+            f"empty data interval {data_interval_start.isoformat()} .. {data_interval_end.isoformat()}:"
+            " the monthly DAG needs a CronDataIntervalTimetable"
+        )
+    local_start = data_interval_start.astimezone(BANK_TIMEZONE)
+    return Period(local_start.year, local_start.month)
+
+
+def run_time_for(period: Period, *, day: int, hour: int) -> datetime:
+    """When the schedule runs for `period`: day `day` of the following month, bank time.
+
+    Used as the logical date of a manual run for a named month, so that Airflow's inferred
+    interval starts inside that month.
+    """
+    following = period.shift(1)
+    return datetime(following.year, following.month, day, hour, tzinfo=BANK_TIMEZONE)
+
+
+def months_between(first: Period, last: Period) -> list[Period]:
+    if last < first:
+        raise PeriodError(f"{last} is before {first}")
+    out, current = [], first
+    while current <= last:
+        out.append(current)
+        current = current.shift(1)
+    return out
+
+
+__all__ = [
+    "BANK_TIMEZONE",
+    "Period",
+    "PeriodError",
+    "months_between",
+    "reporting_period",
+    "run_time_for",
+]

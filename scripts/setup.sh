@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian/Ubuntu machine needs, idempotent: system packages for
+# WeasyPrint's Chinese text, uv, the locked virtual environment, the dbt manifest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+UV_VERSION=0.13.9
+
+python3 - <<'PY' || { echo "setup: Python 3.11 or newer is required (python3 --version)" >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing system packages; run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v uv >/dev/null 2>&1 || [[ "$(uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]]; then
+  python3 -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" \
+    || python3 -m pip install --quiet --user --disable-pip-version-check "uv==$UV_VERSION"
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+
+uv sync --frozen --quiet
+.venv/bin/strategy-briefs build-manifest >/dev/null
+echo "setup: ready (.venv, dbt manifest)" >&2
