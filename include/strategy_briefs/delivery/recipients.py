@@ -1,0 +1,185 @@
+"""Distribution lists: who receives which brief, read from a YAML file and validated at load.
+
+File format (see `config/recipients.example.yaml`)::
+
+    sender: "战略简报 <strategy-briefs@example.com>"
+    allowed_domains: [example.com]
+    operators: [data-ops@example.com]
+    briefs:
+      special_edition: [ceo@example.com, ...]     # the combined edition -> executives
+      mobile_banking: [head.online@example.com]   # each line of business -> its department heads
+
+Every problem found is reported at once, each line naming the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+
+SPECIAL_EDITION = "special_edition"
+
+# A pragmatic dot-atom addr-spec: what corporate mail systems actually hand out.
+_LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+class RecipientsError(ValueError):
+    """The recipients file is unusable; `problems` holds one 'file: key: reason' line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Validated distribution lists. Addresses are lower-cased (they key the ledger)."""
+
+    source: Path
+    sender: str
+    allowed_domains: tuple[str, ...]
+    operators: tuple[str, ...]
+    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def sender_address(self) -> str:
+        return parseaddr(self.sender)[1]
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_address.rsplit("@", 1)[1]
+
+    def for_brief(self, brief_id: str) -> tuple[str, ...]:
+        """The distribution list of one brief; an error naming the file when it has none."""
+        try:
+            return self.lists[brief_id]
+        except KeyError:
+            raise RecipientsError(
+                [f"{self.source}: briefs.{brief_id}: no distribution list for this brief"]
+            ) from None
+
+
+def known_brief_ids(seeds_dir: Path | None = None) -> frozenset[str]:
+    """`special_edition` plus every lob_code of the `lines_of_business` seed."""
+    if seeds_dir is None:
+        from strategy_briefs.config import Settings
+
+        seeds_dir = Settings.from_env().seeds_dir
+    with (seeds_dir / "lines_of_business.csv").open(encoding="utf-8", newline="") as handle:
+        return frozenset({SPECIAL_EDITION} | {row["lob_code"] for row in csv.DictReader(handle)})
+
+
+def address_problem(address: object, allowed_domains: Iterable[str]) -> str | None:
+    """Why `address` is unusable as a recipient, or None when it is fine."""
+    if not isinstance(address, str):
+        return f"address must be a string, got {type(address).__name__} {address!r}"
+    if address != address.strip() or "@" not in address or address.count("@") != 1:
+        return f"malformed address {address!r} (expected local@domain)"
+    local, domain = address.split("@")
+    if not _LOCAL_RE.match(local) or len(local) > 64 or not _DOMAIN_RE.match(domain):
+        return f"malformed address {address!r} (expected local@domain)"
+    if domain.lower() not in {d.lower() for d in allowed_domains}:
+        return f"domain {domain!r} of {address!r} is not in allowed_domains"
+    return None
+
+
+def load_recipients(
+    path: Path | None = None, *, brief_ids: Iterable[str] | None = None
+) -> Recipients:
+    """Read and validate the recipients file (`STRATEGY_BRIEFS_RECIPIENTS` when `path` is None)."""
+    import yaml
+
+    if path is None:
+        from strategy_briefs.config import Settings
+
+        path = Settings.from_env().recipients_file
+    path = Path(path)
+    known = frozenset(brief_ids) if brief_ids is not None else known_brief_ids()
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipientsError([f"{path}: (file): not found"]) from None
+    except yaml.YAMLError as exc:
+        raise RecipientsError([f"{path}: (file): not valid YAML: {exc}"]) from None
+    return parse_recipients(document, source=path, brief_ids=known)
+
+
+def parse_recipients(document: object, *, source: Path, brief_ids: Iterable[str]) -> Recipients:
+    """Validate an already parsed YAML document; see `load_recipients`."""
+    problems: list[str] = []
+
+    def problem(key: str, reason: str) -> None:
+        problems.append(f"{source}: {key}: {reason}")
+
+    if not isinstance(document, dict):
+        raise RecipientsError([f"{source}: (file): expected a mapping at the top level"])
+    unknown_keys = set(document) - {"sender", "allowed_domains", "operators", "briefs"}
+    for key in sorted(map(str, unknown_keys)):
+        problem(key, "unknown key (expected sender, allowed_domains, operators, briefs)")
+
+    domains = document.get("allowed_domains")
+    if not isinstance(domains, list) or not domains:
+        problem("allowed_domains", "must be a non-empty list of domains")
+        domains = []
+    allowed: list[str] = []
+    for index, domain in enumerate(domains):
+        if not isinstance(domain, str) or not _DOMAIN_RE.match(domain):
+            problem(f"allowed_domains[{index}]", f"malformed domain {domain!r}")
+        else:
+            allowed.append(domain.lower())
+
+    sender = document.get("sender")
+    sender_address = parseaddr(sender)[1] if isinstance(sender, str) else ""
+    if not isinstance(sender, str) or not sender_address:
+        problem("sender", f"malformed sender {sender!r} (expected 'Name <local@domain>')")
+    elif reason := address_problem(sender_address, allowed):
+        problem("sender", reason)
+
+    def address_list(key: str, value: object) -> tuple[str, ...]:
+        if value is None or (isinstance(value, list) and not value):
+            problem(key, "empty list (every list needs at least one address)")
+            return ()
+        if not isinstance(value, list):
+            problem(key, f"must be a list of addresses, got {type(value).__name__}")
+            return ()
+        seen: list[str] = []
+        for index, address in enumerate(value):
+            reason = address_problem(address, allowed)
+            if reason:
+                problem(f"{key}[{index}]", reason)
+            elif address.lower() in seen:
+                problem(f"{key}[{index}]", f"duplicate address {address!r}")
+            else:
+                seen.append(address.lower())
+        return tuple(seen)
+
+    operators = address_list("operators", document.get("operators"))
+
+    briefs = document.get("briefs")
+    lists: dict[str, tuple[str, ...]] = {}
+    if not isinstance(briefs, dict) or not briefs:
+        problem("briefs", "must map each brief id to a non-empty list of addresses")
+        briefs = {}
+    known = frozenset(brief_ids)
+    for brief_id, value in briefs.items():
+        if brief_id not in known:
+            problem(f"briefs.{brief_id}", f"unknown brief id (known: {', '.join(sorted(known))})")
+            continue
+        lists[brief_id] = address_list(f"briefs.{brief_id}", value)
+
+    if problems:
+        raise RecipientsError(problems)
+    return Recipients(
+        source=source,
+        sender=str(sender),
+        allowed_domains=tuple(allowed),
+        operators=operators,
+        lists=lists,
+    )
