@@ -29,3 +29,21 @@ create table if not exists raw.lob_figures (
     source_row integer not null,
     primary key (period, lob_code, kpi_code, entity_type, entity_code)
 );
+
+-- Every load attempt is audited, rejected ones included (status 'rejected', with the
+-- problems as reported to the author). Added as columns so existing databases migrate.
+alter table raw.load_audit add column if not exists source_size bigint;
+alter table raw.load_audit add column if not exists source_encoding text;
+alter table raw.load_audit add column if not exists problem_count integer not null default 0;
+alter table raw.load_audit add column if not exists problems jsonb;
+alter table raw.load_audit add column if not exists run_id text;
+do $$
+begin
+    if not exists (
+        select 1 from pg_constraint where conname = 'load_audit_status_check'
+    ) then
+        alter table raw.load_audit
+            add constraint load_audit_status_check check (status in ('loaded', 'rejected'));
+    end if;
+end $$;
+create index if not exists load_audit_period_lob on raw.load_audit (period, lob_code);

@@ -1,0 +1,172 @@
+"""The catalogue: what may be submitted, read from the dbt seeds (the single list).
+
+Adding a line of business, a KPI, a unit or a bank is a change to
+`dbt_project/seeds/*.csv`, never to code.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+KINDS = ("count", "amount", "ratio", "weight", "rank")
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "t", "1", "yes", "y"):
+        return True
+    if value in ("false", "f", "0", "no", "n", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    kpi_code: str
+    lob_code: str
+    name_zh: str
+    name_en: str
+    kind: str  # count | amount | ratio | weight | rank
+    base_unit: str
+    is_ytd: bool
+    higher_is_better: bool
+    is_required: bool
+    is_headline: bool
+    display_order: int
+    parent_kpi_code: str | None
+    ranks_kpi_code: str | None
+
+
+@dataclass(frozen=True)
+class Unit:
+    unit: str
+    base_unit: str
+    factor: Decimal  # value_base = value * factor
+    kind: str
+
+
+@dataclass(frozen=True)
+class LineOfBusiness:
+    lob_code: str
+    name_zh: str
+    name_en: str
+    department_zh: str
+    department_en: str
+    credit_line: str
+    article_order: int
+
+
+@dataclass(frozen=True)
+class Bank:
+    bank_code: str
+    name_zh: str
+    short_name_zh: str
+    name_en: str
+    is_reporting_bank: bool
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    kpis: dict[str, Kpi]
+    units: dict[str, Unit]
+    lines_of_business: dict[str, LineOfBusiness]
+    banks: dict[str, Bank]
+
+    @property
+    def reporting_bank(self) -> Bank:
+        return next(bank for bank in self.banks.values() if bank.is_reporting_bank)
+
+    def kpis_of(self, lob_code: str) -> list[Kpi]:
+        """The KPIs of one line of business in display order."""
+        return sorted(
+            (k for k in self.kpis.values() if k.lob_code == lob_code),
+            key=lambda k: (k.display_order, k.kpi_code),
+        )
+
+    def required_kpis(self, lob_code: str) -> list[Kpi]:
+        return [k for k in self.kpis_of(lob_code) if k.is_required]
+
+    def lob_by_name(self, text: str) -> LineOfBusiness | None:
+        """A line of business by its code or its Chinese name."""
+        text = text.strip()
+        if text in self.lines_of_business:
+            return self.lines_of_business[text]
+        return next((lob for lob in self.lines_of_business.values() if lob.name_zh == text), None)
+
+    def bank_by_name(self, text: str) -> Bank | None:
+        """A bank by its code (any case), full or short Chinese name."""
+        text = text.strip()
+        lowered = text.lower()
+        for bank in self.banks.values():
+            if lowered == bank.bank_code or text in (bank.name_zh, bank.short_name_zh):
+                return bank
+        return None
+
+
+def load_catalogue(seeds_dir: Path) -> Catalogue:
+    """Read kpi_catalogue.csv, units.csv, lines_of_business.csv and peer_banks.csv."""
+    seeds_dir = Path(seeds_dir)
+    kpis: dict[str, Kpi] = {}
+    for row in _rows(seeds_dir / "kpi_catalogue.csv"):
+        if row["kind"] not in KINDS:
+            raise ValueError(f"kpi_catalogue.csv: {row['kpi_code']}: unknown kind {row['kind']!r}")
+        kpis[row["kpi_code"]] = Kpi(
+            kpi_code=row["kpi_code"],
+            lob_code=row["lob_code"],
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            kind=row["kind"],
+            base_unit=row["base_unit"],
+            is_ytd=_bool(row["is_ytd"]),
+            higher_is_better=_bool(row["higher_is_better"]),
+            is_required=_bool(row["is_required"]),
+            is_headline=_bool(row["is_headline"]),
+            display_order=int(row["display_order"]),
+            parent_kpi_code=row["parent_kpi_code"] or None,
+            ranks_kpi_code=row["ranks_kpi_code"] or None,
+        )
+    units = {
+        row["unit"]: Unit(
+            unit=row["unit"],
+            base_unit=row["base_unit"],
+            factor=Decimal(row["factor"]),
+            kind=row["kind"],
+        )
+        for row in _rows(seeds_dir / "units.csv")
+    }
+    lines = {
+        row["lob_code"]: LineOfBusiness(
+            lob_code=row["lob_code"],
+            name_zh=row["name_zh"],
+            name_en=row["name_en"],
+            department_zh=row["department_zh"],
+            department_en=row["department_en"],
+            credit_line=row["credit_line"],
+            article_order=int(row["article_order"]),
+        )
+        for row in _rows(seeds_dir / "lines_of_business.csv")
+    }
+    banks = {
+        row["bank_code"]: Bank(
+            bank_code=row["bank_code"],
+            name_zh=row["name_zh"],
+            short_name_zh=row["short_name_zh"],
+            name_en=row["name_en"],
+            is_reporting_bank=_bool(row["is_reporting_bank"]),
+        )
+        for row in _rows(seeds_dir / "peer_banks.csv")
+    }
+    for kpi in kpis.values():
+        if kpi.lob_code not in lines:
+            raise ValueError(f"kpi_catalogue.csv: {kpi.kpi_code}: unknown lob {kpi.lob_code!r}")
+    if sum(bank.is_reporting_bank for bank in banks.values()) != 1:
+        raise ValueError("peer_banks.csv: exactly one bank must have is_reporting_bank = true")
+    return Catalogue(kpis=kpis, units=units, lines_of_business=lines, banks=banks)

@@ -1,0 +1,40 @@
+"""Ingest: read, validate and load the monthly line-of-business submissions.
+
+See docs/submission-contract.md for the contract these modules implement.
+"""
+
+from strategy_briefs.ingest.loading import (
+    LoadProgress,
+    LoadResult,
+    check_month,
+    find_submissions,
+    load_month,
+    load_submission,
+    record_rejection,
+)
+from strategy_briefs.ingest.validation import (
+    FigureRow,
+    Problem,
+    SubmissionCheck,
+    SubmissionInvalid,
+    check_file,
+    validate_file,
+    validate_paths,
+)
+
+__all__ = [
+    "FigureRow",
+    "LoadProgress",
+    "LoadResult",
+    "Problem",
+    "SubmissionCheck",
+    "SubmissionInvalid",
+    "check_file",
+    "check_month",
+    "find_submissions",
+    "load_month",
+    "load_submission",
+    "record_rejection",
+    "validate_file",
+    "validate_paths",
+]

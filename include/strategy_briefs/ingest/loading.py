@@ -1,0 +1,405 @@
+"""Loading: one transaction per (period, line of business), streamed with COPY.
+
+`load_submission` validates while it streams: inside one transaction it writes the audit
+row, deletes that month's rows for the line of business and COPYs the new ones into
+`raw.lob_figures`. Only when the whole file has been read are all problems known; if there
+are any, the transaction is rolled back (the previous good data stays exactly as it was)
+and a separate 'rejected' audit row records the attempt. A file loaded twice leaves the
+same rows. Values travel only as COPY data or query parameters; identifiers are
+`psycopg.sql.Identifier`s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from strategy_briefs.catalogue import Catalogue
+from strategy_briefs.ingest.validation import (
+    SUBMISSION_SUFFIXES,
+    Problem,
+    SubmissionCheck,
+    SubmissionInvalid,
+    period_date,
+    validate_file,
+)
+from strategy_briefs.warehouse import WarehouseParams, connect
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+FIGURES_TABLE = "lob_figures"
+AUDIT_TABLE = "load_audit"
+APPLICATION_NAME = "strategy_briefs.ingest"
+COPY_COLUMNS = (
+    "load_id",
+    "period",
+    "lob_code",
+    "source_file",  # constant per file
+    "kpi_code",
+    "entity_type",
+    "entity_code",
+    "value_submitted",
+    "unit_submitted",
+    "value_base",
+    "qualifier",
+    "note",
+    "is_demo_data",
+    "source_row",
+)
+_COPY_CHUNK = 1 << 18  # characters per write: large enough to keep the server busy
+NULL = "\\N"  # COPY text format's null
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    load_id: int
+    period: str
+    lob_code: str
+    source_file: str
+    source_sha256: str
+    source_size: int
+    source_encoding: str
+    row_count: int
+    replaced_rows: int  # rows of the same (period, lob_code) the load replaced
+    demo_rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    rows: int  # rows sent to the server so far
+    backend_pid: int  # the loading connection's server process
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size in bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def source_name(path: Path) -> str:
+    """How a file is recorded: `<YYYY-MM>/<file>` (no machine-specific prefix)."""
+    return f"{path.parent.name}/{path.name}"
+
+
+def _table(name: str):
+    from psycopg import sql
+
+    return sql.Identifier(RAW_SCHEMA, name)
+
+
+def _check_target(period: str, lob_code: str, catalogue: Catalogue) -> None:
+    from strategy_briefs.ingest.validation import parse_period
+
+    if parse_period(period) != period or len(period) != 7:
+        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    if lob_code not in catalogue.lines_of_business:
+        raise ValueError(f"unknown line of business {lob_code!r}")
+
+
+def _escape(text: str) -> str:
+    return text.translate(_COPY_ESCAPES)
+
+
+def record_rejection(
+    params: WarehouseParams,
+    path: Path,
+    *,
+    period: str,
+    lob_code: str,
+    problems: list[Problem],
+    encoding: str | None = None,
+    row_count: int = 0,
+    run_id: str | None = None,
+) -> int:
+    """Write a 'rejected' audit row (its own transaction); returns its load_id."""
+    from psycopg import sql
+
+    sha256, size = file_digest(path) if path.is_file() else ("", 0)
+    with connect(params, application_name=APPLICATION_NAME) as conn:
+        row = conn.execute(
+            sql.SQL(
+                "insert into {} (period, lob_code, source_file, source_sha256, source_size,"
+                " source_encoding, row_count, status, problem_count, problems, run_id)"
+                " values (%s, %s, %s, %s, %s, %s, %s, 'rejected', %s, %s, %s)"
+                " returning load_id"
+            ).format(_table(AUDIT_TABLE)),
+            (
+                period_date(period),
+                lob_code,
+                source_name(path),
+                sha256,
+                size,
+                encoding,
+                row_count,
+                len(problems),
+                json.dumps([str(p) for p in problems], ensure_ascii=False),
+                run_id,
+            ),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+class _Rejected(Exception):
+    pass
+
+
+def load_submission(
+    params: WarehouseParams,
+    path: Path,
+    *,
+    period: str,
+    lob_code: str,
+    catalogue: Catalogue,
+    run_id: str | None = None,
+    on_progress: Callable[[LoadProgress], None] | None = None,
+) -> LoadResult:
+    """Validate and load one submission, replacing that (period, lob_code) in one transaction.
+
+    Raises `SubmissionInvalid` (with every problem, and the id of the 'rejected' audit row)
+    when the file has problems; then nothing of the month changed.
+    """
+    import psycopg
+    from psycopg import sql
+
+    path = Path(path)
+    _check_target(period, lob_code, catalogue)
+    started = time.perf_counter()
+    sha256, size = file_digest(path) if path.is_file() else ("", 0)
+    name = source_name(path)
+    check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+    rows = check.rows()
+    db_error: psycopg.Error | None = None
+    copy_stmt = sql.SQL("copy {} ({}) from stdin").format(
+        _table(FIGURES_TABLE), sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+    )
+    with connect(params, application_name=APPLICATION_NAME) as conn:
+        backend_pid = conn.info.backend_pid
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                # One loader per (period, lob) at a time; other months load in parallel.
+                cur.execute(
+                    "select pg_advisory_xact_lock(hashtext(%s))",
+                    (f"raw.lob_figures|{period}|{lob_code}",),
+                )
+                cur.execute(
+                    sql.SQL(
+                        "insert into {} (period, lob_code, source_file, source_sha256,"
+                        " source_size, row_count, status, run_id)"
+                        " values (%s, %s, %s, %s, %s, 0, 'loaded', %s) returning load_id"
+                    ).format(_table(AUDIT_TABLE)),
+                    (period_date(period), lob_code, name, sha256, size, run_id),
+                )
+                load_id = int(cur.fetchone()[0])  # type: ignore[index]
+                cur.execute(
+                    sql.SQL("delete from {} where period = %s and lob_code = %s").format(
+                        _table(FIGURES_TABLE)
+                    ),
+                    (period_date(period), lob_code),
+                )
+                replaced = cur.rowcount
+                prefix = f"{load_id}\t{period}-01\t{_escape(lob_code)}\t{_escape(name)}\t"
+                sent = demo = 0
+                try:
+                    with cur.copy(copy_stmt) as copy:
+                        buffer: list[str] = []
+                        buffered = 0
+                        for (
+                            kpi,
+                            etype,
+                            ecode,
+                            value,
+                            unit,
+                            base,
+                            qualifier,
+                            note,
+                            is_demo,
+                            source_row,
+                        ) in rows:
+                            line = (
+                                f"{prefix}{kpi}\t{etype}\t{_escape(ecode)}\t{value}\t{unit}\t"
+                                f"{base}\t{qualifier or NULL}\t"
+                                f"{NULL if note is None else _escape(note)}\t"
+                                f"{'t' if is_demo else 'f'}\t{source_row}\n"
+                            )
+                            buffer.append(line)
+                            buffered += len(line)
+                            demo += is_demo
+                            if buffered >= _COPY_CHUNK:
+                                copy.write("".join(buffer))
+                                sent += len(buffer)
+                                buffer.clear()
+                                buffered = 0
+                                if on_progress is not None:
+                                    on_progress(LoadProgress(sent, backend_pid))
+                        if buffer:
+                            copy.write("".join(buffer))
+                            sent += len(buffer)
+                        if check.problems:
+                            raise _Rejected
+                except psycopg.OperationalError:
+                    raise  # connection lost: the transaction is gone, nothing changed
+                except psycopg.Error as error:  # e.g. a duplicate key found by the server
+                    db_error = error
+                    for _ in rows:  # read on: report every problem, not the first
+                        pass
+                    raise _Rejected from error
+                cur.execute(
+                    sql.SQL(
+                        "update {} set row_count = %s, source_encoding = %s where load_id = %s"
+                    ).format(_table(AUDIT_TABLE)),
+                    (sent, check.encoding, load_id),
+                )
+        except _Rejected:
+            rows.close()
+            problems = check.problems if check.finished else []
+            if not problems:
+                assert db_error is not None
+                raise db_error from None
+            rejected_id = record_rejection(
+                params,
+                path,
+                period=period,
+                lob_code=lob_code,
+                problems=problems,
+                encoding=check.encoding,
+                row_count=check.data_rows,
+                run_id=run_id,
+            )
+            raise SubmissionInvalid(problems, rejected_id) from None
+        finally:
+            rows.close()
+    result = LoadResult(
+        load_id=load_id,
+        period=period,
+        lob_code=lob_code,
+        source_file=name,
+        source_sha256=sha256,
+        source_size=size,
+        source_encoding=check.encoding or "",
+        row_count=sent,
+        replaced_rows=replaced,
+        demo_rows=demo,
+        seconds=time.perf_counter() - started,
+    )
+    log.info(
+        "loaded %s: %d rows (%d demo) for %s %s, replaced %d, load_id %d, %.2fs",
+        name,
+        sent,
+        demo,
+        period,
+        lob_code,
+        replaced,
+        load_id,
+        result.seconds,
+    )
+    return result
+
+
+def find_submissions(incoming_dir: Path, period: str) -> dict[str, Path]:
+    """The month's files by name stem (`mobile_banking` -> .../2020-06/mobile_banking.csv).
+
+    Skips hidden files and Excel's `~$` lock files; two files with one stem is an error.
+    """
+    folder = Path(incoming_dir) / period
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.iterdir()):
+        if (
+            not path.is_file()
+            or path.name.startswith((".", "~$"))
+            or path.suffix.lower() not in SUBMISSION_SUFFIXES
+        ):
+            continue
+        if path.stem in found:
+            raise ValueError(
+                f"two submissions for {path.stem} in {folder}: {found[path.stem].name} and "
+                f"{path.name}; keep one"
+            )
+        found[path.stem] = path
+    return found
+
+
+def check_month(
+    incoming_dir: Path, period: str, catalogue: Catalogue
+) -> tuple[dict[str, Path], list[Problem]]:
+    """The month's submissions and the problems of all of them (nothing is loaded)."""
+    submissions = find_submissions(incoming_dir, period)
+    problems: list[Problem] = []
+    lobs = catalogue.lines_of_business
+    for stem, path in submissions.items():
+        if stem not in lobs:
+            problems.append(
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"file name {path.name} is not a line of business: expected "
+                    f"one of {', '.join(sorted(lobs))}",
+                )
+            )
+    for lob in sorted(lobs.values(), key=lambda lob: lob.article_order):
+        path = submissions.get(lob.lob_code)
+        if path is None:
+            problems.append(
+                Problem(
+                    str(Path(incoming_dir) / period / f"{lob.lob_code}.csv"),
+                    None,
+                    None,
+                    f"missing submission: {lob.lob_code} ({lob.name_zh}) has no "
+                    f"{lob.lob_code}.csv or {lob.lob_code}.xlsx for {period}",
+                )
+            )
+            continue
+        problems.extend(validate_file(path, catalogue, period=period, lob_code=lob.lob_code))
+    return submissions, problems
+
+
+def load_month(
+    params: WarehouseParams,
+    incoming_dir: Path,
+    period: str,
+    catalogue: Catalogue,
+    *,
+    run_id: str | None = None,
+) -> list[LoadResult]:
+    """Validate every file of the month first; load them only if all are good.
+
+    Raises `SubmissionInvalid` listing every problem of every file (and a missing line of
+    business) without loading anything; each bad file gets a 'rejected' audit row.
+    """
+    submissions, problems = check_month(incoming_dir, period, catalogue)
+    if problems:
+        for stem, path in submissions.items():
+            own = [p for p in problems if p.file == str(path)]
+            if own and stem in catalogue.lines_of_business:
+                record_rejection(
+                    params, path, period=period, lob_code=stem, problems=own, run_id=run_id
+                )
+        raise SubmissionInvalid(problems)
+    lobs = sorted(catalogue.lines_of_business.values(), key=lambda lob: lob.article_order)
+    return [
+        load_submission(
+            params,
+            submissions[lob.lob_code],
+            period=period,
+            lob_code=lob.lob_code,
+            catalogue=catalogue,
+            run_id=run_id,
+        )
+        for lob in lobs
+    ]

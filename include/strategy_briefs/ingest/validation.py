@@ -1,0 +1,653 @@
+"""Validation: every problem of a submission at once, as `FILE:ROW:COLUMN: message`.
+
+`SubmissionCheck` streams a file once: it yields the normalised rows that passed and
+collects a `Problem` for everything else. Only when the stream is exhausted are the
+problems complete (duplicates and missing required KPIs are whole-file rules), so a
+loader writes while it reads and decides at the end whether to commit.
+
+Rows are normalised per docs/architecture.md: `entity_type`/`entity_code`, `value_base =
+value * factor` (ratios become fractions), `value_submitted` exactly as printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from strategy_briefs.catalogue import Catalogue, Kpi, Unit
+from strategy_briefs.ingest.reading import (
+    CHINESE_HEADERS,
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    Table,
+    ValueFormatError,
+    canonical_header,
+    parse_value,
+    read_table,
+)
+
+DEMO_NOTE = "演示数据"  # a note containing this marks synthetic demonstration data
+MAX_PROBLEMS = 10_000
+SUBMISSION_SUFFIXES = (".csv", ".xlsx")
+
+_MONTH_DIR = re.compile(r"\d{4}-\d{2}")
+_PERIOD = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*(\d{1,2})\s*日?|\s*(\d{1,2})\s*日)?"
+)
+_PERIOD_COMPACT = re.compile(r"(\d{4})(\d{2})")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_BRANCH = re.compile(r"branch\s*[:：]\s*(.*)", re.IGNORECASE)
+_KIND_ARTICLE = {"amount": "an amount"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a submission; `row` as a spreadsheet shows it (header = 1)."""
+
+    file: str
+    row: int | None  # None: the whole file
+    column: str | None  # the column's header as written in the file; None: the whole row
+    message: str
+
+    def __str__(self) -> str:
+        row = "-" if self.row is None else str(self.row)
+        return f"{self.file}:{row}:{self.column or '-'}: {self.message}"
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    """A normalised submission row (the columns of raw.lob_figures it determines)."""
+
+    period: dt.date
+    lob_code: str
+    kpi_code: str
+    entity_type: str  # bank | branch
+    entity_code: str
+    value_submitted: str
+    unit_submitted: str
+    value_base: Decimal
+    qualifier: str | None
+    note: str | None
+    is_demo_data: bool
+    source_row: int
+
+
+# (kpi_code, entity_type, entity_code, value_submitted, unit_submitted, value_base,
+#  qualifier, note, is_demo_data, source_row): the hot loop's row, without per-file constants
+RowTuple = tuple[str, str, str, str, str, Decimal, str | None, str | None, bool, int]
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a file's location says: <YYYY-MM>/<lob>.<ext>."""
+
+    period: str | None
+    lob_code: str | None
+
+
+def place_of(path: Path, catalogue: Catalogue) -> Place:
+    """Period from a `YYYY-MM` folder, line of business from a file named after it."""
+    period = path.parent.name if _MONTH_DIR.fullmatch(path.parent.name) else None
+    if period and not 1 <= int(period[5:]) <= 12:
+        period = None
+    lob = path.stem if path.stem in catalogue.lines_of_business else None
+    return Place(period=period, lob_code=lob)
+
+
+def parse_period(text: str) -> str | None:
+    """'2020-06', '2020/6', '2020年6月', '202006', '2020-06-30' -> '2020-06'; else None."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    match = _PERIOD.fullmatch(text) or _PERIOD_COMPACT.fullmatch(text)
+    if not match:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    if not (1900 <= year <= 2999 and 1 <= month <= 12):
+        return None
+    day = next((g for g in match.groups()[2:] if g), None)
+    if day is not None:
+        try:
+            dt.date(year, month, int(day))
+        except ValueError:
+            return None
+    return f"{year:04d}-{month:02d}"
+
+
+def period_date(period: str) -> dt.date:
+    return dt.date(int(period[:4]), int(period[5:7]), 1)
+
+
+def _kind_phrase(kpi: Kpi) -> str:
+    return f"{_KIND_ARTICLE.get(kpi.kind, 'a ' + kpi.kind)} in {kpi.base_unit}"
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+class SubmissionInvalid(Exception):
+    """A submission with problems; nothing of it was loaded."""
+
+    def __init__(self, problems: list[Problem], load_id: int | None = None):
+        self.problems = problems
+        self.load_id = load_id  # the audit row that records the rejection, if any
+        shown = "\n".join(str(p) for p in problems[:20])
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} problem(s):\n{shown}{more}")
+
+
+class SubmissionCheck:
+    """Validate one submission file while streaming its normalised rows.
+
+    `period`/`lob_code` say what the file must hold (the loader passes them); when not
+    given they come from the file's place (`<YYYY-MM>/<lob>.<ext>`), else from its content.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        catalogue: Catalogue,
+        *,
+        period: str | None = None,
+        lob_code: str | None = None,
+        display_name: str | None = None,
+    ):
+        self.path = Path(path)
+        self.catalogue = catalogue
+        self.display_name = display_name or str(path)
+        place = place_of(self.path, catalogue)
+        self.expected_period = period or place.period
+        self.expected_lob = lob_code or place.lob_code
+        self.period_origin = (
+            f"the period being loaded, {period}" if period else f"the folder {place.period}"
+        )
+        self.lob_origin = (
+            f"the line of business being loaded, {lob_code}"
+            if lob_code
+            else f"the file name {self.path.name}"
+        )
+        self.period: str | None = self.expected_period
+        self.lob_code: str | None = self.expected_lob
+        self.encoding: str | None = None
+        self.row_count = 0  # rows yielded (valid)
+        self.data_rows = 0  # non-blank rows read
+        self._problems: list[Problem] = []
+        self._column_order: dict[str, int] = {}  # header text -> position, to sort problems
+        self._dropped = 0
+        self._finished = False
+
+    # ------------------------------------------------------------ problems
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def problems(self) -> list[Problem]:
+        if not self._finished:
+            raise RuntimeError("consume rows() first: problems are complete only at the end")
+        return self._problems
+
+    def _add(self, row: int | None, column: str | None, message: str) -> None:
+        if len(self._problems) >= MAX_PROBLEMS:
+            self._dropped += 1
+            return
+        self._problems.append(Problem(self.display_name, row, column, message))
+
+    # ------------------------------------------------------------ rows
+
+    def figure_rows(self) -> Iterator[FigureRow]:
+        """The valid rows as `FigureRow`s (problems complete once exhausted)."""
+        for row in self.rows():
+            yield FigureRow(period_date(self.period or "1900-01"), self.lob_code or "", *row)
+
+    def rows(self) -> Iterator[RowTuple]:
+        """Stream the valid rows; afterwards `problems` holds every problem of the file."""
+        try:
+            yield from self._rows()
+        finally:
+            self._finish()
+
+    def _open(self, on_problem=None) -> Table | None:
+        sheet_names: list[str] = []
+        if self.expected_lob:
+            sheet_names.append(self.expected_lob)
+            lob = self.catalogue.lines_of_business.get(self.expected_lob)
+            if lob:
+                sheet_names.append(lob.name_zh)
+        return read_table(self.path, on_problem or self._add, sheet_names)
+
+    def _finish(self) -> None:
+        if self._finished:
+            return
+        order = self._column_order
+        self._problems.sort(
+            key=lambda p: (p.row is not None, p.row or 0, order.get(p.column or "", -1))
+        )
+        if self._dropped:
+            self._problems.append(
+                Problem(
+                    self.display_name,
+                    None,
+                    None,
+                    f"{self._dropped} more problems not shown: fix the ones above first",
+                )
+            )
+        self._finished = True
+
+    def _columns(self, table: Table) -> dict[str, int] | None:
+        """Canonical column -> index; reports header problems; None when unusable."""
+        index: dict[str, int] = {}
+        for position, text in enumerate(table.header):
+            self._column_order.setdefault(text, position)
+            if not text:
+                self._add(table.header_row, None, f"column {position + 1} has no header")
+                continue
+            name = canonical_header(text)
+            if name is None:
+                self._add(
+                    table.header_row,
+                    text,
+                    f"unknown column '{text}': expected {', '.join(COLUMNS)} "
+                    f"(or {', '.join(CHINESE_HEADERS[c] for c in COLUMNS)})",
+                )
+            elif name in index:
+                self._add(table.header_row, text, f"column {name} appears twice")
+            else:
+                index[name] = position
+        missing = [c for c in REQUIRED_COLUMNS if c not in index]
+        for name in missing:
+            self._add(table.header_row, None, f"missing column {name} ({CHINESE_HEADERS[name]})")
+        return None if missing else index
+
+    def _rows(self) -> Iterator[RowTuple]:
+        table = self._open()
+        if table is None:
+            return
+        self.encoding = table.encoding
+        try:
+            columns = self._columns(table)
+            if columns is None:
+                return
+            yield from self._check_rows(table, columns)
+        finally:
+            table.close()
+
+    def _check_rows(self, table: Table, columns: dict[str, int]) -> Iterator[RowTuple]:
+        catalogue = self.catalogue
+        header = table.header
+        add = self._add
+        i_period, i_lob, i_kpi = columns["period"], columns["lob"], columns["kpi_code"]
+        i_entity, i_value, i_unit = columns["entity"], columns["value"], columns["unit"]
+        i_note = columns.get("note")
+        h_period, h_lob, h_kpi = header[i_period], header[i_lob], header[i_kpi]
+        h_entity, h_value, h_unit = header[i_entity], header[i_value], header[i_unit]
+
+        period_cache: dict[str, str | None] = {}
+        lob_cache: dict[str, str | None] = {}
+        kpi_cache: dict[str, Kpi | str] = {}
+        entity_cache: dict[str, tuple[str, str] | str] = {}
+        unit_cache: dict[tuple[str, str], Unit | str] = {}
+        period_first_row = lob_first_row = 0
+        rank_max = len(catalogue.banks)
+        reporting = catalogue.reporting_bank.bank_code
+        seen_keys: set[int] = set()
+        collided: set[int] = set()
+        reported_for: set[str] = set()
+        zero = Decimal(0)
+        one = Decimal(1)
+
+        for row_number, cells in table.rows:
+            self.data_rows += 1
+            ok = True
+
+            # period
+            text = cells[i_period]
+            if text is not None:
+                if text not in period_cache:
+                    period_cache[text] = parse_period(text) if text else None
+                period = period_cache[text]
+                if not text:
+                    add(row_number, h_period, "period is empty")
+                    ok = False
+                elif period is None:
+                    add(row_number, h_period, f"period '{text}' is not a month: write YYYY-MM")
+                    ok = False
+                elif self.expected_period and period != self.expected_period:
+                    add(
+                        row_number, h_period, f"period {period} does not match {self.period_origin}"
+                    )
+                    ok = False
+                elif self.period is None:
+                    self.period, period_first_row = period, row_number
+                elif period != self.period:
+                    add(
+                        row_number,
+                        h_period,
+                        f"period {period} differs from {self.period} on "
+                        f"row {period_first_row}: a file holds one month",
+                    )
+                    ok = False
+            else:
+                ok = False
+
+            # line of business
+            text = cells[i_lob]
+            if text is not None:
+                if text not in lob_cache:
+                    found = catalogue.lob_by_name(text) if text else None
+                    lob_cache[text] = found.lob_code if found else None
+                lob = lob_cache[text]
+                if not text:
+                    add(row_number, h_lob, "lob is empty")
+                    ok = False
+                elif lob is None:
+                    add(
+                        row_number,
+                        h_lob,
+                        f"unknown line of business '{text}': expected "
+                        f"{_or_list(sorted(catalogue.lines_of_business))}",
+                    )
+                    ok = False
+                elif self.expected_lob and lob != self.expected_lob:
+                    add(
+                        row_number,
+                        h_lob,
+                        f"line of business {lob} does not match {self.lob_origin}",
+                    )
+                    ok = False
+                elif self.lob_code is None:
+                    self.lob_code, lob_first_row = lob, row_number
+                elif lob != self.lob_code:
+                    add(
+                        row_number,
+                        h_lob,
+                        f"line of business {lob} differs from "
+                        f"{self.lob_code} on row {lob_first_row}: a file holds one line of "
+                        "business",
+                    )
+                    ok = False
+            else:
+                ok = False
+
+            # kpi
+            kpi: Kpi | None = None
+            text = cells[i_kpi]
+            if text is not None:
+                found_kpi = kpi_cache.get(text)
+                if found_kpi is None:
+                    found_kpi = kpi_cache[text] = self._find_kpi(text)
+                if isinstance(found_kpi, str):
+                    add(row_number, h_kpi, found_kpi)
+                    ok = False
+                elif self.lob_code and found_kpi.lob_code != self.lob_code:
+                    add(
+                        row_number,
+                        h_kpi,
+                        f"kpi_code {found_kpi.kpi_code} belongs to "
+                        f"{found_kpi.lob_code}, not {self.lob_code}",
+                    )
+                    ok = False
+                else:
+                    kpi = found_kpi
+            else:
+                ok = False
+
+            # entity
+            entity: tuple[str, str] | None = None
+            text = cells[i_entity]
+            if text is not None:
+                found_entity = entity_cache.get(text)
+                if found_entity is None:
+                    found_entity = entity_cache[text] = self._find_entity(text)
+                if isinstance(found_entity, str):
+                    add(row_number, h_entity, found_entity)
+                    ok = False
+                else:
+                    entity = found_entity
+            else:
+                ok = False
+
+            # value (and unit, which needs to know about a % sign in the value)
+            value_text = cells[i_value]
+            unit_text = cells[i_unit]
+            number = qualifier = None
+            percent = False
+            if value_text is None:
+                ok = False
+            elif not value_text:
+                add(row_number, h_value, "value is empty")
+                ok = False
+            elif _PLAIN_NUMBER.fullmatch(value_text):
+                number = value_text
+            else:
+                try:
+                    parsed = parse_value(value_text)
+                except ValueFormatError as error:
+                    add(row_number, h_value, str(error))
+                    ok = False
+                else:
+                    number, qualifier, percent = parsed.number, parsed.qualifier, parsed.percent
+
+            unit: Unit | None = None
+            if unit_text is None:
+                ok = False
+            else:
+                if not unit_text and percent:
+                    unit_text = "%"
+                unit_key = (kpi.kpi_code if kpi else "", unit_text)
+                found_unit = unit_cache.get(unit_key)
+                if found_unit is None:
+                    found_unit = unit_cache[unit_key] = self._find_unit(unit_text, kpi)
+                if isinstance(found_unit, str):
+                    add(row_number, h_unit, found_unit)
+                    ok = False
+                else:
+                    unit = found_unit
+                    if percent and unit.unit != "%":
+                        add(
+                            row_number,
+                            h_value,
+                            f"value '{value_text}' has a % sign but the unit is {unit.unit}",
+                        )
+                        ok = False
+
+            value_base = None
+            if number is not None and kpi is not None and unit is not None:
+                value = Decimal(number)
+                value_base = value * unit.factor
+                kind = kpi.kind
+                if kind == "ratio":
+                    if value_base < zero or value_base > one:
+                        add(row_number, h_value, f"value {number}% is outside 0–100%")
+                        ok = False
+                elif kind == "rank":
+                    if value != value.to_integral_value() or not 1 <= value <= rank_max:
+                        add(
+                            row_number,
+                            h_value,
+                            f"rank {number} is not a whole number from 1 to {rank_max}",
+                        )
+                        ok = False
+                elif value < zero:
+                    add(
+                        row_number,
+                        h_value,
+                        f"value {number} is negative: {kpi.kpi_code} is {_kind_phrase(kpi)}",
+                    )
+                    ok = False
+
+            if kpi is not None and entity is not None:
+                key = hash((kpi.kpi_code, entity[0], entity[1]))
+                if key in seen_keys:
+                    collided.add(key)  # confirmed (or not) by an exact second pass
+                else:
+                    seen_keys.add(key)
+                if entity[1] == reporting and entity[0] == "bank":
+                    reported_for.add(kpi.kpi_code)
+
+            if ok:
+                note = cells[i_note] if i_note is not None else None
+                self.row_count += 1
+                yield (
+                    kpi.kpi_code,
+                    entity[0],
+                    entity[1],
+                    number,
+                    unit.unit,  # type: ignore[union-attr,index]
+                    value_base,
+                    qualifier,
+                    note or None,
+                    note is not None and DEMO_NOTE in note,
+                    row_number,
+                )
+
+        if self.data_rows == 0:
+            add(None, None, "the file has a header but no data rows")
+            return
+        if collided:
+            self._report_duplicates(columns, kpi_cache, entity_cache, collided)
+        if self.lob_code:
+            bank = catalogue.reporting_bank
+            for kpi in catalogue.required_kpis(self.lob_code):
+                if kpi.kpi_code not in reported_for:
+                    add(
+                        None,
+                        h_kpi,
+                        f"required KPI {kpi.kpi_code} ({kpi.name_zh}) is missing "
+                        f"for {bank.bank_code} ({bank.name_zh})",
+                    )
+
+    def _report_duplicates(
+        self,
+        columns: dict[str, int],
+        kpi_cache: dict[str, Kpi | str],
+        entity_cache: dict[str, tuple[str, str] | str],
+        collided: set[int],
+    ) -> None:
+        """Second pass over the file: exact keys for the rows whose key hash repeated."""
+        table = self._open(lambda *_: None)
+        if table is None:
+            return
+        i_kpi, i_entity = columns["kpi_code"], columns["entity"]
+        h_kpi = table.header[i_kpi]
+        first_row: dict[tuple[str, str, str], int] = {}
+        try:
+            for row_number, cells in table.rows:
+                kpi = kpi_cache.get(cells[i_kpi] or "")
+                entity = entity_cache.get(cells[i_entity] or "")
+                if not isinstance(kpi, Kpi) or not isinstance(entity, tuple):
+                    continue
+                key = (kpi.kpi_code, entity[0], entity[1])
+                if hash(key) not in collided:
+                    continue
+                if key in first_row:
+                    entity_text = entity[1] if entity[0] == "bank" else f"branch:{entity[1]}"
+                    self._add(
+                        row_number,
+                        h_kpi,
+                        f"duplicate row: {kpi.kpi_code} for "
+                        f"{entity_text} in {self.period} is already on row "
+                        f"{first_row[key]}",
+                    )
+                else:
+                    first_row[key] = row_number
+        finally:
+            table.close()
+
+    # ------------------------------------------------------------ lookups
+
+    def _find_kpi(self, text: str) -> Kpi | str:
+        if not text:
+            return "kpi_code is empty"
+        kpi = self.catalogue.kpis.get(text) or self.catalogue.kpis.get(text.lower())
+        if kpi is not None:
+            return kpi
+        candidates = (
+            [k.kpi_code for k in self.catalogue.kpis_of(self.lob_code)]
+            if self.lob_code
+            else list(self.catalogue.kpis)
+        )
+        close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"unknown kpi_code '{text}'{hint}"
+
+    def _find_entity(self, text: str) -> tuple[str, str] | str:
+        if not text:
+            return "entity is empty"
+        normal = unicodedata.normalize("NFKC", text).strip()
+        branch = _BRANCH.fullmatch(normal)
+        if branch:
+            name = branch.group(1).strip()
+            if name.endswith("分行") and len(name) > 2:
+                name = name[:-2]
+            if not name:
+                return f"entity '{text}' names no branch: write branch:<name>, e.g. branch:广东"
+            return ("branch", name)
+        bank = self.catalogue.bank_by_name(normal)
+        if bank is not None:
+            return ("bank", bank.bank_code)
+        codes = ", ".join(self.catalogue.banks)
+        return (
+            f"unknown entity '{text}': use a bank code ({codes}), a bank's Chinese name, "
+            "or branch:<name>"
+        )
+
+    def _find_unit(self, text: str, kpi: Kpi | None) -> Unit | str:
+        if not text:
+            return "unit is empty"
+        normal = unicodedata.normalize("NFKC", text).strip()
+        unit = self.catalogue.units.get(normal)
+        if unit is None:
+            known = ", ".join(self.catalogue.units)
+            return f"unknown unit '{text}': expected one of {known}"
+        if kpi is not None and (unit.kind != kpi.kind or unit.base_unit != kpi.base_unit):
+            fitting = [
+                u.unit
+                for u in self.catalogue.units.values()
+                if u.kind == kpi.kind and u.base_unit == kpi.base_unit
+            ]
+            return (
+                f"unit {unit.unit} does not fit {kpi.kpi_code}, {_kind_phrase(kpi)}: "
+                f"use {_or_list(fitting)}"
+            )
+        return unit
+
+
+def check_file(
+    path: Path,
+    catalogue: Catalogue,
+    *,
+    period: str | None = None,
+    lob_code: str | None = None,
+) -> tuple[list[FigureRow], list[Problem]]:
+    """Read and validate a (small) submission: its valid rows and all its problems."""
+    check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+    rows = list(check.figure_rows())
+    return rows, check.problems
+
+
+def validate_file(
+    path: Path, catalogue: Catalogue, *, period: str | None = None, lob_code: str | None = None
+) -> list[Problem]:
+    """All problems of one submission (streams; keeps no rows)."""
+    check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+    for _ in check.rows():
+        pass
+    return check.problems
+
+
+def validate_paths(paths: Iterable[Path], catalogue: Catalogue) -> list[Problem]:
+    """Problems of every file (the CLI's `strategy-briefs validate FILE...`).
+
+    Period and line of business come from a `<YYYY-MM>/<lob>.<ext>` place, else from content.
+    """
+    problems: list[Problem] = []
+    for path in paths:
+        problems.extend(validate_file(Path(path), catalogue))
+    return problems
