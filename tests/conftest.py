@@ -6,13 +6,51 @@ The server is `WAREHOUSE_URL` (CI: the machine's PostgreSQL 15) or the embedded 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from strategy_briefs import warehouse
-from strategy_briefs.warehouse import WarehouseParams
+# Airflow reads its configuration when first imported: give the whole test session its
+# own Airflow home (SQLite metadata) and outputs, and keep every component offline.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="strategy-briefs-tests-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_SESSION_DIR / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_SESSION_DIR / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+        "STRATEGY_BRIEFS_OUTPUT": str(_SESSION_DIR / "output"),
+        "STRATEGY_BRIEFS_VAR": os.environ.get(
+            "STRATEGY_BRIEFS_VAR", str(Path(__file__).resolve().parents[1] / "var")
+        ),
+    }
+)
+from strategy_briefs.orchestration.environment import NO_TELEMETRY  # noqa: E402
+
+os.environ.update(NO_TELEMETRY)
+(_SESSION_DIR / "airflow").mkdir(parents=True, exist_ok=True)
+
+from strategy_briefs import warehouse  # noqa: E402
+from strategy_briefs.warehouse import WarehouseParams  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Path:
+    """A scratch folder for this test session (Airflow home, outputs)."""
+    return _SESSION_DIR
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's metadata database for this session, migrated."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    return _SESSION_DIR / "airflow" / "airflow.db"
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +84,12 @@ def db(warehouse_params: WarehouseParams):
     """A psycopg 3 connection to the session database."""
     with warehouse.connect(warehouse_params) as conn:
         yield conn
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """The dbt manifest Cosmos reads at DAG parse time, built ahead as set-up does."""
+    from strategy_briefs.cli import build_manifest
+    from strategy_briefs.config import Settings
+
+    return build_manifest(Settings.from_env())

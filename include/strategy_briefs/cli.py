@@ -110,7 +110,7 @@ def run_month(
 
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(settings.project_root / "dags"), include_examples=False)
+    bag = DagBag(dag_folder=str(settings.project_root / "dags"))
     if bag.import_errors:
         first = next(iter(bag.import_errors.items()))
         raise CliError(f"DAG import error in {first[0]}: {first[1].strip().splitlines()[-1]}")

@@ -1,0 +1,87 @@
+"""Every kind of run agrees on the reporting month: scheduled, backfilled, manual, CLI."""
+
+from datetime import datetime
+
+import pytest
+from airflow.timetables.base import TimeRestriction
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from strategy_briefs.periods import (
+    BANK_TIMEZONE,
+    Period,
+    PeriodError,
+    reporting_period,
+    run_time_for,
+)
+
+DAY, HOUR = 5, 6
+TIMETABLE = CronDataIntervalTimetable(f"0 {HOUR} {DAY} * *", timezone=BANK_TIMEZONE)
+START = datetime(2019, 7, DAY, HOUR, tzinfo=BANK_TIMEZONE)
+
+
+def _scheduled_intervals(count: int):
+    """The intervals the scheduler (and a backfill, which walks the same timetable) creates."""
+    restriction = TimeRestriction(earliest=START, latest=None, catchup=True)
+    last = None
+    for _ in range(count):
+        info = TIMETABLE.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction
+        )
+        yield info.data_interval
+        last = info.data_interval
+
+
+def test_scheduled_and_backfilled_runs_report_consecutive_months_from_the_start():
+    months = [str(reporting_period(i.start, i.end)) for i in _scheduled_intervals(12)]
+    assert months == [str(Period(2019, 7).shift(n)) for n in range(12)]
+
+
+def test_a_manual_run_reports_the_month_just_ended():
+    # An operator clicks "trigger" on 12 July 2020 (bank time): June is the month just ended.
+    interval = TIMETABLE.infer_manual_data_interval(
+        run_after=datetime(2020, 7, 12, 15, 30, tzinfo=BANK_TIMEZONE)
+    )
+    assert str(reporting_period(interval.start, interval.end)) == "2020-06"
+
+
+def test_a_manual_run_before_the_schedule_day_reports_the_month_before():
+    # Before the 5th the month just ended has not had its scheduled slot yet.
+    interval = TIMETABLE.infer_manual_data_interval(
+        run_after=datetime(2020, 7, 2, 9, 0, tzinfo=BANK_TIMEZONE)
+    )
+    assert str(reporting_period(interval.start, interval.end)) == "2020-05"
+
+
+@pytest.mark.parametrize("period", ["2020-06", "2019-12", "2020-01"])
+def test_cli_logical_date_gives_back_the_requested_month(period):
+    logical_date = run_time_for(Period.parse(period), day=DAY, hour=HOUR)
+    interval = TIMETABLE.infer_manual_data_interval(run_after=logical_date)
+    assert str(reporting_period(interval.start, interval.end)) == period
+
+
+def test_cli_and_scheduler_agree_on_the_same_interval():
+    scheduled = list(_scheduled_intervals(12))[-1]
+    month = reporting_period(scheduled.start, scheduled.end)
+    manual = TIMETABLE.infer_manual_data_interval(run_after=run_time_for(month, day=DAY, hour=HOUR))
+    assert (manual.start, manual.end) == (scheduled.start, scheduled.end)
+
+
+def test_interval_start_near_midnight_utc_uses_bank_time():
+    # 2020-05-31T17:00Z is 1 June 01:00 in Shanghai.
+    start = datetime.fromisoformat("2020-05-31T17:00:00+00:00")
+    end = datetime.fromisoformat("2020-06-30T17:00:00+00:00")
+    assert str(reporting_period(start, end)) == "2020-06"
+
+
+def test_empty_interval_is_refused_with_a_reason():
+    moment = datetime(2020, 7, 5, 6, tzinfo=BANK_TIMEZONE)
+    with pytest.raises(PeriodError, match="CronDataIntervalTimetable"):
+        reporting_period(moment, moment)
+    with pytest.raises(PeriodError, match="no data interval"):
+        reporting_period(None, None)
+
+
+@pytest.mark.parametrize("text", ["2020-13", "2020-6", "June", "2020-00", ""])
+def test_bad_period_text_is_refused(text):
+    with pytest.raises(PeriodError, match="YYYY-MM"):
+        Period.parse(text)
