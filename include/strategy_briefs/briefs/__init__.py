@@ -1,0 +1,1 @@
+"""Brief facts -> typed context -> narrative, charts, PDF."""

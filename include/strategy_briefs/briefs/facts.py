@@ -1,0 +1,115 @@
+"""Typed rows read from the marts: the brief facts and the KPI history behind the charts.
+
+`marts.brief_facts` is the only mart the text and tables read (contract in
+docs/architecture.md); `marts.fct_kpi_values_monthly` feeds the trend and peer charts.
+Everything downstream of these two loaders is pure and works without a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from strategy_briefs.warehouse import WarehouseParams
+
+
+def parse_period(period: str) -> date:
+    """'2020-06' -> date(2020, 6, 1); rejects anything else."""
+    try:
+        year, month = period.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise ValueError(f"period must be YYYY-MM, got {period!r}") from None
+
+
+def shift_months(month: date, months: int) -> date:
+    index = month.year * 12 + (month.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class BriefFact:
+    """One row of `marts.brief_facts`: one KPI of one line of business for the reporting bank."""
+
+    brief_fact_key: str
+    period: date
+    lob_code: str
+    kpi_code: str
+    kpi_name_zh: str
+    kind: str  # count | amount | ratio | weight | rank
+    base_unit: str
+    display_order: int
+    is_headline: bool
+    is_ytd: bool
+    value_base: Decimal | None
+    value_submitted: str | None
+    unit_submitted: str | None
+    qualifier: str | None  # 超过 | 近 | 余
+    mom_change: Decimal | None
+    yoy_change: Decimal | None
+    change_unit: str | None  # 'rate' (fraction) | 'pp' (points)
+    peer_rank: int | None
+    peer_rank_source: str | None  # 'computed' | 'reported'
+    peer_count: int | None
+    runner_up_bank_code: str | None
+    runner_up_short_name: str | None
+    lead_over_runner_up: Decimal | None
+    is_demo_data: bool
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One month of one KPI for one entity, from `marts.fct_kpi_values_monthly`."""
+
+    period: date
+    lob_code: str
+    kpi_code: str
+    entity_type: str  # bank | branch
+    entity_code: str
+    value_base: Decimal
+    qualifier: str | None
+    is_demo_data: bool
+
+
+BRIEF_FACT_COLUMNS = tuple(BriefFact.__dataclass_fields__)
+
+_BRIEF_FACTS_SQL = (
+    "select "
+    + ", ".join(BRIEF_FACT_COLUMNS)
+    + " from marts.brief_facts where period = %(period)s order by lob_code, display_order, kpi_code"
+)
+
+# Bank-level rows only: branches do not appear on the trend or peer charts.
+_HISTORY_SQL = """
+select period, lob_code, kpi_code, entity_type, entity_code, value_base, qualifier, is_demo_data
+from marts.fct_kpi_values_monthly
+where period > %(first_excluded)s and period <= %(period)s
+  and entity_type = 'bank' and value_base is not null
+order by kpi_code, entity_code, period
+"""
+
+
+def load_brief_facts(params: WarehouseParams, period: str) -> list[BriefFact]:
+    """All brief facts of one month, ordered by line of business and display order."""
+    from strategy_briefs import warehouse
+
+    month = parse_period(period)
+    with warehouse.connect(params) as conn:
+        rows = conn.execute(_BRIEF_FACTS_SQL, {"period": month}).fetchall()
+    return [BriefFact(*row) for row in rows]
+
+
+def load_kpi_history(params: WarehouseParams, period: str, months: int = 24) -> list[HistoryPoint]:
+    """Bank-level KPI values of the `months` months ending with `period` (inclusive)."""
+    from strategy_briefs import warehouse
+
+    if not 1 <= months <= 120:
+        raise ValueError(f"months must be between 1 and 120, got {months}")
+    month = parse_period(period)
+    window = {"period": month, "first_excluded": shift_months(month, -months)}
+    with warehouse.connect(params) as conn:
+        rows = conn.execute(_HISTORY_SQL, window).fetchall()
+    return [HistoryPoint(*row) for row in rows]

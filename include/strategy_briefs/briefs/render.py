@@ -1,0 +1,274 @@
+"""Brief facts -> HTML (Jinja2) -> archival PDF (WeasyPrint, PDF/A-3b), reproducibly.
+
+`render_documents` is pure (facts and history in, files out); `render_month` reads the marts
+first. The same facts, history and templates give byte-identical PDFs: the creation date
+comes from the period, the PDF identifier from the content, chart SVGs carry no date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+from strategy_briefs.briefs.context import (
+    LineOfBusinessBriefContext,
+    SpecialEditionContext,
+    build_contexts,
+)
+from strategy_briefs.briefs.edition import EditionConfig, load_edition_config
+from strategy_briefs.briefs.facts import (
+    BriefFact,
+    HistoryPoint,
+    load_brief_facts,
+    load_kpi_history,
+    parse_period,
+)
+from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.warehouse import WarehouseParams
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+PDF_VARIANT = "pdf/a-3b"
+SPECIAL_EDITION_ID = "special_edition"
+# The embedded CJK fonts every printed character must be in (regular faces; bold has the same cmap).
+CJK_FONT_FILES = (
+    Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
+CJK_FONT_FAMILY_SUFFIX = "CJK SC"
+
+
+class MissingGlyphError(RuntimeError):
+    """Some characters of a brief have no glyph in the embedded CJK font."""
+
+    def __init__(self, brief_id: str, characters: Sequence[str]):
+        self.brief_id = brief_id
+        self.characters = tuple(characters)
+        named = "、".join(f"'{c}' (U+{ord(c):04X})" for c in self.characters)
+        super().__init__(f"{brief_id}: no glyph in the CJK font for {named}")
+
+
+@dataclass(frozen=True)
+class RenderedBrief:
+    brief_id: str  # 'special_edition' or a lob_code
+    title_zh: str
+    period: str  # 'YYYY-MM'
+    path: Path
+    sha256: str
+    page_count: int
+    is_correction: bool
+    warnings: tuple[str, ...]  # WeasyPrint warnings; tests treat any as an error
+
+
+def special_edition_filename(period: str) -> str:
+    return f"special-edition-{period}.pdf"
+
+
+def lob_brief_filename(lob_code: str, period: str) -> str:
+    return f"{lob_code}-{period}.pdf"
+
+
+@lru_cache(maxsize=1)
+def _environment(templates_dir: str):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(
+    context: SpecialEditionContext | LineOfBusinessBriefContext,
+    templates_dir: Path = TEMPLATES_DIR,
+) -> str:
+    env = _environment(str(templates_dir))
+    if isinstance(context, SpecialEditionContext):
+        return env.get_template("special_edition.html").render(
+            edition=context, meta=context.meta, frame=context.frame
+        )
+    return env.get_template("lob_brief.html").render(
+        brief=context, meta=context.meta, frame=context.frame
+    )
+
+
+class _TextCollector(HTMLParser):
+    """The characters a reader sees: body text, not markup, styles or attribute values."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.in_body = False
+        self.chars: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "body":
+            self.in_body = True
+
+    def handle_data(self, data):
+        if self.in_body:
+            self.chars.update(c for c in data if not c.isspace())
+
+
+@lru_cache(maxsize=1)
+def _cjk_cmap() -> frozenset[int]:
+    """Code points present in every CJK font we print with (the SC face of each collection)."""
+    from fontTools.ttLib import TTCollection
+
+    covered: frozenset[int] | None = None
+    for path in CJK_FONT_FILES:
+        collection = TTCollection(str(path), lazy=True)
+        face = next(
+            font
+            for font in collection.fonts
+            if font["name"].getDebugName(1).endswith(CJK_FONT_FAMILY_SUFFIX)
+        )
+        points = frozenset(face.getBestCmap())
+        covered = points if covered is None else covered & points
+    return covered or frozenset()
+
+
+def missing_glyphs(text_chars: set[str] | str) -> list[str]:
+    cmap = _cjk_cmap()
+    return sorted({c for c in text_chars if not c.isspace() and ord(c) not in cmap})
+
+
+def check_glyphs(brief_id: str, html: str, chart_texts: Sequence[str] = ()) -> None:
+    collector = _TextCollector()
+    collector.feed(html)
+    chars = set(collector.chars)
+    for text in chart_texts:
+        chars.update(text)
+    missing = missing_glyphs(chars)
+    if missing:
+        raise MissingGlyphError(brief_id, missing)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _weasyprint_warnings() -> Iterator[list[str]]:
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def write_pdf(
+    html: str, target: Path, templates_dir: Path = TEMPLATES_DIR
+) -> tuple[int, list[str]]:
+    """HTML -> PDF/A-3b at `target`; returns (page count, WeasyPrint warnings)."""
+    import weasyprint
+
+    with _weasyprint_warnings() as warnings:
+        document = weasyprint.HTML(
+            string=html, base_url=str(templates_dir) + "/", media_type="print"
+        ).render(pdf_variant=PDF_VARIANT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".pdf.tmp")
+        document.write_pdf(tmp, pdf_variant=PDF_VARIANT)
+        tmp.replace(target)
+    return len(document.pages), list(warnings)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) -> list[str]:
+    articles = (
+        context.articles if isinstance(context, SpecialEditionContext) else (context.article,)
+    )
+    return [text for article in articles for chart in article.charts for text in chart.texts]
+
+
+def render_documents(
+    facts: Sequence[BriefFact],
+    history: Sequence[HistoryPoint],
+    period: str,
+    out_dir: Path,
+    *,
+    correction_note: str | None = None,
+    config: EditionConfig | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+    include_lob_briefs: bool = True,
+) -> list[RenderedBrief]:
+    """Write the special edition and one brief per line of business to `out_dir/<period>/`."""
+    month = parse_period(period)
+    if not facts:
+        raise ValueError(f"no brief facts for {period}: nothing to render")
+    config = config or load_edition_config()
+    edition, briefs = build_contexts(facts, history, month, config, correction_note)
+    jobs: list[tuple[str, str, SpecialEditionContext | LineOfBusinessBriefContext, str]] = [
+        (SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period))
+    ]
+    if include_lob_briefs:
+        jobs += [
+            (b.article.lob_code, b.meta.title, b, lob_brief_filename(b.article.lob_code, period))
+            for b in briefs
+        ]
+    # Check every document before writing any, so a glyph error leaves no partial month.
+    rendered_html = []
+    for brief_id, _, context, _ in jobs:
+        html = render_html(context, templates_dir)
+        check_glyphs(brief_id, html, _chart_texts(context))
+        rendered_html.append(html)
+    results = []
+    for (brief_id, title, _, filename), html in zip(jobs, rendered_html, strict=True):
+        path = out_dir / period / filename
+        pages, warnings = write_pdf(html, path, templates_dir)
+        results.append(
+            RenderedBrief(
+                brief_id=brief_id,
+                title_zh=title,
+                period=period,
+                path=path,
+                sha256=_sha256(path),
+                page_count=pages,
+                is_correction=correction_note is not None,
+                warnings=tuple(warnings),
+            )
+        )
+    return results
+
+
+def render_month(
+    params: WarehouseParams,
+    period: str,
+    out_dir: Path,
+    *,
+    correction_note: str | None = None,
+) -> list[RenderedBrief]:
+    """Read one month's brief facts and KPI history from the marts and render its briefs."""
+    facts = load_brief_facts(params, period)
+    history = load_kpi_history(params, period, months=24)
+    return render_documents(facts, history, period, out_dir, correction_note=correction_note)
+
+
+def write_png_pages(pdf: Path, out_dir: Path, dpi: int = 80) -> list[Path]:
+    """Preview PNGs of every page (poppler's pdftoppm), named <pdf stem>-<n>.png."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = out_dir / pdf.stem
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(prefix)], check=True, capture_output=True
+    )
+    return sorted(out_dir.glob(f"{pdf.stem}-*.png"))
