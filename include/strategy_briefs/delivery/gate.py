@@ -57,8 +57,14 @@ def _statuses(source: StatusInput, label: str) -> tuple[dict[str, str], list[str
     return statuses, problems
 
 
+def _node_name(unique_id: str) -> str:
+    """'test.project.not_null_x.1a2b' -> 'not_null_x'; 'source.p.raw.load_audit' -> 'load_audit'."""
+    parts = unique_id.split(".")
+    return parts[2] if parts[0] == "test" and len(parts) >= 4 else parts[-1]
+
+
 def _brief_names(ids: list[str], limit: int = 3) -> str:
-    shown = ", ".join(i.split(".")[-1] for i in ids[:limit])
+    shown = ", ".join(_node_name(i) for i in ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 

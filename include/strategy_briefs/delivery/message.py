@@ -137,7 +137,7 @@ def build_message(
     msg["From"] = formataddr((sender_name, sender_address)) if sender_name else sender_address
     msg["To"] = recipient
     msg["Date"] = format_datetime(_now())
-    msg["Message-ID"] = message_id
+    msg.set_raw("Message-ID", message_id)  # unfolded: some systems mangle a folded id
     msg["X-Strategy-Briefs"] = f"period={period}; brief={brief.brief_id}; edition={edition}"
     msg.set_content(plain, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html_body, subtype="html", charset="utf-8", cte="base64")

@@ -1,0 +1,300 @@
+"""End to end through a real SMTP server on loopback and the real ledger in PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from delivery_helpers import (
+    ALL_RECIPIENTS,
+    EXECUTIVES,
+    MOBILE_HEADS,
+    RejectingSaver,
+    make_briefs,
+)
+
+from strategy_briefs.delivery import ledger
+from strategy_briefs.delivery.message import build_message, message_id_for
+from strategy_briefs.delivery.models import file_sha256
+from strategy_briefs.delivery.send import (
+    AirflowSmtpSender,
+    DeliveryError,
+    EditionConflict,
+    deliver,
+    reconcile_with_mailbox,
+)
+from strategy_briefs.delivery.sink import EmlSaver, read_mailbox, run_sink
+
+
+def copies_per_recipient(mailbox: Path) -> Counter[str]:
+    return Counter(m.delivered_to for m in read_mailbox(mailbox))
+
+
+def run(params, period, briefs, recipients, tmp_path, reason=None):
+    with AirflowSmtpSender() as sender:
+        return deliver(
+            params,
+            period,
+            briefs,
+            recipients,
+            sender,
+            archive_root=tmp_path / "archive",
+            force_reissue_reason=reason,
+        )
+
+
+def test_three_runs_deliver_one_message_per_recipient(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    first = run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert len(first.sent) == 3
+    for _ in range(2):
+        again = run(warehouse_params, period, briefs, recipients, tmp_path)
+        assert again.sent == []
+        assert len(again.with_result("already_accepted")) == 3
+
+    received = read_mailbox(mailbox)
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
+    rows = {(r.brief_id, r.recipient): r for r in ledger.ledger_rows(warehouse_params, period)}
+    assert {r.status for r in rows.values()} == {"accepted"}
+    archive_dir = tmp_path / "archive" / period
+    for item in received:
+        brief_id = "special_edition" if item.delivered_to in EXECUTIVES else "mobile_banking"
+        brief = next(b for b in briefs if b.brief_id == brief_id)
+        msg = item.message
+        assert str(msg["Subject"]) == brief.title_zh
+        assert str(msg["To"]) == item.delivered_to
+        assert str(msg["Message-ID"]) == rows[(brief_id, item.delivered_to)].message_id
+        (attachment,) = list(msg.iter_attachments())
+        assert attachment.get_filename() == f"{brief.title_zh}.pdf"
+        assert attachment.get_param("name") == f"{brief.title_zh}.pdf"
+        archived = archive_dir / f"{brief_id}.edition-1.pdf"
+        assert attachment.get_content() == archived.read_bytes() == brief.path.read_bytes()
+        assert "4.3 亿户" in msg.get_body(("plain",)).get_content()
+        raw = item.path.read_bytes()
+        assert b"filename*=utf-8''" in raw and b'name="=?utf-8?b?' in raw
+
+    # the server's queue id is kept, to find the message in its log
+    assert all(r.smtp_response.startswith("250 OK queued as") for r in rows.values())
+    manifest = json.loads((archive_dir / "manifest.json").read_text(encoding="utf-8"))
+    special = next(e for e in manifest["editions"] if e["brief_id"] == "special_edition")
+    assert special["pdf_sha256"] == file_sha256(briefs[0].path)
+    assert special["data_snapshot_sha256"] == "ab" * 32
+    assert special["template_version"] == "test-1"
+    assert sorted(r["address"] for r in special["recipients"]) == sorted(EXECUTIVES)
+    assert {r["message_id"] for r in special["recipients"]} == {
+        rows[("special_edition", a)].message_id for a in EXECUTIVES
+    }
+    assert stat.S_IMODE((archive_dir / "special_edition.edition-1.pdf").stat().st_mode) == 0o444
+
+
+def test_server_down_fails_then_recovery_delivers_each_once(
+    warehouse_params, period, briefs, recipients, smtp_port, mailbox, tmp_path
+):
+    with pytest.raises(DeliveryError) as failure:
+        run(warehouse_params, period, briefs, recipients, tmp_path)
+    report = failure.value.report
+    assert report.sent == []
+    assert [r.result for r in report.results] == ["failed", "not_attempted", "not_attempted"]
+    assert [r.status for r in ledger.ledger_rows(warehouse_params, period)] == ["failed"]
+
+    with run_sink("127.0.0.1", smtp_port, mailbox):
+        recovered = run(warehouse_params, period, briefs, recipients, tmp_path)
+        assert len(recovered.sent) == 3
+        assert run(warehouse_params, period, briefs, recipients, tmp_path).sent == []
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
+
+
+def test_rejected_recipient_is_the_only_one_retried(
+    warehouse_params, period, briefs, recipients, smtp_port, mailbox, tmp_path
+):
+    refused = EXECUTIVES[1]
+    handler = RejectingSaver(mailbox, rejected={refused})
+    with run_sink("127.0.0.1", smtp_port, mailbox, handler=handler):
+        with pytest.raises(DeliveryError) as failure:
+            run(warehouse_params, period, briefs, recipients, tmp_path)
+        (problem,) = failure.value.report.problems
+        assert (problem.recipient, problem.result) == (refused, "rejected")
+        assert problem.smtp_response.startswith("550")
+        assert copies_per_recipient(mailbox) == Counter([EXECUTIVES[0]] + MOBILE_HEADS)
+
+        handler.rejected.clear()  # the mailbox was fixed
+        retry = run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert [r.recipient for r in retry.sent] == [refused]
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
+    rows = {r.recipient: r for r in ledger.ledger_rows(warehouse_params, period)}
+    assert rows[refused].attempts == 2 and rows[refused].status == "accepted"
+    assert rows[EXECUTIVES[0]].attempts == 1
+
+
+def test_forced_reissue_sends_one_correction_per_recipient_and_keeps_both_editions(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    run(warehouse_params, period, briefs, recipients, tmp_path)
+    corrected = make_briefs(tmp_path / "render-corrected", period, variant="corrected")
+    reason = "信用卡交易额口径更正"
+    reissue = run(warehouse_params, period, corrected, recipients, tmp_path, reason=reason)
+    assert reissue.editions == {"special_edition": 2, "mobile_banking": 2}
+    assert len(reissue.sent) == 3
+    # Airflow retries reuse the same reason; a plain re-run uses the latest edition.
+    assert run(warehouse_params, period, corrected, recipients, tmp_path, reason=reason).sent == []
+    assert run(warehouse_params, period, corrected, recipients, tmp_path).sent == []
+
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS * 2)
+    corrections = [
+        m.message for m in read_mailbox(mailbox) if "更正版" in str(m.message["Subject"])
+    ]
+    assert len(corrections) == 3
+    for msg in corrections:
+        assert str(msg["Subject"]).startswith("【更正版】")
+        (attachment,) = list(msg.iter_attachments())
+        assert attachment.get_filename().endswith("（更正版）.pdf")
+        assert reason in msg.get_body(("plain",)).get_content()
+    rows = ledger.ledger_rows(warehouse_params, period)
+    assert Counter((r.edition, r.status) for r in rows) == {(1, "accepted"): 3, (2, "accepted"): 3}
+    assert {r.reissue_reason for r in rows if r.edition == 2} == {reason}
+    archive_dir = tmp_path / "archive" / period
+    assert (archive_dir / "mobile_banking.edition-1.pdf").read_bytes() == briefs[
+        1
+    ].path.read_bytes()
+    assert (archive_dir / "mobile_banking.edition-2.pdf").read_bytes() == (
+        corrected[1].path.read_bytes()
+    )
+
+
+def test_changed_pdf_without_reissue_sends_nothing(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    run(warehouse_params, period, briefs, recipients, tmp_path)
+    changed = make_briefs(tmp_path / "render-changed", period, variant="changed")
+    with pytest.raises(EditionConflict):
+        run(warehouse_params, period, changed, recipients, tmp_path)
+    assert len(read_mailbox(mailbox)) == 3
+
+
+def _send_without_outcome(params, period, brief, recipient, recipients, *, really_send: bool):
+    """What a process killed after the SMTP transaction leaves behind: an intent only."""
+    message_id = message_id_for(period, brief.brief_id, 1, recipient, recipients.sender_domain)
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(params, autocommit=True) as conn:
+        assert ledger.record_intent(
+            conn,
+            period=period,
+            brief_id=brief.brief_id,
+            edition=1,
+            recipient=recipient,
+            pdf_sha256=file_sha256(brief.path),
+            message_id=message_id,
+            reissue_reason=None,
+        )
+    if really_send:
+        msg = build_message(
+            brief,
+            period=period,
+            edition=1,
+            recipient=recipient,
+            sender=recipients.sender,
+            pdf_bytes=brief.path.read_bytes(),
+            message_id=message_id,
+        )
+        with AirflowSmtpSender() as sender:
+            assert sender.send(msg, recipient).status == "accepted"
+    return message_id
+
+
+def test_killed_after_server_accepted_is_not_resent(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    victim = EXECUTIVES[0]
+    message_id = _send_without_outcome(
+        warehouse_params, period, briefs[0], victim, recipients, really_send=True
+    )
+    with pytest.raises(DeliveryError) as failure:
+        run(warehouse_params, period, briefs, recipients, tmp_path)
+    (problem,) = failure.value.report.problems
+    assert (problem.recipient, problem.result, problem.message_id) == (
+        victim,
+        "unknown",
+        message_id,
+    )
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)  # victim: the first copy only
+    # Airflow's retry does not resend either: the row waits for evidence or an operator.
+    with pytest.raises(DeliveryError):
+        run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert copies_per_recipient(mailbox)[victim] == 1
+
+    assert reconcile_with_mailbox(warehouse_params, period, mailbox) == [message_id]
+    assert run(warehouse_params, period, briefs, recipients, tmp_path).sent == []
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
+
+
+def test_killed_before_server_accepted_is_resent_after_operator_decision(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    victim = MOBILE_HEADS[0]
+    message_id = _send_without_outcome(
+        warehouse_params, period, briefs[1], victim, recipients, really_send=False
+    )
+    with pytest.raises(DeliveryError):
+        run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert reconcile_with_mailbox(warehouse_params, period, mailbox) == []  # no evidence
+    assert copies_per_recipient(mailbox)[victim] == 0
+
+    ledger.resolve_unknown(
+        warehouse_params,
+        period=period,
+        brief_id="mobile_banking",
+        edition=1,
+        recipient=victim,
+        decision="resend",
+        note="not in the mail server log",
+    )
+    retry = run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert [(r.recipient, r.message_id) for r in retry.sent] == [(victim, message_id)]
+    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
+    (copy,) = [m for m in read_mailbox(mailbox) if m.delivered_to == victim]
+    assert str(copy.message["Message-ID"]) == message_id
+
+
+class DropAfterData(EmlSaver):
+    """Stores the message, then drops the connection before replying: the client cannot know."""
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)
+        server.transport.close()
+        return reply
+
+
+def test_connection_lost_after_data_is_unknown_and_never_blindly_resent(
+    warehouse_params, period, briefs, recipients, smtp_port, mailbox, tmp_path
+):
+    only_mobile = [briefs[1]]
+    with run_sink("127.0.0.1", smtp_port, mailbox, handler=DropAfterData(mailbox)):
+        with pytest.raises(DeliveryError) as failure:
+            run(warehouse_params, period, only_mobile, recipients, tmp_path)
+    (problem,) = failure.value.report.problems
+    assert problem.result == "unknown" and "no reply after DATA" in problem.smtp_response
+    with run_sink("127.0.0.1", smtp_port, mailbox):
+        with pytest.raises(DeliveryError):
+            run(warehouse_params, period, only_mobile, recipients, tmp_path)
+        assert copies_per_recipient(mailbox) == Counter(MOBILE_HEADS)
+        assert reconcile_with_mailbox(warehouse_params, period, mailbox) == [problem.message_id]
+        assert run(warehouse_params, period, only_mobile, recipients, tmp_path).sent == []
+    assert copies_per_recipient(mailbox) == Counter(MOBILE_HEADS)
+
+
+def test_two_deliveries_of_one_month_never_overlap(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(warehouse_params, autocommit=True) as other:
+        with ledger.period_lock(other, period):
+            with pytest.raises(ledger.DeliveryBusy):
+                run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert read_mailbox(mailbox) == []
+    assert len(run(warehouse_params, period, briefs, recipients, tmp_path).sent) == 3
