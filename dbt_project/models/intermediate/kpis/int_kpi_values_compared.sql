@@ -1,0 +1,125 @@
+{#-
+    Every figure of the month being built, beside the figures it is compared with: the prior
+    month, the same month last year and the previous December. Cumulative (YTD) KPIs also get
+    their month's own flow, so 环比 compares month with month (across a year boundary January's
+    YTD is its own flow) while 同比 compares YTD with YTD.
+-#}
+
+with
+
+kpi_values as (
+
+    select * from {{ ref('stg_raw__lob_figures') }}
+    where {{ in_comparison_window('period') }}
+
+),
+
+kpi_catalogue as (
+
+    select * from {{ ref('kpi_catalogue') }}
+
+),
+
+kpi_values_with_kind as (
+
+    select
+        kpi_values.*,
+        kpi_catalogue.kind,
+        kpi_catalogue.is_ytd
+
+    from kpi_values
+    inner join kpi_catalogue
+        on kpi_values.kpi_code = kpi_catalogue.kpi_code
+
+),
+
+month_flows as (
+
+    select
+        this_month.*,
+        case
+            when not this_month.is_ytd
+                or this_month.kind not in ('count', 'amount', 'weight') then null
+            when extract(month from this_month.period) = 1 then this_month.value_base
+            else this_month.value_base - previous_month.value_base
+        end as month_flow_base
+
+    from kpi_values_with_kind as this_month
+    left join kpi_values_with_kind as previous_month
+        on previous_month.kpi_code = this_month.kpi_code
+        and previous_month.entity_type = this_month.entity_type
+        and previous_month.entity_code = this_month.entity_code
+        and previous_month.period = (this_month.period - interval '1 month')::date
+
+),
+
+target_month as (
+
+    select * from month_flows
+    where {{ in_target_period('period') }}
+
+),
+
+compared as (
+
+    select
+        target_month.kpi_value_key,
+        target_month.period,
+        target_month.lob_code,
+        target_month.kpi_code,
+        target_month.entity_type,
+        target_month.entity_code,
+        target_month.kind,
+        target_month.is_ytd,
+        target_month.value_base,
+        target_month.value_submitted,
+        target_month.unit_submitted,
+        target_month.qualifier,
+        target_month.note,
+        target_month.is_demo_data,
+        target_month.load_id,
+        prior_month.value_base as prior_month_value_base,
+        prior_year.value_base as prior_year_value_base,
+        year_start.value_base as year_start_value_base,
+        target_month.month_flow_base,
+        prior_month.month_flow_base as prior_month_flow_base
+
+    from target_month
+    left join month_flows as prior_month
+        on prior_month.kpi_code = target_month.kpi_code
+        and prior_month.entity_type = target_month.entity_type
+        and prior_month.entity_code = target_month.entity_code
+        and prior_month.period = (target_month.period - interval '1 month')::date
+    left join month_flows as prior_year
+        on prior_year.kpi_code = target_month.kpi_code
+        and prior_year.entity_type = target_month.entity_type
+        and prior_year.entity_code = target_month.entity_code
+        and prior_year.period = (target_month.period - interval '12 months')::date
+    left join month_flows as year_start
+        on year_start.kpi_code = target_month.kpi_code
+        and year_start.entity_type = target_month.entity_type
+        and year_start.entity_code = target_month.entity_code
+        and year_start.period = (date_trunc('year', target_month.period) - interval '1 month')::date
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when is_ytd then {{ change_between('month_flow_base', 'prior_month_flow_base', 'kind') }}
+            else {{ change_between('value_base', 'prior_month_value_base', 'kind') }}
+        end as mom_change,
+        {{ change_between('value_base', 'prior_year_value_base', 'kind') }} as yoy_change,
+        {{ change_unit_for('kind') }} as change_unit,
+        -- a YTD figure is already "since year start"; a rank has no amount to move by
+        case
+            when not is_ytd and kind <> 'rank' then value_base - year_start_value_base
+        end as change_since_year_start_base
+
+    from compared
+
+)
+
+select * from final

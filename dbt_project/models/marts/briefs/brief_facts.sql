@@ -1,0 +1,68 @@
+{#- What the templates read: one row per (period, line of business, KPI) for the reporting bank. -#}
+
+with
+
+kpi_values as (
+
+    select * from {{ ref('fct_kpi_values_monthly') }}
+    where {{ in_target_period('period') }}
+        and entity_type = 'bank'
+        and is_reporting_bank
+
+),
+
+peer_standings as (
+
+    select * from {{ ref('fct_peer_standings') }}
+    where {{ in_target_period('period') }}
+
+),
+
+final as (
+
+    select
+        to_char(kpi_values.period, 'YYYY-MM')
+            || '|' || kpi_values.lob_code
+            || '|' || kpi_values.kpi_code as brief_fact_key,
+        kpi_values.period,
+        kpi_values.lob_code,
+        kpi_values.kpi_code,
+        kpi_values.kpi_name_zh,
+        kpi_values.kind,
+        kpi_values.base_unit,
+        kpi_values.display_order,
+        kpi_values.is_headline,
+        kpi_values.is_ytd,
+        kpi_values.value_base,
+        kpi_values.value_submitted,
+        kpi_values.unit_submitted,
+        kpi_values.qualifier,
+        kpi_values.mom_change,
+        kpi_values.yoy_change,
+        kpi_values.change_unit,
+        peer_standings.peer_rank,
+        peer_standings.peer_rank_source,
+        peer_standings.peer_count,
+        peer_standings.runner_up_bank_code,
+        peer_standings.runner_up_short_name,
+        peer_standings.lead_over_runner_up,
+        kpi_values.is_demo_data,
+        -- added beyond docs/architecture.md
+        kpi_values.kpi_name_en,
+        kpi_values.higher_is_better,
+        kpi_values.parent_kpi_code,
+        kpi_values.prior_month_value_base,
+        kpi_values.prior_year_value_base,
+        kpi_values.change_since_year_start_base,
+        kpi_values.note,
+        peer_standings.banks_supplied,
+        peer_standings.runner_up_value_base
+
+    from kpi_values
+    left join peer_standings
+        on kpi_values.period = peer_standings.period
+        and kpi_values.kpi_code = peer_standings.kpi_code
+
+)
+
+select * from final

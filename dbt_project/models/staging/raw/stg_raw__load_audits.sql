@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'load_audit') }}
+
+),
+
+renamed as (
+
+    select
+        load_id,
+        date_trunc('month', period)::date as period,
+        lower(trim(lob_code)) as lob_code,
+        source_file,
+        source_sha256,
+        row_count,
+        loaded_at,
+        lower(trim(status)) as status
+
+    from source
+
+)
+
+select * from renamed
