@@ -1,0 +1,217 @@
+"""Real PDFs: rendered by WeasyPrint, read back with poppler's pdftotext/pdfinfo.
+
+Renders are slow-ish (a couple of seconds per Chinese PDF), so the demo month is rendered
+once per module and the other tests render one line of business at most.
+"""
+
+import re
+import subprocess
+from dataclasses import replace
+
+import pytest
+from demo_facts import PERIOD, demo_facts, demo_history
+
+from strategy_briefs.briefs.render import (
+    SPECIAL_EDITION_ID,
+    MissingGlyphError,
+    render_documents,
+)
+
+# Every figure of FIGURES.md that the demo facts carry, in its published form.
+PUBLISHED_FIGURES = [
+    "3.85亿户",
+    "30%",
+    "1762万户",
+    "7726万户",
+    "17.7%",
+    "325万户",
+    "31.5万亿",
+    "25.4%",
+    "369.0亿笔",
+    "21.8%",
+    "超过99%",
+    "82.5%",
+    "74.09%",
+    "10个百分点",
+    "74.83%",
+    "60.8%",
+    "45.58%",
+    "6个百分点",
+    "6.6亿",
+    "超过50%",
+    "212万",
+    "820亿元",
+    "超过4800亿元",
+    "1.37%",
+    "13个",
+    "超过7200万户",
+    "超过5100万户",
+    "3000余个",
+    "53.44吨",
+    "16.48吨",
+    "35.94吨",
+    "29.85亿美元",
+    "83万户",
+    "58.35%",
+    "近20万件",
+    "8个",
+    "23亿元",
+    "4.01亿元",
+    "21个百分点",
+    "10.5万户",
+    "1.8万亿元",
+    "16.9万户",
+    "2.09万亿",
+    "5.2万户",
+    "超过30%",
+]
+
+
+def pdftext(path) -> str:
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def flat(text: str) -> str:
+    """pdftotext breaks lines at column ends: join them to read sentences."""
+    return re.sub(r"\s+", "", text)
+
+
+def pdfinfo(path) -> dict[str, str]:
+    out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True)
+    return dict(
+        (key.strip(), value.strip())
+        for key, value in (line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_month(tmp_path_factory):
+    facts = demo_facts()
+    out = tmp_path_factory.mktemp("briefs")
+    return out, render_documents(facts, demo_history(facts), PERIOD, out)
+
+
+def test_files_titles_and_hashes(demo_month):
+    out, rendered = demo_month
+    assert [r.brief_id for r in rendered] == [
+        SPECIAL_EDITION_ID,
+        "mobile_banking",
+        "credit_card",
+        "precious_metals",
+        "private_banking",
+    ]
+    assert rendered[0].path == out / "2020-06" / "special-edition-2020-06.pdf"
+    assert rendered[1].path == out / "2020-06" / "mobile_banking-2020-06.pdf"
+    for brief in rendered:
+        assert brief.path.read_bytes()[:8] == b"%PDF-1.7"
+        assert len(brief.sha256) == 64 and brief.page_count >= 1
+        assert not brief.is_correction
+
+
+def test_no_weasyprint_warnings(demo_month):
+    _, rendered = demo_month
+    assert {r.brief_id: r.warnings for r in rendered} == {r.brief_id: () for r in rendered}
+
+
+def test_special_edition_carries_every_published_figure(demo_month):
+    _, rendered = demo_month
+    text = flat(pdftext(rendered[0].path))
+    missing = [figure for figure in PUBLISHED_FIGURES if figure not in text]
+    assert missing == []
+    for bad in ("None", "nan", "0.0%"):
+        assert bad not in text
+
+
+def test_special_edition_structure_and_voice(demo_month):
+    _, rendered = demo_month
+    raw = pdftext(rendered[0].path)
+    text = flat(raw)
+    assert "专版SpecialEdition" in text
+    assert "推进“第一个人金融银行”战略系列专题报道之一：" in text
+    assert "编者按：" in text and "本期推出“个金版块”相关业务条线的四篇报道" in text
+    assert (
+        "截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，领先第二名建行1762万户。"
+        in text
+    )
+    assert (
+        "手机银行月均动户数达到7726万户，同比增长17.7%，居四行首位，领先第二名建行325万户。" in text
+    )
+    assert "业务笔数累计达到369.0亿笔，与去年同期增长21.8%" in text
+    for credit in (
+        "供稿：网络金融部",
+        "供稿：银行卡业务部",
+        "供稿：贵金属业务部",
+        "供稿：私人银行部",
+    ):
+        assert credit in text
+    assert text.index("供稿：网络金融部") < text.index("供稿：私人银行部")
+    assert "协力奋进赢得未来" in text
+    assert "内部资料" in text
+    pages = rendered[0].page_count
+    for page in range(1, pages + 1):
+        assert re.search(rf"第\s*{page}\s*页\s*/\s*共\s*{pages}\s*页", raw)
+    assert raw.count("内部资料") >= pages  # the mark is on every page
+
+
+def test_pdf_metadata_is_archival_and_dated_from_the_period(demo_month):
+    _, rendered = demo_month
+    info = pdfinfo(rendered[0].path)
+    assert info["Title"] == "推进“第一个人金融银行”战略专版（2020年6月）"
+    assert info["Author"] == "个人金融业务部"
+    assert "2020年6月" in info["Subject"] and "手机银行" in info["Keywords"]
+    assert info["CreationDate"].startswith("Wed Jul  1 01:00:00 2020")
+    xmp = subprocess.run(
+        ["pdfinfo", "-meta", str(rendered[0].path)], check=True, capture_output=True, text=True
+    ).stdout
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp  # PDF/A-3b
+    assert "<xmp:CreateDate>2020-07-01T09:00:00+08:00</xmp:CreateDate>" in xmp
+    lob_info = pdfinfo(rendered[1].path)
+    assert lob_info["Title"] == "手机银行月度简报（2020年6月）"
+    assert lob_info["Author"] == "网络金融部"
+
+
+def test_lob_brief_reads_its_own_line_only(demo_month):
+    _, rendered = demo_month
+    text = flat(pdftext(rendered[1].path))
+    assert "手机银行月度简报" in text and "3.85亿户" in text and "供稿：网络金融部" in text
+    assert "供稿：银行卡业务部" not in text
+    assert "演示数据" in text  # the charts' synthetic history is labelled
+
+
+def test_same_facts_give_byte_identical_pdfs(demo_month, tmp_path):
+    _, rendered = demo_month
+    facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
+    again = render_documents(facts, demo_history(facts), PERIOD, tmp_path)
+    first_mobile = next(r for r in rendered if r.brief_id == "mobile_banking")
+    second_mobile = next(r for r in again if r.brief_id == "mobile_banking")
+    assert second_mobile.path.read_bytes() == first_mobile.path.read_bytes()
+    assert second_mobile.sha256 == first_mobile.sha256
+
+
+def test_correction_reissue_prints_the_mark(tmp_path):
+    facts = [f for f in demo_facts() if f.lob_code == "private_banking"]
+    rendered = render_documents(
+        facts,
+        [],
+        PERIOD,
+        tmp_path,
+        correction_note="更正私银客户数口径说明。",
+        include_lob_briefs=False,
+    )
+    assert len(rendered) == 1 and rendered[0].is_correction
+    text = flat(pdftext(rendered[0].path))
+    assert "更正版" in text and "更正说明：更正私银客户数口径说明。" in text
+    assert rendered[0].warnings == ()
+
+
+def test_missing_glyph_fails_naming_the_character(tmp_path):
+    facts = [f for f in demo_facts() if f.lob_code == "private_banking"]
+    facts[0] = replace(
+        facts[0], kpi_name_zh="时点达标私银客户数\U00017000"
+    )  # Tangut: not in Noto CJK
+    with pytest.raises(MissingGlyphError, match="U\\+17000") as caught:
+        render_documents(facts, [], PERIOD, tmp_path)
+    assert caught.value.characters == ("\U00017000",)
+    assert not list(tmp_path.rglob("*.pdf"))  # nothing half-written
