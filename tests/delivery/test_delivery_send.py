@@ -298,3 +298,23 @@ def test_two_deliveries_of_one_month_never_overlap(
                 run(warehouse_params, period, briefs, recipients, tmp_path)
     assert read_mailbox(mailbox) == []
     assert len(run(warehouse_params, period, briefs, recipients, tmp_path).sent) == 3
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"disable_ssl": True}],
+    ids=["implicit-tls-by-default", "starttls-unless-disabled"],
+)
+def test_tls_is_required_unless_the_connection_disables_it(
+    extra, monkeypatch, warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    """Against a plain-text server the default connection refuses to send in the clear."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps({"conn_type": "smtp", "host": sink.host, "port": sink.port, "extra": extra}),
+    )
+    with pytest.raises(DeliveryError) as failure:
+        run(warehouse_params, period, briefs, recipients, tmp_path)
+    assert failure.value.report.results[0].result == "failed"
+    assert "cannot connect" in failure.value.report.results[0].smtp_response
+    assert read_mailbox(mailbox) == []

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import logging
 import os
 import re
+import signal
 import socket
 import tempfile
 import threading
@@ -100,6 +102,9 @@ def run_sink(
     if host not in ("127.0.0.1", "::1", "localhost"):
         raise ValueError(f"the sink listens on loopback only, not {host!r}")
     port = port or free_port(host)
+    mail_log = logging.getLogger("mail.log")  # aiosmtpd logs every SMTP line at INFO
+    if mail_log.level == logging.NOTSET:
+        mail_log.setLevel(logging.WARNING)
     controller = Controller(handler or EmlSaver(out_dir), hostname=host, port=port)
     controller.start()
     try:
@@ -133,8 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     with run_sink(args.host, args.port, args.out) as sink:
         print(f"SMTP sink on {sink.host}:{sink.port}, saving to {sink.out_dir.resolve()}")
         print(f"AIRFLOW_CONN_SMTP_DEFAULT='{sink.airflow_conn_json()}'")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            threading.Event().wait()
+            stop.wait()
         except KeyboardInterrupt:
             pass
 
