@@ -107,3 +107,14 @@ def test_message_id_is_stable_and_distinct_per_edition_and_recipient():
     }
     assert len(ids) == 4
     assert b"\r\nMessage-ID: <strategy-briefs.2020-06.mobile_banking.e1." in message_bytes(first)
+
+
+def test_operator_notice_carries_the_one_line_reason():
+    from strategy_briefs.delivery.message import build_operator_notice
+
+    reason = "2020-06 not sent: line(s) of business not loaded: private_banking"
+    notice = build_operator_notice(SENDER, ("data-ops@example.com",), reason)
+    parsed = BytesParser(policy=policy.default).parsebytes(message_bytes(notice))
+    assert parsed["Subject"] == f"[战略简报] {reason}"
+    assert parsed["To"] == "data-ops@example.com"
+    assert parsed.get_content().strip() == reason
