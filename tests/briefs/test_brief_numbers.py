@@ -77,7 +77,12 @@ def test_percent_points_and_quantities():
     assert format_percent(Decimal("0.177")) == "17.7%"
     assert format_percent(Decimal("0.5835")) == "58.35%"
     assert format_percent(Decimal("0.3")) == "30%"
-    assert format_percent(Decimal("0.123456")) == "12.35%"
+    # computed ratios read with one decimal, stated ones keep theirs
+    assert format_percent(Decimal("0.123456")) == "12.3%"
+    assert format_percent(Decimal("0.2178217822")) == "21.8%"
+    assert format_percent(Decimal("0.1770262035")) == "17.7%"
+    assert format_percent(Decimal("0.2539808917")) == "25.4%"
+    assert format_percent(Decimal("0.58350000001")) == "58.35%"
     assert format_points(Decimal("10.0")) == "10个百分点"
     assert format_points(Decimal("-2.5")) == "2.5个百分点"
     assert format_quantity("count", "户", Decimal("17620000")) == "1762万户"

@@ -161,7 +161,7 @@ def peer_chart(bars: Sequence[PeerBars], width_mm: float = 82.0) -> SvgChart:
         raise ValueError("peer_chart needs at least one KPI")
 
     def draw() -> SvgChart:
-        figure = _figure(width_mm, 8 + 26 * len(bars))
+        figure = _figure(width_mm, 8 + sum(9 + 4.5 * len(item.banks) for item in bars))
         texts: list[str] = []
         axes = figure.subplots(len(bars), 1, squeeze=False)
         for index, item in enumerate(bars):

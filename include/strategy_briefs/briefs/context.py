@@ -243,9 +243,7 @@ def _peer_figure(
         )
         parts.append(f"{b.title}：{values}")
     alt = "条形图：同业比较。" + "；".join(parts) + "。"
-    caption = (
-        f"{chinese_ordinal(len(bars[0].banks))}行比较" if len(bars[0].banks) > 1 else "同业比较"
-    )
+    caption = "四行比较" if max(len(b.banks) for b in bars) == 4 else "同业比较"
     return ChartFigure(
         "peers",
         caption + ("（演示数据）" if demo else ""),

@@ -88,14 +88,28 @@ def with_qualifier(number: str, unit: str, qualifier: str | None) -> str:
     raise ValueError(f"unknown qualifier {qualifier!r}")
 
 
+# A value this close to a 2-decimal figure was stated at that precision (58.35%); anything
+# else is a computed ratio (0.2178217822) and reads best with one decimal (21.8%).
+_STATED_TOLERANCE = Decimal("0.00005")
+
+
+def sensible_decimals(value: Decimal, max_decimals: int = 2) -> str:
+    """'58.35' for 58.35, '10' for 10.0, '21.8' for 21.78217822, '17.7' for 17.70262."""
+    for digits in range(max_decimals + 1):
+        rounded = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+        if abs(rounded - value) <= _STATED_TOLERANCE:
+            return _plain(value, digits)
+    return _plain(value, 1)
+
+
 def format_percent(fraction: Decimal | float | str, max_decimals: int = 2) -> str:
-    """0.177 -> '17.7%', 0.5835 -> '58.35%', 0.3 -> '30%'."""
-    return _plain(_to_decimal(fraction) * 100, max_decimals) + "%"
+    """0.177 -> '17.7%', 0.5835 -> '58.35%', 0.3 -> '30%', 0.2178217822 -> '21.8%'."""
+    return sensible_decimals(_to_decimal(fraction) * 100, max_decimals) + "%"
 
 
 def format_points(points: Decimal | float | str, max_decimals: int = 2) -> str:
     """10.0 -> '10个百分点' (magnitude only; the verb carries the sign)."""
-    return _plain(abs(_to_decimal(points)), max_decimals) + "个百分点"
+    return sensible_decimals(abs(_to_decimal(points)), max_decimals) + "个百分点"
 
 
 def format_rate_change(fraction: Decimal | float | str, max_decimals: int = 2) -> str:
