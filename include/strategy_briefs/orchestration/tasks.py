@@ -56,12 +56,23 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
 def validate_month(period: str) -> list[str]:
     """Validate every submission of the month; return the lines of business to load."""
     from strategy_briefs.catalogue import load_catalogue
-    from strategy_briefs.ingest import validate_month as validate
+    from strategy_briefs.ingest import SubmissionInvalid, check_month, record_rejection
 
     settings = Settings.from_env()
-    warehouse.migrate(warehouse_params())
+    params = warehouse_params()
+    warehouse.migrate(params)
     catalogue = load_catalogue(settings.seeds_dir)
-    return validate(settings.incoming_dir, period, catalogue)
+    submissions, problems = check_month(settings.incoming_dir, period, catalogue)
+    if problems:
+        for problem in problems:
+            log.error("%s", problem)
+        for lob_code, path in submissions.items():
+            own = [p for p in problems if p.file == str(path)]
+            if own and lob_code in catalogue.lines_of_business:
+                record_rejection(params, path, period=period, lob_code=lob_code, problems=own)
+        raise SubmissionInvalid(problems)
+    order = {code: lob.article_order for code, lob in catalogue.lines_of_business.items()}
+    return sorted(submissions, key=order.__getitem__)
 
 
 def load_submission(period: str, lob_code: str) -> dict:
@@ -85,27 +96,71 @@ def render_briefs(period: str, correction_note: str | None = None) -> list[dict]
         warehouse_params(), period, settings.output_dir, correction_note=correction_note
     )
     for brief in rendered:
-        log.info("Rendered %s: %s", brief.brief_id, brief.path)
+        log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
     return [
-        {"brief_id": b.brief_id, "title_zh": b.title_zh, "path": str(b.path), "sha256": b.sha256}
+        {
+            "brief_id": b.brief_id,
+            "title_zh": b.title_zh,
+            "path": str(b.path),
+            "sha256": b.sha256,
+            "warnings": list(b.warnings),
+        }
         for b in rendered
     ]
 
 
+def quality_gate(period: str, rendered: list[dict], dbt_results: dict[str, str]) -> str:
+    """Raise `GateClosed` (no retry) unless the month is fit to send; returns the verdict."""
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.delivery import check_gate
+
+    settings = Settings.from_env()
+    catalogue = load_catalogue(settings.seeds_dir)
+    warnings = [w for r in rendered for w in r.get("warnings", [])]
+    result = check_gate(
+        warehouse_params(),
+        period,
+        catalogue.lines_of_business,
+        warnings,
+        dbt_results=dbt_results,
+        freshness_results={k: v for k, v in dbt_results.items() if k.startswith("source.")},
+    )
+    verdict = result.one_line(period)
+    if not result.ok:
+        raise GateClosed(verdict)
+    log.info(verdict)
+    return verdict
+
+
+class GateClosed(RuntimeError):
+    """The quality gate held the month back: nothing is sent."""
+
+
 def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
-    from strategy_briefs.delivery import deliver_month
+    from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver, load_recipients
 
     settings = Settings.from_env()
     if params.get("dry_run"):
         log.info("dry_run: %d briefs rendered, nothing sent", len(rendered))
         return {"sent": 0, "dry_run": True}
-    return deliver_month(
-        warehouse_params(),
-        period,
-        [Path(r["path"]) for r in rendered],
-        settings=settings,
-        smtp_conn_id=SMTP_CONN_ID,
-        force_reissue_reason=(params.get("reissue_reason") or None)
-        if params.get("force_reissue")
-        else None,
-    )
+    reason = None
+    if params.get("force_reissue"):
+        reason = (params.get("reissue_reason") or "").strip()
+        if not reason:
+            raise ValueError("force_reissue needs a reissue_reason")
+    briefs = [
+        BriefToSend(r["brief_id"], r["title_zh"], Path(r["path"]), r.get("headline_lines", []))
+        for r in rendered
+    ]
+    with AirflowSmtpSender(SMTP_CONN_ID) as sender:
+        report = deliver(
+            warehouse_params(),
+            period,
+            briefs,
+            load_recipients(settings.recipients_file),
+            sender,
+            archive_root=settings.output_dir / "archive",
+            force_reissue_reason=reason,
+        )
+    log.info("%s", report.summary())
+    return {"sent": len(report.sent), "manifest": str(report.manifest_path)}
