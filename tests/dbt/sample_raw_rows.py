@@ -92,6 +92,9 @@ _YTD = [
 # Branch client counts (万户) at June 2020 and their increase over the first half.
 _BRANCHES = [("广东", 1.32, 0.15), ("北京", 1.18, 0.12), ("浙江", 1.05, 0.11), ("江苏", 0.98, 0.16)]
 
+# KPIs first submitted later than the rest: no same-month-last-year base, so 同比 is null.
+_FIRST_PERIOD = {"cc_rongejie_npl": date(2020, 1, 1)}
+
 # Published year-on-year bases: June 2019's monthly active customers (同比 +17.7%) and
 # managed-customer penetration (10 pp below June 2020).
 _JUNE_2019 = {
@@ -105,6 +108,8 @@ def sample_figures(periods: list[date]) -> list[RawFigure]:
     for period in periods:
         offset = months_between(PUBLISHED_PERIOD, period)
         for lob, kpi, entity, june, unit, factor, growth, qualifier in _LEVELS:
+            if period < _FIRST_PERIOD.get(kpi, period):
+                continue
             if period == date(2019, 6, 1) and (kpi, entity) in _JUNE_2019:
                 value = _JUNE_2019[(kpi, entity)]
             elif unit == "位":
@@ -122,8 +127,14 @@ def sample_figures(periods: list[date]) -> list[RawFigure]:
             value = round(june + monthly * offset, 4)
             figures.append(
                 _figure(
-                    period, "private_banking", "pb_branch_clients", f"{branch}",
-                    value, "万户", 1e4, entity_type="branch",
+                    period,
+                    "private_banking",
+                    "pb_branch_clients",
+                    branch,
+                    value,
+                    "万户",
+                    1e4,
+                    entity_type="branch",
                 )
             )
     return figures
@@ -153,9 +164,19 @@ def load_figures(conn, figures: list[RawFigure]) -> None:
                 " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
-                        load_id, f.period, f.lob_code, f.kpi_code, f.entity_type, f.entity_code,
-                        f.value_submitted, f.unit_submitted, f.value_base, f.qualifier,
-                        f.is_demo_data, source_file, row_number,
+                        load_id,
+                        f.period,
+                        f.lob_code,
+                        f.kpi_code,
+                        f.entity_type,
+                        f.entity_code,
+                        f.value_submitted,
+                        f.unit_submitted,
+                        f.value_base,
+                        f.qualifier,
+                        f.is_demo_data,
+                        source_file,
+                        row_number,
                     )
                     for row_number, f in enumerate(rows, start=2)
                 ],

@@ -14,7 +14,12 @@ renamed as (
         lower(trim(lob_code)) as lob_code,
         source_file,
         source_sha256,
+        source_size,
+        source_encoding,
         row_count,
+        problem_count,
+        problems,
+        run_id,
         loaded_at,
         lower(trim(status)) as status
 
