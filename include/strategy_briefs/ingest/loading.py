@@ -174,6 +174,7 @@ def load_submission(
     """
     import psycopg
     from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
 
     path = Path(path)
     _check_target(period, lob_code, catalogue)
@@ -214,7 +215,9 @@ def load_submission(
                 prefix = f"{load_id}\t{period}-01\t{_escape(lob_code)}\t{_escape(name)}\t"
                 sent = demo = 0
                 try:
-                    with cur.copy(copy_stmt) as copy:
+                    # The queued writer sends from a worker thread, so the server parses
+                    # one chunk while this thread validates and formats the next.
+                    with cur.copy(copy_stmt, writer=QueuedLibpqWriter(cur)) as copy:
                         buffer: list[str] = []
                         buffered = 0
                         for (

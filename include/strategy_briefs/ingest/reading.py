@@ -127,11 +127,12 @@ def _first_failure(path: Path, encoding: str, skip: int) -> tuple[int, bool] | N
         while True:
             chunk = handle.read(_CHUNK)
             final = not chunk
-            pending = len(decoder.getstate()[0])  # bytes held back from the last chunk
+            held = decoder.getstate()[0]  # bytes held back from the last chunk
             try:
                 text = decoder.decode(chunk, final=final)
             except UnicodeDecodeError as error:
-                return offset - pending + error.start, saw_non_ascii
+                before = (held + chunk)[: error.start]
+                return offset - len(held) + error.start, saw_non_ascii or not before.isascii()
             if not saw_non_ascii and not text.isascii():
                 saw_non_ascii = True
             if final:
@@ -170,11 +171,17 @@ def detect_encoding(path: Path) -> str:
     if failure is None:
         return "utf-8"
     offset, saw_non_ascii = failure
-    if not saw_non_ascii and _first_failure(path, "gb18030", 0) is None:
+    if saw_non_ascii:
+        line = _line_of(path, offset)
+        raise Undecodable(
+            line,
+            f"cannot decode line {line} as UTF-8 although the lines before it are UTF-8: "
+            "the file is damaged or mixes encodings; save it again as 'CSV UTF-8'",
+        )
+    gb_failure = _first_failure(path, "gb18030", 0)
+    if gb_failure is None:
         return "gb18030"
-    if not saw_non_ascii:
-        offset = max(offset, _first_failure(path, "gb18030", 0)[0])  # type: ignore[index]
-    line = _line_of(path, offset)
+    line = _line_of(path, max(offset, gb_failure[0]))
     raise Undecodable(
         line,
         f"cannot decode line {line}: the file is neither UTF-8 nor "
@@ -209,48 +216,75 @@ def read_csv(path: Path, on_problem: ProblemSink) -> Table | None:
         return None
     handle = path.open(encoding=encoding, newline="")
     reader = csv.reader(handle, strict=True)
-    ends_with_newline = _ends_with_newline(path)
+    position = [0]  # the spreadsheet row of the last record read (a blank line is a row)
 
-    def records() -> Iterator[tuple[int, list[str]]]:
-        row_number = 0
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                row_number += 1
-                if "unexpected end of data" in str(error) or "EOF" in str(error):
-                    on_problem(
-                        row_number, None, "the file ends inside a quoted cell: it looks truncated"
-                    )
-                else:
-                    on_problem(row_number, None, f"cannot read this row as CSV: {error}")
-                return
-            row_number += 1
-            yield row_number, record
+    def csv_failed(error: csv.Error) -> None:
+        row = position[0] + 1
+        if "unexpected end of data" in str(error):
+            on_problem(row, None, "the file ends inside a quoted cell: it looks truncated")
+        else:
+            on_problem(row, None, f"cannot read this row as CSV: {error}")
 
-    stream = records()
-    header_row, header = 0, []
-    for row_number, record in stream:
-        if any(cell.strip() for cell in record):
-            header_row, header = row_number, [_clean(c) for c in record]
-            break
+    header: list[str] = []
+    try:
+        for record in reader:
+            position[0] += 1
+            if any(cell.strip() for cell in record):
+                header = [_clean(c) for c in record]
+                break
+    except csv.Error as error:
+        csv_failed(error)
+        handle.close()
+        return None
     if not header:
         handle.close()
         on_problem(None, None, "the file is empty: expected a header row and data rows")
         return None
-    width = len(header)
+    while not header[-1]:
+        header.pop()  # Excel writes trailing empty header cells
+    header_row, width = position[0], len(header)
+    ends_with_newline = _ends_with_newline(path)
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
-        pending: tuple[int, list[str]] | None = None
-        for item in stream:
-            if pending is not None:
-                yield from _checked_width(pending, width, on_problem, last=False)
-            pending = item
-        if pending is not None:
-            yield from _checked_width(pending, width, on_problem, last=not ends_with_newline)
-        handle.close()
+        strip = str.strip
+        row_number = header_row
+        short: tuple[int, int] | None = None  # a short row: truncated if it is the last
+        try:
+            for record in reader:
+                row_number += 1
+                if short is not None:
+                    _wrong_width(on_problem, *short, width)
+                    short = None
+                cells = list(map(strip, record))
+                if len(cells) != width:
+                    if not any(cells):
+                        continue
+                    if len(cells) > width and not any(cells[width:]):
+                        cells = cells[:width]  # trailing empty cells from Excel
+                    elif len(cells) < width:
+                        short = (row_number, len(cells))
+                        continue
+                    else:
+                        _wrong_width(on_problem, row_number, len(cells), width)
+                        continue
+                elif not any(cells):
+                    continue  # blank row: Excel shows it, nobody means it
+                yield row_number, cells  # type: ignore[misc]
+        except csv.Error as error:
+            position[0] = row_number
+            csv_failed(error)
+        finally:
+            handle.close()
+        if short is not None:
+            if ends_with_newline:
+                _wrong_width(on_problem, *short, width)
+            else:
+                on_problem(
+                    short[0],
+                    None,
+                    f"the file ends in the middle of this row ({short[1]} of {width} cells): "
+                    "it looks truncated",
+                )
 
     return Table(header_row, header, rows(), encoding, handle.close)
 
@@ -264,30 +298,8 @@ def _ends_with_newline(path: Path) -> bool:
         return handle.read(1) in (b"\n", b"\r")
 
 
-def _checked_width(
-    item: tuple[int, list[str]], width: int, on_problem: ProblemSink, *, last: bool
-) -> Iterator[tuple[int, list[str | None]]]:
-    row_number, record = item
-    if not any(cell.strip() for cell in record):
-        return  # blank row: Excel shows it, nobody means it
-    if len(record) < width and last:
-        on_problem(
-            row_number,
-            None,
-            f"the file ends in the middle of this row ({len(record)} "
-            f"of {width} cells): it looks truncated",
-        )
-        return
-    if len(record) != width:
-        extra = record[width:]
-        if len(record) > width and not any(cell.strip() for cell in extra):
-            record = record[:width]  # trailing empty cells from Excel
-        else:
-            on_problem(
-                row_number, None, f"this row has {len(record)} cells, the header has {width}"
-            )
-            return
-    yield row_number, [_clean(cell) for cell in record]
+def _wrong_width(on_problem: ProblemSink, row_number: int, cells: int, width: int) -> None:
+    on_problem(row_number, None, f"this row has {cells} cells, the header has {width}")
 
 
 def _xlsx_number_text(value: int | float, number_format: str | None) -> str:

@@ -174,7 +174,6 @@ class SubmissionCheck:
         self.period: str | None = self.expected_period
         self.lob_code: str | None = self.expected_lob
         self.encoding: str | None = None
-        self.row_count = 0  # rows yielded (valid)
         self.data_rows = 0  # non-blank rows read
         self._problems: list[Problem] = []
         self._column_order: dict[str, int] = {}  # header text -> position, to sort problems
@@ -302,8 +301,9 @@ class SubmissionCheck:
         zero = Decimal(0)
         one = Decimal(1)
 
-        for row_number, cells in table.rows:
-            self.data_rows += 1
+        def check_slow(row_number: int, cells: list[str | None]) -> RowTuple | None:
+            """Every rule, with its message; fills the fast path's caches."""
+            nonlocal period_first_row, lob_first_row
             ok = True
 
             # period
@@ -491,10 +491,15 @@ class SubmissionCheck:
                 if entity[1] == reporting and entity[0] == "bank":
                     reported_for.add(kpi.kpi_code)
 
+            if kpi is not None and entity is not None and unit is not None and self.lob_code:
+                fast_kpi[cells[i_kpi]] = kpi  # type: ignore[index]
+                fast_entity[cells[i_entity]] = entity  # type: ignore[index]
+                if not percent:
+                    fast_units.setdefault(kpi.kpi_code, {})[unit_text] = unit
             if ok:
                 note = cells[i_note] if i_note is not None else None
-                self.row_count += 1
-                yield (
+                fast_period_lob[0] = (cells[i_period], cells[i_lob])
+                return (
                     kpi.kpi_code,
                     entity[0],
                     entity[1],
@@ -506,6 +511,54 @@ class SubmissionCheck:
                     note is not None and DEMO_NOTE in note,
                     row_number,
                 )
+            return None
+
+        # The fast path: rows whose every part was seen valid before (nearly all of them in a
+        # big file) cost a few dictionary lookups; anything else goes through check_slow.
+        fast_kpi: dict[str, Kpi] = {}
+        fast_entity: dict[str, tuple[str, str]] = {}
+        fast_units: dict[str, dict[str, Unit]] = {}
+        fast_period_lob: list[tuple[str | None, str | None]] = [(None, None)]
+        plain = _PLAIN_NUMBER.fullmatch
+        data_rows = 0
+        for row_number, cells in table.rows:
+            data_rows += 1
+            if (cells[i_period], cells[i_lob]) == fast_period_lob[0]:
+                kpi = fast_kpi.get(cells[i_kpi])  # type: ignore[arg-type]
+                entity = fast_entity.get(cells[i_entity])  # type: ignore[arg-type]
+                value_text = cells[i_value]
+                if kpi is not None and entity is not None and value_text and plain(value_text):
+                    unit = fast_units[kpi.kpi_code].get(cells[i_unit])  # type: ignore[arg-type]
+                    kind = kpi.kind
+                    if unit is not None and kind != "rank":
+                        value = Decimal(value_text)
+                        value_base = value * unit.factor
+                        if (zero <= value_base <= one) if kind == "ratio" else (value >= zero):
+                            key = hash((kpi.kpi_code, entity[0], entity[1]))
+                            if key in seen_keys:
+                                collided.add(key)
+                            else:
+                                seen_keys.add(key)
+                            if entity[1] == reporting and entity[0] == "bank":
+                                reported_for.add(kpi.kpi_code)
+                            note = cells[i_note] if i_note is not None else None
+                            yield (
+                                kpi.kpi_code,
+                                entity[0],
+                                entity[1],
+                                value_text,
+                                unit.unit,
+                                value_base,
+                                None,
+                                note or None,
+                                note is not None and DEMO_NOTE in note,
+                                row_number,
+                            )
+                            continue
+            row = check_slow(row_number, cells)
+            if row is not None:
+                yield row
+        self.data_rows = data_rows
 
         if self.data_rows == 0:
             add(None, None, "the file has a header but no data rows")
