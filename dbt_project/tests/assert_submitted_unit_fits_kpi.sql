@@ -4,6 +4,7 @@ with
 kpi_values as (
 
     select * from {{ ref('stg_raw__lob_figures') }}
+    where {{ in_target_period('period') }}
 
 ),
 
