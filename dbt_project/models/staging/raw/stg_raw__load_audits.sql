@@ -10,7 +10,8 @@ renamed as (
 
     select
         load_id,
-        date_trunc('month', period)::date as period,
+        -- kept as stored (the loader writes first days) so month filters use raw's index
+        period,
         lower(trim(lob_code)) as lob_code,
         source_file,
         source_sha256,

@@ -14,7 +14,8 @@ renamed as (
             || '|' || lower(trim(entity_type))
             || '|' || trim(entity_code) as kpi_value_key,
         load_id,
-        date_trunc('month', period)::date as period,
+        -- kept as stored (the loader writes first days) so month filters use raw's index
+        period,
         lower(trim(lob_code)) as lob_code,
         lower(trim(kpi_code)) as kpi_code,
         lower(trim(entity_type)) as entity_type,
