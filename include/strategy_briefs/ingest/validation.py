@@ -42,7 +42,7 @@ _PERIOD = re.compile(
 )
 _PERIOD_COMPACT = re.compile(r"(\d{4})(\d{2})")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_BRANCH = re.compile(r"branch\s*[:：]\s*(.*)", re.IGNORECASE)
+_BRANCH = re.compile(r"branch\s*[:：]\s*(.*)", re.IGNORECASE | re.DOTALL)
 _KIND_ARTICLE = {"amount": "an amount"}
 
 

@@ -1,0 +1,188 @@
+"""The bundled sample: clean, regenerable, carrying the published figures as printed."""
+
+from __future__ import annotations
+
+import csv
+import filecmp
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from strategy_briefs.catalogue import load_catalogue
+from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.ingest import check_month, validate_file
+from strategy_briefs.sample_data import months, write_large_submission, write_sample
+
+SAMPLE = PROJECT_ROOT / "data" / "incoming"
+LOBS = ("credit_card", "mobile_banking", "precious_metals", "private_banking")
+
+
+def cells(period: str, lob: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+    with (SAMPLE / period / f"{lob}.csv").open(encoding="utf-8", newline="") as handle:
+        return {
+            (r["kpi_code"], r["entity"]): (r["value"], r["unit"], r["note"])
+            for r in csv.DictReader(handle)
+        }
+
+
+def test_every_bundled_month_validates_clean(catalogue):
+    assert sorted(p.name for p in SAMPLE.iterdir() if p.is_dir()) == months("2019-01", "2020-07")
+    for period in months("2019-01", "2020-07"):
+        submissions, problems = check_month(SAMPLE, period, catalogue)
+        assert problems == [], period
+        assert sorted(submissions) == list(LOBS)
+
+
+def test_committed_sample_is_what_the_generator_writes(tmp_path, catalogue):
+    written = write_sample(tmp_path, catalogue)
+    assert len(written) == 19 * 4
+    for path in written:
+        relative = path.relative_to(tmp_path)
+        assert filecmp.cmp(path, SAMPLE / relative, shallow=False), relative
+
+
+@pytest.mark.parametrize(
+    ("period", "lob", "kpi", "entity", "printed"),
+    [
+        ("2020-06", "mobile_banking", "mb_customers", "icbc", ("3.85", "亿户", "已发布")),
+        ("2020-06", "mobile_banking", "mb_txn_count_ytd", "icbc", ("369.0", "亿笔", "已发布")),
+        ("2020-06", "mobile_banking", "mb_online_share_wealth", "icbc", ("超过99", "%", "已发布")),
+        ("2020-06", "mobile_banking", "mb_pen_managed", "icbc", ("74.09", "%", "已发布")),
+        (
+            "2020-06",
+            "mobile_banking",
+            "mb_customers",
+            "ccb",
+            ("3.6738", "亿户", "推算：3.85亿户−领先1762万户"),
+        ),
+        (
+            "2020-06",
+            "mobile_banking",
+            "mb_monthly_active",
+            "ccb",
+            ("7401", "万户", "推算：7726万户−领先325万户"),
+        ),
+        ("2020-06", "mobile_banking", "mb_customers_rank", "icbc", ("1", "位", "已发布")),
+        (
+            "2020-06",
+            "credit_card",
+            "cc_rongejie_disbursed_cum",
+            "icbc",
+            ("超过4800", "亿元", "已发布"),
+        ),
+        ("2020-06", "credit_card", "cc_scenarios", "icbc", ("3000余", "个", "已发布")),
+        ("2020-06", "credit_card", "cc_elife_registered_rank", "icbc", ("1", "位", "已发布")),
+        ("2020-07", "precious_metals", "pm_pool_balance", "icbc", ("53.44", "吨", "已发布")),
+        ("2020-07", "precious_metals", "pm_pool_usd", "icbc", ("29.85", "亿美元", "已发布")),
+        ("2020-07", "precious_metals", "pm_card_sales", "icbc", ("近20", "万件", "已发布")),
+        (
+            "2020-07",
+            "precious_metals",
+            "pm_new_active_accounts_ytd",
+            "icbc",
+            ("83", "万户", "已发布"),
+        ),
+        ("2020-06", "precious_metals", "pm_retail_sales_ytd", "icbc", ("23", "亿元", "已发布")),
+        ("2020-06", "precious_metals", "pm_fee_income_ytd", "icbc", ("4.01", "亿元", "已发布")),
+        ("2020-06", "private_banking", "pb_aum", "icbc", ("1.8", "万亿元", "已发布")),
+        ("2020-06", "private_banking", "pb_clients_peer_rank", "icbc", ("1", "位", "已发布")),
+        ("2020-06", "private_banking", "pb_fx_penetration", "icbc", ("超过30", "%", "已发布")),
+    ],
+)
+def test_published_figures_sit_in_their_month_as_printed(period, lob, kpi, entity, printed):
+    assert cells(period, lob)[kpi, entity] == printed
+
+
+@pytest.mark.parametrize(
+    ("current", "prior", "kpi", "lob", "published"),
+    [
+        ("2020-06", "2019-06", "mb_monthly_active", "mobile_banking", "17.7"),
+        ("2020-06", "2019-06", "mb_txn_amount_ytd", "mobile_banking", "25.4"),
+        ("2020-06", "2019-06", "mb_txn_count_ytd", "mobile_banking", "21.8"),
+        ("2020-07", "2019-07", "pm_new_active_accounts_ytd", "precious_metals", "58.35"),
+    ],
+)
+def test_computed_yoy_rounds_to_the_published_rate(current, prior, kpi, lob, published):
+    now, before = cells(current, lob)[kpi, "icbc"], cells(prior, lob)[kpi, "icbc"]
+    assert now[1] == before[1]
+    assert before[2].startswith("推算：")
+    rate = (Decimal(now[0]) / Decimal(before[0]) - 1) * 100
+    assert rate.quantize(Decimal(published)) == Decimal(published)
+
+
+def test_synthetic_months_are_demo_data_and_ytd_resets_each_january():
+    for period in ("2019-03", "2020-02"):
+        notes = {note for _value, _unit, note in cells(period, "mobile_banking").values()}
+        assert notes == {"演示数据"}
+    december = Decimal(cells("2019-12", "mobile_banking")["mb_txn_count_ytd", "icbc"][0])
+    january = Decimal(cells("2020-01", "mobile_banking")["mb_txn_count_ytd", "icbc"][0])
+    assert january < december / 6
+    series = [
+        Decimal(cells(p, "mobile_banking")["mb_txn_count_ytd", "icbc"][0])
+        for p in months("2020-01", "2020-07")
+    ]
+    assert series == sorted(series)
+
+
+def test_demo_months_carry_all_four_banks_for_a_computed_rank():
+    for period in ("2019-01", "2020-05", "2020-07"):
+        figures = cells(period, "mobile_banking")
+        values = {
+            bank: Decimal(figures["mb_customers", bank][0])
+            for bank in ("icbc", "ccb", "abc", "boc")
+        }
+        assert max(values, key=values.get) == "icbc"
+        assert ("mb_customers_rank", "icbc") not in figures
+
+
+def test_branch_figures_match_the_page():
+    june = cells("2020-06", "private_banking")
+    december = cells("2019-12", "private_banking")
+    clients = {
+        e.removeprefix("branch:"): int(v[0])
+        for (k, e), v in june.items()
+        if k == "pb_branch_clients"
+    }
+    assert len(clients) == 8
+    assert {b for b, n in clients.items() if n >= 10_000} == {"广东", "北京", "浙江"}
+    grew = {
+        b
+        for b in clients
+        if clients[b] - int(december["pb_branch_clients", f"branch:{b}"][0]) > 1000
+    }
+    assert grew == {"江苏", "广东", "山东", "浙江", "北京"}
+
+
+def test_large_submission_is_valid_and_exact(tmp_path, catalogue):
+    path = write_large_submission(tmp_path / "2020-06" / "mobile_banking.csv", 5_000)
+    with path.open(encoding="utf-8") as handle:
+        assert sum(1 for _ in handle) == 5_001
+    assert validate_file(path, catalogue) == []
+
+
+def test_a_new_line_of_business_is_a_seed_change(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(PROJECT_ROOT / "dbt_project" / "seeds", seeds)
+    with (seeds / "lines_of_business.csv").open("a", encoding="utf-8") as handle:
+        handle.write(
+            "wealth,财富管理,Wealth management,财富管理部,Wealth Department,供稿：财富管理部,5\n"
+        )
+    with (seeds / "kpi_catalogue.csv").open("a", encoding="utf-8") as handle:
+        handle.write("wm_aum,wealth,理财规模,Wealth AUM,amount,元,false,true,true,true,10,,\n")
+    catalogue = load_catalogue(seeds)
+    path = Path(tmp_path / "2020-06" / "wealth.csv")
+    path.parent.mkdir()
+    path.write_text(
+        "期间,业务条线,指标代码,主体,数值,单位\n2020-06,财富管理,wm_aum,工行,3.2,万亿元\n",
+        encoding="utf-8",
+    )
+    assert validate_file(path, catalogue) == []
+    path.write_text(
+        "期间,业务条线,指标代码,主体,数值,单位\n2020-06,wealth,wm_aum,ccb,3.2,万亿元\n",
+        encoding="utf-8",
+    )
+    assert [p.message for p in validate_file(path, catalogue)] == [
+        "required KPI wm_aum (理财规模) is missing for icbc (工商银行)"
+    ]
