@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import failed_nodes
+from dbt_harness import failed_nodes
 from sample_raw_rows import RawFigure, load_figures
 
 JUNE = date(2020, 6, 1)

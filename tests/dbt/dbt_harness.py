@@ -1,0 +1,44 @@
+"""Running the dbt project in-process (dbtRunner) for tests, with its own target and log dirs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from strategy_briefs.config import Settings
+
+DBT_PROJECT_DIR = Settings.from_env().dbt_project_dir
+# (period, command): January only needs its rows; the other two also run every test
+BUILT_MONTHS = [("2020-01", "run"), ("2020-05", "build"), ("2020-06", "build")]
+
+
+@dataclass
+class DbtProject:
+    target_dir: Path
+
+    def invoke(self, *args: str, period: str | None = None):
+        """Run one dbt command; returns dbt's result object (`.success`, `.result`)."""
+        from dbt.cli.main import dbtRunner
+
+        argv = [
+            *args,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(self.target_dir / "target"),
+            "--log-path",
+            str(self.target_dir / "logs"),
+        ]
+        if period is not None:
+            argv += ["--vars", json.dumps({"period": period})]
+        return dbtRunner().invoke(argv)
+
+    def build_month(self, period: str, command: str = "build"):
+        return self.invoke(command, "--exclude", "resource_type:seed", period=period)
+
+
+def failed_nodes(result) -> list[str]:
+    return [r.node.name for r in result.result.results if str(r.status) in ("fail", "error")]
