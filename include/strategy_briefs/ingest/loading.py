@@ -113,6 +113,20 @@ def _escape(text: str) -> str:
     return text.translate(_COPY_ESCAPES)
 
 
+class _EscapeCache(dict):
+    """COPY-escaped text, remembered: entity codes and notes repeat across rows."""
+
+    LIMIT = 100_000  # distinct texts kept; beyond that escape without remembering
+
+    def __call__(self, text: str) -> str:
+        found = self.get(text)
+        if found is None:
+            found = text.translate(_COPY_ESCAPES)
+            if len(self) < self.LIMIT:
+                self[text] = found
+        return found
+
+
 def record_rejection(
     params: WarehouseParams,
     path: Path,
@@ -214,6 +228,7 @@ def load_submission(
                 replaced = cur.rowcount
                 prefix = f"{load_id}\t{period}-01\t{_escape(lob_code)}\t{_escape(name)}\t"
                 sent = demo = 0
+                escaped = _EscapeCache()
                 try:
                     # The queued writer sends from a worker thread, so the server parses
                     # one chunk while this thread validates and formats the next.
@@ -233,9 +248,9 @@ def load_submission(
                             source_row,
                         ) in rows:
                             line = (
-                                f"{prefix}{kpi}\t{etype}\t{_escape(ecode)}\t{value}\t{unit}\t"
+                                f"{prefix}{kpi}\t{etype}\t{escaped(ecode)}\t{value}\t{unit}\t"
                                 f"{base}\t{qualifier or NULL}\t"
-                                f"{NULL if note is None else _escape(note)}\t"
+                                f"{NULL if note is None else escaped(note)}\t"
                                 f"{'t' if is_demo else 'f'}\t{source_row}\n"
                             )
                             buffer.append(line)

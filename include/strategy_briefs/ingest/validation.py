@@ -533,7 +533,8 @@ class SubmissionCheck:
                     if unit is not None and kind != "rank":
                         value = Decimal(value_text)
                         value_base = value * unit.factor
-                        if (zero <= value_base <= one) if kind == "ratio" else (value >= zero):
+                        # the plain-number pattern has no sign: only a ratio can be out of range
+                        if kind != "ratio" or value_base <= one:
                             key = hash((kpi.kpi_code, entity[0], entity[1]))
                             if key in seen_keys:
                                 collided.add(key)
