@@ -1,0 +1,27 @@
+{#-
+    on-run-end: keep every node's outcome in the warehouse (table created by migration
+    003_audit.sql), so the delivery quality gate
+    reads what dbt itself decided (each Cosmos task is its own dbt invocation; their
+    run_results.json files live in throwaway folders).
+-#}
+{% macro record_node_results(results) %}
+    {% if execute and results %}
+        {% set period = var('period', none) %}
+        {% set run_id = var('airflow_run_id', none) %}
+        insert into audit.dbt_node_results
+            (invocation_id, period, airflow_run_id, unique_id, resource_type, status, failures, message)
+        values
+        {%- for result in results %}
+            (
+                '{{ invocation_id }}',
+                {{ dbt.string_literal(period) if period else "null" }},
+                {{ dbt.string_literal(run_id) if run_id else "null" }},
+                {{ dbt.string_literal(result.node.unique_id) }},
+                {{ dbt.string_literal(result.node.resource_type) }},
+                {{ dbt.string_literal(result.status) }},
+                {{ result.failures if result.failures is not none else "null" }},
+                {{ dbt.string_literal((result.message or '') | replace("'", "''") | truncate(500)) }}
+            ){{ "," if not loop.last }}
+        {%- endfor %};
+    {% endif %}
+{% endmacro %}
