@@ -27,7 +27,7 @@ airflow: setup
 	@bash scripts/airflow-standalone.sh
 
 bench: setup
-	.venv/bin/python -m bench
+	eval "$$(.venv/bin/strategy-briefs env)" && .venv/bin/python -m bench
 
 clean: stop
 	rm -rf var output dbt_project/target dbt_project/logs

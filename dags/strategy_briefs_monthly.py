@@ -20,18 +20,22 @@ clear the failed task: loads replace their month, delivery sends only what was n
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+import pendulum
 from airflow.sdk import Param, dag, task, task_group
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
-from strategy_briefs.periods import BANK_TIMEZONE, Period
+from strategy_briefs.orchestration.notify import OperatorsNotifier
+from strategy_briefs.periods import BANK_TIMEZONE_NAME, Period
 
 SETTINGS = Settings.from_env()
 _FIRST = Period.parse(SETTINGS.first_month)
+# Airflow serialises only pendulum time zones.
+_BANK_TZ = pendulum.timezone(BANK_TIMEZONE_NAME)
 
 PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
 
@@ -39,14 +43,10 @@ PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
 @dag(
     dag_id="strategy_briefs_monthly",
     schedule=CronDataIntervalTimetable(
-        f"0 {SETTINGS.schedule_hour} {SETTINGS.schedule_day} * *", timezone=BANK_TIMEZONE
+        f"0 {SETTINGS.schedule_hour} {SETTINGS.schedule_day} * *", timezone=_BANK_TZ
     ),
-    start_date=datetime(
-        _FIRST.year,
-        _FIRST.month,
-        SETTINGS.schedule_day,
-        SETTINGS.schedule_hour,
-        tzinfo=BANK_TIMEZONE,
+    start_date=pendulum.datetime(
+        _FIRST.year, _FIRST.month, SETTINGS.schedule_day, SETTINGS.schedule_hour, tz=_BANK_TZ
     ),
     catchup=True,
     max_active_runs=1,
@@ -58,6 +58,8 @@ PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
+        # Once per task that fails for good (not per retry): one line to the operators.
+        "on_failure_callback": OperatorsNotifier(),
     },
     params={
         "dry_run": Param(False, type="boolean", description="Render the briefs but send nothing."),
@@ -90,16 +92,16 @@ def strategy_briefs_monthly():
             "On failure the log lists each problem as FILE:ROW:COLUMN: message; send them to "
             "the department, put the corrected file in place and clear this task."
         )
-        def validate_submissions(period: str) -> list[str]:
-            return tasks.validate_month(period)
+        def validate_submissions(period: str, run_id=None) -> list[str]:
+            return tasks.validate_month(period, run_id)
 
         @task(
             doc_md="Loads one line of business's file for the month in one transaction; "
             "a re-run replaces that month only. On failure nothing of the month changed: "
             "clear the task to retry."
         )
-        def load_submission(period: str, lob_code: str) -> dict:
-            return tasks.load_submission(period, lob_code)
+        def load_submission(period: str, lob_code: str, run_id=None) -> dict:
+            return tasks.load_submission(period, lob_code, run_id)
 
         lob_codes = validate_submissions(period)
         return load_submission.partial(period=period).expand(lob_code=lob_codes)
@@ -113,9 +115,9 @@ def strategy_briefs_monthly():
         execution_config=cosmos_config.execution_config,
         render_config=cosmos_config.render_config,
         operator_args={
-            "vars": {"period": PERIOD_XCOM},
+            **cosmos_config.operator_args,
+            "vars": {"period": PERIOD_XCOM, "airflow_run_id": "{{ run_id }}"},
             "env": tasks.DBT_ENV_TEMPLATE,
-            "install_deps": False,
         },
     )
 
@@ -140,14 +142,35 @@ def strategy_briefs_monthly():
         """Check the month is fit to send, then email each brief exactly once."""
 
         @task(
+            doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
+            "audit.dbt_node_results for the gate. An error means a line of business's file "
+            "is very late: chase the department."
+        )
+        def check_source_freshness(period: str, run_id=None) -> None:
+            tasks.check_source_freshness(period, run_id)
+
+        @task(
+            retries=0,
+            doc_md="The quality gate: every line of business loaded, every dbt test and the "
+            "freshness check of this run passed, the briefs rendered without warnings. When it "
+            "fails nothing is sent and the operators get the reason in one line; fix the cause "
+            "and clear the run from the first failed task.",
+        )
+        def quality_gate(period: str, rendered: list[dict], run_id=None) -> str:
+            return tasks.quality_gate(period, rendered, run_id)
+
+        @task(
             doc_md="Sends the briefs to their distribution lists through `smtp_default`, "
-            "recording each recipient in the delivery ledger. A retry sends only to "
-            "recipients not yet accepted. With dry_run nothing is sent."
+            "recording each recipient in delivery.ledger before and after sending. A retry "
+            "sends only to recipients not yet accepted; a recipient left 'unknown' (the task "
+            "died mid-send) needs an operator decision, see docs/delivery.md. With dry_run "
+            "nothing is sent."
         )
         def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))
 
-        return deliver_briefs(period, rendered)
+        gate = quality_gate(period, rendered)
+        check_source_freshness(period) >> gate >> deliver_briefs(period, rendered)
 
     loaded >> warehouse >> rendered
     delivery(period, rendered)

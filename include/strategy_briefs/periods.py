@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
+BANK_TIMEZONE_NAME = "Asia/Shanghai"
+BANK_TIMEZONE = ZoneInfo(BANK_TIMEZONE_NAME)
 _PERIOD_RE = re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$")
 
 
@@ -96,6 +97,7 @@ def months_between(first: Period, last: Period) -> list[Period]:
 
 __all__ = [
     "BANK_TIMEZONE",
+    "BANK_TIMEZONE_NAME",
     "Period",
     "PeriodError",
     "months_between",

@@ -80,3 +80,11 @@ def test_importing_the_dag_touches_no_database_or_network(dbt_manifest):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_dags_serialise_as_the_scheduler_stores_them(dagbag):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    for dag in dagbag.dags.values():
+        restored = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+        assert set(restored.task_ids) == set(dag.task_ids)

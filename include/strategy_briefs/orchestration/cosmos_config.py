@@ -35,7 +35,17 @@ execution_config = ExecutionConfig(
 )
 
 # Each model's tests run right after it, so a failing test stops everything downstream.
+# A test with several parents (relationships to a seed) becomes its own task after all
+# of them, instead of running with the seed before the model it checks exists.
 render_config = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST,
     test_behavior=TestBehavior.AFTER_EACH,
+    should_detach_multiple_parents_tests=True,
 )
+
+# Arguments for every dbt task. Cosmos would emit OpenLineage-derived Assets per model;
+# we declare our own Assets for the raw figures, the marts and the briefs instead.
+operator_args = {
+    "install_deps": False,
+    "emit_datasets": False,
+}

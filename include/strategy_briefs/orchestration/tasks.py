@@ -53,7 +53,7 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
     return str(period)
 
 
-def validate_month(period: str) -> list[str]:
+def validate_month(period: str, run_id: str | None = None) -> list[str]:
     """Validate every submission of the month; return the lines of business to load."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import SubmissionInvalid, check_month, record_rejection
@@ -69,13 +69,15 @@ def validate_month(period: str) -> list[str]:
         for lob_code, path in submissions.items():
             own = [p for p in problems if p.file == str(path)]
             if own and lob_code in catalogue.lines_of_business:
-                record_rejection(params, path, period=period, lob_code=lob_code, problems=own)
+                record_rejection(
+                    params, path, period=period, lob_code=lob_code, problems=own, run_id=run_id
+                )
         raise SubmissionInvalid(problems)
     order = {code: lob.article_order for code, lob in catalogue.lines_of_business.items()}
     return sorted(submissions, key=order.__getitem__)
 
 
-def load_submission(period: str, lob_code: str) -> dict:
+def load_submission(period: str, lob_code: str, run_id: str | None = None) -> dict:
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import find_submissions
     from strategy_briefs.ingest import load_submission as load
@@ -83,7 +85,14 @@ def load_submission(period: str, lob_code: str) -> dict:
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.seeds_dir)
     path = find_submissions(settings.incoming_dir, period)[lob_code]
-    result = load(warehouse_params(), path, period=period, lob_code=lob_code, catalogue=catalogue)
+    result = load(
+        warehouse_params(),
+        path,
+        period=period,
+        lob_code=lob_code,
+        catalogue=catalogue,
+        run_id=run_id,
+    )
     log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
     return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
 
@@ -109,21 +118,55 @@ def render_briefs(period: str, correction_note: str | None = None) -> list[dict]
     ]
 
 
-def quality_gate(period: str, rendered: list[dict], dbt_results: dict[str, str]) -> str:
-    """Raise `GateClosed` (no retry) unless the month is fit to send; returns the verdict."""
+def check_source_freshness(period: str, run_id: str) -> None:
+    """`dbt source freshness`; its outcome lands in audit.dbt_node_results like every node's."""
+    import json
+
+    from strategy_briefs.orchestration.history import run_dbt
+
+    settings = Settings.from_env()
+    run_dbt(
+        settings,
+        warehouse_params(),
+        "source",
+        "freshness",
+        "--vars",
+        json.dumps({"period": period, "airflow_run_id": run_id}),
+    )
+
+
+def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
+    """The latest dbt outcome of every node this DAG run built, tested or checked."""
+    with warehouse.connect(params) as conn:
+        exists = conn.execute("select to_regclass('audit.dbt_node_results')").fetchone()[0]
+        if exists is None:
+            return {}
+        rows = conn.execute(
+            "select distinct on (unique_id) unique_id, status from audit.dbt_node_results"
+            " where airflow_run_id = %s order by unique_id, recorded_at desc",
+            (run_id,),
+        ).fetchall()
+    return dict(rows)
+
+
+def quality_gate(period: str, rendered: list[dict], run_id: str) -> str:
+    """Raise `GateClosed` unless the month is fit to send; returns the verdict."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.delivery import check_gate
 
     settings = Settings.from_env()
+    params = warehouse_params()
     catalogue = load_catalogue(settings.seeds_dir)
+    required = [code for code, lob in catalogue.lines_of_business.items()]
     warnings = [w for r in rendered for w in r.get("warnings", [])]
+    results = node_results(params, run_id)
     result = check_gate(
-        warehouse_params(),
+        params,
         period,
-        catalogue.lines_of_business,
+        required,
         warnings,
-        dbt_results=dbt_results,
-        freshness_results={k: v for k, v in dbt_results.items() if k.startswith("source.")},
+        dbt_results={k: v for k, v in results.items() if not k.startswith("source.")},
+        freshness_results={k: v for k, v in results.items() if k.startswith("source.")},
     )
     verdict = result.one_line(period)
     if not result.ok:

@@ -1,0 +1,33 @@
+"""Run every benchmark: `python -m bench [name ...]`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from bench.harness import ROOT, write_table
+
+BENCHMARKS = ["bench_dag_parse", "bench_load"]
+
+
+def main(argv: list[str]) -> int:
+    names = argv or BENCHMARKS
+    results = []
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"running {name} ...", flush=True)
+        result = module.run()
+        results.append(result)
+        print(
+            f"  {result.name}: {result.candidate_value:.3g} {result.unit} vs baseline "
+            f"{result.baseline_value:.3g} {result.unit} -> ratio {result.ratio:.2f} "
+            f"(target {result.target}: {'met' if result.passed else 'NOT met'})",
+            flush=True,
+        )
+    write_table(results, ROOT / "docs" / "benchmarks.md")
+    print(f"wrote {ROOT / 'docs' / 'benchmarks.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
