@@ -392,3 +392,60 @@ def test_set_passwords_stores_only_a_scram_verifier(secured: Secured):
                     sql.Identifier(roles.REPORTER), sql.Literal(before)
                 )
             )
+
+
+# -- a non-superuser owner (the compose stack's shape) ---------------------------------------
+
+
+def test_a_non_superuser_owner_migrates_and_the_roles_work(warehouse_params: WarehouseParams):
+    """Compose: the warehouse's owner has CREATEROLE only, and the database is closed to
+    PUBLIC. The roles must still connect and the owner must still hand dbt's schemas over."""
+    server = warehouse_params.with_dbname("postgres")
+    with warehouse.connect(server, autocommit=True) as conn:
+        superuser, version = conn.execute(
+            "select rolsuper, current_setting('server_version_num')::int"
+            " from pg_roles where rolname = current_user"
+        ).fetchone()
+        if not superuser:
+            pytest.skip("creating a throwaway owner role needs a superuser")
+        suffix = uuid.uuid4().hex[:10]
+        owner, dbname = f"sb_owner_{suffix}", f"sb_owned_{suffix}"
+        conn.execute(sql.SQL("create role {} login createrole").format(sql.Identifier(owner)))
+        if version >= 160000:
+            # In compose the owner created the roles, which gives it their ADMIN option;
+            # here the session's migration (a superuser) created them first.
+            conn.execute(
+                sql.SQL("grant {} to {} with admin option, inherit false, set false").format(
+                    sql.Identifier(roles.TRANSFORMER), sql.Identifier(owner)
+                )
+            )
+        conn.execute(
+            sql.SQL("create database {} owner {}").format(
+                sql.Identifier(dbname), sql.Identifier(owner)
+            )
+        )
+        conn.execute(
+            sql.SQL("revoke all on database {} from public").format(sql.Identifier(dbname))
+        )
+    owned = WarehouseParams(server.host, server.port, owner, "", dbname)
+    try:
+        warehouse.migrate(owned)
+        warehouse.migrate(owned)
+        with warehouse.connect(owned, autocommit=True) as conn:
+            conn.execute("create table marts.owner_built as select 1 as period")
+        warehouse.migrate(owned)  # hands the owner's table to the transformer
+        for role in roles.ROLES:
+            with warehouse.connect(roles.role_params(owned, role)) as conn:
+                assert conn.execute("select current_user").fetchone() == (role,)
+        with warehouse.connect(roles.role_params(owned, roles.REPORTER)) as conn:
+            assert conn.execute("select period from marts.owner_built").fetchone() == (1,)
+        with warehouse.connect(roles.role_params(owned, roles.LOADER)) as conn:
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("select period from marts.owner_built")
+    finally:
+        with warehouse.connect(server, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
+            )
+            conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(owner)))
+            conn.execute(sql.SQL("drop role {}").format(sql.Identifier(owner)))

@@ -40,12 +40,23 @@ begin
     end loop;
 end $$;
 
--- A non-superuser owner (CREATEROLE, as in the compose stack) must be a member of the
--- transformer to hand it the dbt schemas and to set its default privileges.
+-- A non-superuser owner (CREATEROLE, as in the compose stack) must be able to SET ROLE to
+-- the transformer to hand it the dbt schemas and to set its default privileges. From
+-- PostgreSQL 16 creating a role gives its creator only the ADMIN option, not SET; and only
+-- a holder of ADMIN (the role's creator) or a superuser may grant it.
 do $$
+declare
+    can_set boolean;
 begin
-    if not (select rolsuper from pg_roles where rolname = current_user)
-       and not pg_has_role(current_user, 'sb_transformer', 'MEMBER') then
+    if (select rolsuper from pg_roles where rolname = current_user) then
+        return;
+    end if;
+    if current_setting('server_version_num')::int >= 160000 then
+        execute 'select pg_has_role(current_user, ''sb_transformer'', ''SET'')' into can_set;
+    else
+        can_set := pg_has_role(current_user, 'sb_transformer', 'MEMBER');
+    end if;
+    if not can_set then
         execute format('grant sb_transformer to %I', current_user);
     end if;
 end $$;
