@@ -26,6 +26,7 @@ import pendulum
 from airflow.sdk import Param, dag, task, task_group
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
+from cosmos.operators.local import DbtTestLocalOperator
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
@@ -108,17 +109,30 @@ def strategy_briefs_monthly():
 
     loaded = ingest(period)
 
+    dbt_args = {
+        **cosmos_config.operator_args,
+        "vars": {"period": PERIOD_XCOM, "airflow_run_id": "{{ run_id }}"},
+        "env": tasks.DBT_ENV_TEMPLATE,
+    }
     warehouse = DbtTaskGroup(
         group_id="warehouse",
         project_config=cosmos_config.project_config,
         profile_config=cosmos_config.profile_config,
         execution_config=cosmos_config.execution_config,
         render_config=cosmos_config.render_config,
-        operator_args={
-            **cosmos_config.operator_args,
-            "vars": {"period": PERIOD_XCOM, "airflow_run_id": "{{ run_id }}"},
-            "env": tasks.DBT_ENV_TEMPLATE,
-        },
+        operator_args=dbt_args,
+    )
+    seeds_and_views = list(warehouse.roots)  # seeds and staging views: nothing upstream
+    staging_cross_checks = DbtTestLocalOperator(
+        task_id="staging_cross_checks",
+        task_group=warehouse,
+        project_dir=cosmos_config.DBT_PROJECT_DIR,
+        profile_config=cosmos_config.profile_config,
+        select=cosmos_config.STAGING_CROSS_CHECKS,
+        **{**dbt_args, "indirect_selection": "eager"},
+        doc_md="Runs the tests of the staging views that also read a seed (unknown KPI, "
+        "unit or line of business). A failure names the test: the submission passed "
+        "validation but disagrees with the catalogue; fix the seed or the file.",
     )
 
     @task_group(group_id="briefs")
@@ -169,11 +183,15 @@ def strategy_briefs_monthly():
         def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))
 
+        freshness = check_source_freshness(period)
         gate = quality_gate(period, rendered)
-        check_source_freshness(period) >> gate >> deliver_briefs(period, rendered)
+        freshness >> gate >> deliver_briefs(period, rendered)
+        return freshness
 
-    loaded >> warehouse >> rendered
-    delivery(period, rendered)
+    loaded >> warehouse
+    seeds_and_views >> staging_cross_checks
+    warehouse >> rendered
+    warehouse >> delivery(period, rendered)
 
 
 strategy_briefs_monthly()

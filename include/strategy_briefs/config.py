@@ -70,7 +70,9 @@ class Settings:
 
     @property
     def airflow_home(self) -> Path:
-        return self.var_dir / "airflow"
+        """`AIRFLOW_HOME` when the operator set one, else a project-local folder."""
+        value = os.environ.get("AIRFLOW_HOME")
+        return Path(value) if value else self.var_dir / "airflow"
 
     @property
     def mail_sink_dir(self) -> Path:

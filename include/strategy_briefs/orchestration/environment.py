@@ -7,6 +7,7 @@ Nothing here phones home: Cosmos, Airflow, dbt and OpenLineage usage reporting a
 from __future__ import annotations
 
 import json
+import os
 
 from strategy_briefs.config import Settings
 from strategy_briefs.warehouse import WarehouseParams
@@ -53,7 +54,10 @@ def airflow_environment(
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.project_root / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        # A local, single-user metadata DB; compose uses PostgreSQL instead.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": os.environ.get(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}"
+        ),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": warehouse.airflow_conn_json(),

@@ -1,0 +1,336 @@
+"""Run the monthly DAG on Airflow's CeleryExecutor, on one machine, for tests and trials.
+
+The same processes the compose `celery` profile runs, as local subprocesses: an
+api-server (execution API only: Airflow 3 workers run tasks through the Task SDK and
+report to it), a triggerer, and Celery workers on a Redis broker, sharing a PostgreSQL
+metadata database (Celery cannot use SQLite). The run itself is
+`airflow dags test <dag> <logical date> --use-executor`: Airflow's own loop schedules the
+DAG's tasks and hands every one of them to the CeleryExecutor, so no scheduler or
+dag-processor is needed and the DAG file is the one the other executors run, unchanged.
+
+Every process gets its own process group; `CeleryStack.stop()` ends each group (TERM,
+then KILL after a bounded wait), so nothing outlives a failed test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from strategy_briefs.warehouse import WarehouseParams
+
+# Set per worker process; `worker_hostname` puts it into every task instance's hostname,
+# so the metadata DB shows which worker ran which task.
+WORKER_NAME_ENV = "STRATEGY_BRIEFS_CELERY_WORKER"
+HOSTNAME_CALLABLE = "strategy_briefs.orchestration.celery_run.worker_hostname"
+
+
+class CeleryStackError(RuntimeError):
+    """A process of the stack did not start or the run did not finish in time."""
+
+
+def worker_hostname() -> str:
+    """`[core] hostname_callable` for the workers: `<fqdn>/<worker name>`.
+
+    Several workers on one machine share its name; the suffix tells them apart.
+    """
+    name = socket.getfqdn()
+    worker = os.environ.get(WORKER_NAME_ENV)
+    return f"{name}/{worker}" if worker else name
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379, timeout: float = 2.0) -> str | None:
+    """None when Redis answers PING, else the reason it does not (for a skip message)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"PING\r\n")
+            reply = sock.recv(64)
+    except OSError as exc:
+        return f"no Redis on {host}:{port}: {exc}"
+    if reply.startswith(b"+PONG"):
+        return None
+    return f"Redis on {host}:{port} did not answer PING (got {reply[:40]!r}; password set?)"
+
+
+def sqlalchemy_url(params: WarehouseParams, driver: str = "postgresql+psycopg2") -> str:
+    """`params` as a SQLAlchemy URL (also for a socket directory host)."""
+    return driver + params.url().removeprefix("postgresql")
+
+
+@dataclass(frozen=True)
+class CeleryStackConfig:
+    """Where the stack keeps its state and how its processes find each other."""
+
+    home: Path
+    metadata: WarehouseParams
+    broker_url: str
+    queue: str
+    api_port: int
+    workers: int = 2
+    worker_concurrency: int = 1
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    api_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @property
+    def execution_api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/execution/"
+
+
+def celery_environment(base: Mapping[str, str], config: CeleryStackConfig) -> dict[str, str]:
+    """`base` (the project's Airflow env) plus what the CeleryExecutor stack needs."""
+    from cryptography.fernet import Fernet
+
+    metadata_url = sqlalchemy_url(config.metadata)
+    return {
+        **base,
+        "AIRFLOW_HOME": str(config.home),
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.home / "logs"),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "AIRFLOW__CELERY__BROKER_URL": config.broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(config.metadata, "postgresql"),
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(config.worker_concurrency),
+        # Tasks go to a queue of this stack's own, so no other worker on the broker takes them.
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.queue,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": config.execution_api_url,
+        # The executor signs each task's token, the api-server checks it: one shared secret.
+        "AIRFLOW__API_AUTH__JWT_SECRET": config.jwt_secret,
+        "AIRFLOW__API__SECRET_KEY": config.api_secret_key,
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__API__EXPOSE_CONFIG": "False",
+    }
+
+
+@dataclass
+class _Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _airflow() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+class CeleryStack:
+    """api-server, triggerer and Celery workers as subprocesses; a context manager."""
+
+    def __init__(self, config: CeleryStackConfig, env: Mapping[str, str]):
+        self.config = config
+        self.env = dict(env)
+        self.processes: list[_Process] = []  # running; stop() ends these
+        self.started: dict[str, _Process] = {}  # every process ever started, for its log
+        self.log_dir = config.home / "processes"
+
+    # ------------------------------------------------------------------ life cycle
+
+    def __enter__(self) -> CeleryStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def migrate(self, timeout: float = 300) -> None:
+        """`airflow db migrate` on the metadata database."""
+        self._run_to_end("db-migrate", [_airflow(), "db", "migrate"], timeout)
+
+    def start(self, timeout: float = 120) -> None:
+        """Start every process and wait until the api-server answers and each worker is ready."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        api = self._spawn(
+            "api-server",
+            [
+                _airflow(),
+                "api-server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.config.api_port),
+                "--workers",
+                "1",
+                "--apps",
+                "execution",
+            ],
+        )
+        workers = [
+            self._spawn(
+                f"worker-{n}",
+                [
+                    _airflow(),
+                    "celery",
+                    "worker",
+                    "--celery-hostname",
+                    f"worker-{n}@%h",
+                    "--queues",
+                    self.config.queue,
+                    "--concurrency",
+                    str(self.config.worker_concurrency),
+                    "--skip-serve-logs",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                extra_env={
+                    WORKER_NAME_ENV: f"worker-{n}",
+                    "AIRFLOW__CORE__HOSTNAME_CALLABLE": HOSTNAME_CALLABLE,
+                },
+            )
+            for n in range(1, self.config.workers + 1)
+        ]
+        # Deferrable tasks (sensors) resume in the triggerer, as under the scheduler.
+        self._spawn("triggerer", [_airflow(), "triggerer", "--skip-serve-logs"])
+        deadline = time.monotonic() + timeout
+        self._wait_for(api, deadline, self._api_healthy)
+        for worker in workers:
+            self._wait_for(worker, deadline, lambda w=worker: " ready." in self._read(w))
+
+    def stop(self, grace: float = 20) -> None:
+        """TERM every process group, then KILL what is left after `grace` seconds."""
+        for process in self.processes:
+            self._signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes:
+            try:
+                process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            # Task processes forked by a worker may outlive it: end the whole group.
+            self._signal_group(process, signal.SIGKILL)
+            try:
+                process.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.processes.clear()
+
+    # ------------------------------------------------------------------ runs
+
+    def dags_test(
+        self, dag_id: str, logical_date: str, *, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
+        """`airflow dags test --use-executor`: one run, every task sent to the Celery workers.
+
+        Returns the finished process (exit code 0 when the run succeeded); raises
+        `CeleryStackError` if it did not finish within `timeout` seconds.
+        """
+        return self._run_to_end(
+            "dags-test",
+            [_airflow(), "dags", "test", dag_id, logical_date, "--use-executor"],
+            timeout,
+            check=False,
+        )
+
+    def worker_logs(self) -> dict[str, str]:
+        """Each worker's own output (Celery's log, one line per workload it executed)."""
+        return {
+            name: self._read(p) for name, p in self.started.items() if name.startswith("worker-")
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _spawn(
+        self, name: str, args: list[str], extra_env: Mapping[str, str] | None = None
+    ) -> _Process:
+        log_path = self.log_dir / f"{name}.log"
+        with log_path.open("ab") as log:
+            popen = subprocess.Popen(
+                args,
+                env={**self.env, **(extra_env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.config.home,
+                start_new_session=True,
+            )
+        process = _Process(name, popen, log_path)
+        self.processes.append(process)
+        self.started[name] = process
+        return process
+
+    def _run_to_end(
+        self, name: str, args: list[str], timeout: float, *, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        process = self._spawn(name, args)
+        try:
+            code = process.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_group(process, signal.SIGKILL)
+            process.popen.wait(timeout=10)
+            raise CeleryStackError(
+                f"{name} did not finish in {timeout:.0f}s; last lines:\n{process.log_tail()}"
+            ) from None
+        finally:
+            self.processes.remove(process)
+        if check and code != 0:
+            raise CeleryStackError(f"{name} exited {code}; last lines:\n{process.log_tail()}")
+        return subprocess.CompletedProcess(args, code, self._read(process), "")
+
+    def _api_healthy(self) -> bool:
+        url = f"http://127.0.0.1:{self.config.api_port}/execution/health"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _wait_for(self, process: _Process, deadline: float, ready) -> None:
+        while not ready():
+            if process.popen.poll() is not None:
+                raise CeleryStackError(
+                    f"{process.name} exited {process.popen.returncode} while starting:\n"
+                    f"{process.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise CeleryStackError(
+                    f"{process.name} not ready in time; last lines:\n{process.log_tail()}"
+                )
+            time.sleep(0.5)
+
+    @staticmethod
+    def _read(process: _Process) -> str:
+        try:
+            return process.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @staticmethod
+    def _signal_group(process: _Process, sig: signal.Signals) -> None:
+        try:
+            os.killpg(process.popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
