@@ -37,7 +37,7 @@ def test_every_dag_has_tags_retries_docs_and_no_cycle(dagbag):
         dag.check_cycle()
         for task in dag.tasks:
             assert task.retries >= 1, task.task_id
-            assert task.doc_md or task.task_type.startswith("Dbt"), f"{task.task_id} has no doc_md"
+            assert task.doc_md, f"{task.task_id} has no doc_md"
 
 
 def test_monthly_dag_schedule_is_a_data_interval_timetable_in_bank_time(dagbag):

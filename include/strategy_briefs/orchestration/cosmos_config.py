@@ -53,4 +53,11 @@ operator_args = {
     "install_deps": False,
     "emit_datasets": False,
     "indirect_selection": "buildable",
+    "doc_md": (
+        "Builds one dbt node (a seed or a model) for the reporting month and runs its tests "
+        "(`dbt build --select <node>`). On failure the log names the failing test and the "
+        "compiled SQL that found the bad rows; every outcome is also in "
+        "`audit.dbt_node_results`. Bad figures: correct the submission and re-run the month. "
+        "A broken model: fix it in dbt_project/, rebuild the manifest, clear this task."
+    ),
 }
