@@ -129,10 +129,13 @@ def strategy_briefs_monthly():
         project_dir=cosmos_config.DBT_PROJECT_DIR,
         profile_config=cosmos_config.profile_config,
         select=cosmos_config.STAGING_CROSS_CHECKS,
-        **{**dbt_args, "indirect_selection": "eager"},
-        doc_md="Runs the tests of the staging views that also read a seed (unknown KPI, "
-        "unit or line of business). A failure names the test: the submission passed "
-        "validation but disagrees with the catalogue; fix the seed or the file.",
+        **{
+            **dbt_args,
+            "indirect_selection": "eager",
+            "doc_md": "Runs the tests of the staging views that also read a seed (unknown "
+            "KPI, unit or line of business). A failure names the test: the submission passed "
+            "validation but disagrees with the catalogue; fix the seed or the file.",
+        },
     )
 
     @task_group(group_id="briefs")
