@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+# A closed quality gate is a verdict on the data, not a glitch: retrying cannot change it.
+NO_RETRY_BY_DESIGN = {"delivery.quality_gate"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,8 @@ def test_every_dag_has_tags_retries_docs_and_no_cycle(dagbag):
         assert dag.doc_md and len(dag.doc_md) > 200, dag.dag_id
         dag.check_cycle()
         for task in dag.tasks:
-            assert task.retries >= 1, task.task_id
+            if task.task_id not in NO_RETRY_BY_DESIGN:
+                assert task.retries >= 1, task.task_id
             assert task.doc_md, f"{task.task_id} has no doc_md"
 
 
