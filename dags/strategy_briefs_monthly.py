@@ -56,7 +56,7 @@ PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
     default_args={
         "owner": "strategy-briefs",
         "retries": 2,
-        "retry_delay": timedelta(seconds=30),
+        "retry_delay": timedelta(seconds=SETTINGS.retry_delay_seconds),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
         # Once per task that fails for good (not per retry): one line to the operators.

@@ -25,6 +25,8 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_SESSION_DIR / 'airflow' / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
         "STRATEGY_BRIEFS_OUTPUT": str(_SESSION_DIR / "output"),
+        # Retries still happen, one second apart instead of thirty.
+        "STRATEGY_BRIEFS_RETRY_DELAY_SECONDS": "1",
         "STRATEGY_BRIEFS_VAR": os.environ.get(
             "STRATEGY_BRIEFS_VAR", str(Path(__file__).resolve().parents[1] / "var")
         ),
@@ -74,6 +76,30 @@ def warehouse_params() -> Iterator[WarehouseParams]:
         else:
             os.environ["WAREHOUSE_URL"] = previous
         with psycopg.connect(server.with_dbname("postgres").url(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
+            )
+
+
+@pytest.fixture(scope="session")
+def fresh_database(warehouse_params: WarehouseParams):
+    """Factory: another migrated database on the same server, dropped at session end."""
+    import psycopg
+    from psycopg import sql
+
+    created: list[str] = []
+
+    def make(prefix: str = "sb_test") -> WarehouseParams:
+        dbname = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        warehouse.create_database_if_missing(warehouse_params, dbname)
+        created.append(dbname)
+        params = warehouse_params.with_dbname(dbname)
+        warehouse.migrate(params)
+        return params
+
+    yield make
+    with psycopg.connect(warehouse_params.with_dbname("postgres").url(), autocommit=True) as conn:
+        for dbname in created:
             conn.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
             )

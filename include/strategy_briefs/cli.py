@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from strategy_briefs import periods, warehouse
+from strategy_briefs import periods, roles, warehouse
 from strategy_briefs.config import Settings
 
 DAG_ID = "strategy_briefs_monthly"
@@ -34,6 +34,7 @@ def _prepare(settings: Settings, *, smtp_connection: str | None = None) -> dict[
 
     params = warehouse.resolve(settings)
     warehouse.migrate(params)
+    roles.set_passwords(params, roles.passwords_from(os.environ))
     env = airflow_environment(
         settings,
         params,
@@ -177,9 +178,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     from strategy_briefs.briefs.render import render_month
 
     settings = Settings.from_env()
-    params = warehouse.resolve(settings)
+    owner = warehouse.resolve(settings)
+    warehouse.migrate(owner)
+    reporter = roles.role_params(
+        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
+    )
     period = periods.Period.parse(args.period)
-    for brief in render_month(params, str(period), Path(args.out)):
+    for brief in render_month(reporter, str(period), Path(args.out)):
         print(brief.path)
     return 0
 
@@ -225,6 +230,7 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         return 0
     params = warehouse.resolve(settings)
     warehouse.migrate(params)
+    roles.set_passwords(params, roles.passwords_from(os.environ))
     print(params.url())
     return 0
 

@@ -43,6 +43,7 @@ class Settings:
     schedule_day: int = 5
     schedule_hour: int = 6
     first_month: str = "2020-06"
+    retry_delay_seconds: int = 30
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -58,6 +59,7 @@ class Settings:
             schedule_day=_int("STRATEGY_BRIEFS_SCHEDULE_DAY", 5, low=1, high=28),
             schedule_hour=_int("STRATEGY_BRIEFS_SCHEDULE_HOUR", 6, low=0, high=23),
             first_month=os.environ.get("STRATEGY_BRIEFS_FIRST_MONTH", "2020-06"),
+            retry_delay_seconds=_int("STRATEGY_BRIEFS_RETRY_DELAY_SECONDS", 30, low=1, high=3600),
         )
 
     @property

@@ -77,12 +77,16 @@ def sqlalchemy_url(params: WarehouseParams, driver: str = "postgresql+psycopg2")
 
 @dataclass(frozen=True)
 class CeleryStackConfig:
-    """Where the stack keeps its state and how its processes find each other."""
+    """Where the stack keeps its state and how its processes find each other.
+
+    Tasks go to Airflow's `default` queue: `dag.test()` re-serialises the DAG without its
+    client defaults, so a custom `[operators] default_queue` does not reach the task
+    instances. The database number in `broker_url` is what keeps stacks apart on one Redis.
+    """
 
     home: Path
     metadata: WarehouseParams
     broker_url: str
-    queue: str
     api_port: int
     workers: int = 2
     worker_concurrency: int = 1
@@ -108,8 +112,6 @@ def celery_environment(base: Mapping[str, str], config: CeleryStackConfig) -> di
         "AIRFLOW__CELERY__BROKER_URL": config.broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sqlalchemy_url(config.metadata, "postgresql"),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(config.worker_concurrency),
-        # Tasks go to a queue of this stack's own, so no other worker on the broker takes them.
-        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.queue,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": config.execution_api_url,
         # The executor signs each task's token, the api-server checks it: one shared secret.
         "AIRFLOW__API_AUTH__JWT_SECRET": config.jwt_secret,
@@ -126,12 +128,12 @@ class _Process:
     popen: subprocess.Popen
     log_path: Path
 
-    def log_tail(self, lines: int = 25) -> str:
+    def log_tail(self, lines: int = 25, width: int = 400) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return "\n".join(line[:width] for line in text.splitlines()[-lines:])
 
 
 def _airflow() -> str:
@@ -197,8 +199,6 @@ class CeleryStack:
                     "worker",
                     "--celery-hostname",
                     f"worker-{n}@%h",
-                    "--queues",
-                    self.config.queue,
                     "--concurrency",
                     str(self.config.worker_concurrency),
                     "--skip-serve-logs",

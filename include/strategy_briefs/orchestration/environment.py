@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from strategy_briefs import roles
 from strategy_briefs.config import Settings
 from strategy_briefs.warehouse import WarehouseParams
 
@@ -60,13 +61,20 @@ def airflow_environment(
         ),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        # The owner: migrations only. Each task connects as its least-privileged role.
         f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": warehouse.airflow_conn_json(),
         "STRATEGY_BRIEFS_INCOMING": str(settings.incoming_dir),
         "STRATEGY_BRIEFS_OUTPUT": str(settings.output_dir),
         "STRATEGY_BRIEFS_RECIPIENTS": str(settings.recipients_file),
         "STRATEGY_BRIEFS_VAR": str(settings.var_dir),
-        **warehouse.dbt_env(),
         **NO_TELEMETRY,
     }
+    passwords = roles.passwords_from(os.environ)
+    for role, params in roles.all_role_params(warehouse, passwords).items():
+        env[f"AIRFLOW_CONN_{roles.CONN_IDS[role].upper()}"] = params.airflow_conn_json()
+    # dbt run by hand (or by the history bootstrap) runs as the transformer too.
+    env.update(
+        roles.role_params(warehouse, roles.TRANSFORMER, passwords[roles.TRANSFORMER]).dbt_env()
+    )
     env[f"AIRFLOW_CONN_{SMTP_CONN_ID.upper()}"] = smtp_connection or local_smtp_connection()
     return env

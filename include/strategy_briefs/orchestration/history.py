@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from strategy_briefs import warehouse
+from strategy_briefs import roles, warehouse
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import Settings
 from strategy_briefs.ingest import load_month
@@ -54,12 +54,15 @@ def run_dbt(settings: Settings, params: warehouse.WarehouseParams, *args: str) -
 
 def load_history(settings: Settings, *, before: Period) -> int:
     """Load every bundled month before `before` and build the warehouse over all of them."""
-    params = warehouse.resolve(settings)
-    warehouse.migrate(params)
+    owner = warehouse.resolve(settings)
+    warehouse.migrate(owner)
+    passwords = roles.passwords_from(os.environ)
+    loader = roles.role_params(owner, roles.LOADER, passwords[roles.LOADER])
+    transformer = roles.role_params(owner, roles.TRANSFORMER, passwords[roles.TRANSFORMER])
     catalogue = load_catalogue(settings.seeds_dir)
     months = [m for m in submitted_months(settings.incoming_dir) if m < before]
     for month in months:
-        load_month(params, settings.incoming_dir, str(month), catalogue)
+        load_month(loader, settings.incoming_dir, str(month), catalogue)
     if months:
-        run_dbt(settings, params, "build", "--full-refresh")
+        run_dbt(settings, transformer, "build", "--full-refresh")
     return len(months)

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from strategy_briefs import periods, warehouse
+from strategy_briefs import periods, roles, warehouse
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
 from strategy_briefs.warehouse import WarehouseParams
@@ -20,12 +20,15 @@ log = logging.getLogger(__name__)
 # dbt's profiles.yml reads these; Airflow renders them from the warehouse connection when
 # the task runs. dbt scrubs DBT_ENV_SECRET_* values from its logs.
 DBT_ENV_TEMPLATE = {
-    "WAREHOUSE_HOST": "{{ conn.warehouse.host }}",
-    "WAREHOUSE_PORT": "{{ conn.warehouse.port }}",
-    "WAREHOUSE_USER": "{{ conn.warehouse.login }}",
-    "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": "{{ conn.warehouse.password or '' }}",
-    "WAREHOUSE_DBNAME": "{{ conn.warehouse.schema }}",
+    "WAREHOUSE_HOST": "{{ conn.warehouse_transformer.host }}",
+    "WAREHOUSE_PORT": "{{ conn.warehouse_transformer.port }}",
+    "WAREHOUSE_USER": "{{ conn.warehouse_transformer.login }}",
+    "DBT_ENV_SECRET_WAREHOUSE_PASSWORD": "{{ conn.warehouse_transformer.password or '' }}",
+    "WAREHOUSE_DBNAME": "{{ conn.warehouse_transformer.schema }}",
 }
+LOADER_CONN_ID = roles.CONN_IDS[roles.LOADER]
+TRANSFORMER_CONN_ID = roles.CONN_IDS[roles.TRANSFORMER]
+REPORTER_CONN_ID = roles.CONN_IDS[roles.REPORTER]
 
 
 def warehouse_params(conn_id: str = WAREHOUSE_CONN_ID) -> WarehouseParams:
@@ -59,8 +62,8 @@ def validate_month(period: str, run_id: str | None = None) -> list[str]:
     from strategy_briefs.ingest import SubmissionInvalid, check_month, record_rejection
 
     settings = Settings.from_env()
-    params = warehouse_params()
-    warehouse.migrate(params)
+    warehouse.migrate(warehouse_params(WAREHOUSE_CONN_ID))  # the owner applies migrations
+    params = warehouse_params(LOADER_CONN_ID)
     catalogue = load_catalogue(settings.seeds_dir)
     submissions, problems = check_month(settings.incoming_dir, period, catalogue)
     if problems:
@@ -86,7 +89,7 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
     catalogue = load_catalogue(settings.seeds_dir)
     path = find_submissions(settings.incoming_dir, period)[lob_code]
     result = load(
-        warehouse_params(),
+        warehouse_params(LOADER_CONN_ID),
         path,
         period=period,
         lob_code=lob_code,
@@ -102,7 +105,10 @@ def render_briefs(period: str, correction_note: str | None = None) -> list[dict]
 
     settings = Settings.from_env()
     rendered = render_month(
-        warehouse_params(), period, settings.output_dir, correction_note=correction_note
+        warehouse_params(REPORTER_CONN_ID),
+        period,
+        settings.output_dir,
+        correction_note=correction_note,
     )
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
@@ -127,7 +133,7 @@ def check_source_freshness(period: str, run_id: str) -> None:
     settings = Settings.from_env()
     run_dbt(
         settings,
-        warehouse_params(),
+        warehouse_params(TRANSFORMER_CONN_ID),
         "source",
         "freshness",
         "--vars",
@@ -155,7 +161,7 @@ def quality_gate(period: str, rendered: list[dict], run_id: str) -> str:
     from strategy_briefs.delivery import check_gate
 
     settings = Settings.from_env()
-    params = warehouse_params()
+    params = warehouse_params(REPORTER_CONN_ID)
     catalogue = load_catalogue(settings.seeds_dir)
     required = [code for code, lob in catalogue.lines_of_business.items()]
     warnings = [w for r in rendered for w in r.get("warnings", [])]
@@ -197,7 +203,7 @@ def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
     ]
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
         report = deliver(
-            warehouse_params(),
+            warehouse_params(REPORTER_CONN_ID),
             period,
             briefs,
             load_recipients(settings.recipients_file),

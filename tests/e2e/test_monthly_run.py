@@ -1,0 +1,197 @@
+"""One month through the real DAG (`dag.test()` via `strategy-briefs run`'s code path):
+real PostgreSQL, real dbt, real PDFs read back with pdftotext, a real SMTP server on
+loopback. Then the runs that must send nothing: a missing line of business, a failing
+dbt test. The process refuses every outbound connection that is not loopback throughout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from strategy_briefs.cli import CliError, run_month
+from strategy_briefs.config import PROJECT_ROOT, Settings
+from strategy_briefs.delivery.recipients import load_recipients
+from strategy_briefs.delivery.sink import read_mailbox, run_sink
+from strategy_briefs.orchestration.history import load_history
+from strategy_briefs.periods import Period
+
+pytestmark = pytest.mark.e2e
+
+JUNE = Period(2020, 6)
+JULY = Period(2020, 7)
+OUTBOUND_ATTEMPTS: list[str] = []
+_GUARD = {"on": False}
+
+
+def _refuse_non_loopback(event: str, args: tuple) -> None:
+    """Audit hook: while the guard is on, any socket.connect off this machine fails."""
+    if not _GUARD["on"] or event != "socket.connect":
+        return
+    sock, address = args[0], args[1]
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else str(address)
+    if host in ("127.0.0.1", "::1", "localhost") or host.startswith("127."):
+        return
+    OUTBOUND_ATTEMPTS.append(f"{host}:{address[1] if isinstance(address, tuple) else ''}")
+    raise ConnectionRefusedError(f"outbound connection to {host} refused by the test")
+
+
+sys.addaudithook(_refuse_non_loopback)
+
+
+@dataclass
+class World:
+    settings: Settings
+    incoming: Path
+    mail_dir: Path
+    june_pdfs: list[Path]
+
+
+@pytest.fixture(scope="module")
+def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    incoming = root / "incoming"
+    shutil.copytree(PROJECT_ROOT / "data" / "incoming", incoming)
+    saved_env = dict(os.environ)
+    params = fresh_database("sb_e2e")
+    os.environ.update(
+        {
+            "WAREHOUSE_URL": params.url(),
+            "STRATEGY_BRIEFS_INCOMING": str(incoming),
+            "STRATEGY_BRIEFS_OUTPUT": str(root / "output"),
+        }
+    )
+    _GUARD["on"] = True
+    try:
+        settings = Settings.from_env()
+        load_history(settings, before=JUNE)
+        with run_sink(port=0, out_dir=root / "mail") as sink:
+            os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
+            pdfs = run_month(settings, JUNE)
+            yield World(settings, incoming, root / "mail", pdfs)
+    finally:
+        _GUARD["on"] = False
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True)
+    # Columns break lines mid-sentence; the checks read the text as one line.
+    return "".join(out.stdout.decode("utf-8").split())
+
+
+def test_the_month_renders_the_special_edition_and_one_brief_per_line_of_business(world):
+    names = sorted(p.name for p in world.june_pdfs)
+    assert names == [
+        "credit_card-2020-06.pdf",
+        "mobile_banking-2020-06.pdf",
+        "precious_metals-2020-06.pdf",
+        "private_banking-2020-06.pdf",
+        "special-edition-2020-06.pdf",
+    ]
+    assert all(p.parent.name == "2020-06" for p in world.june_pdfs)
+
+
+def test_special_edition_states_the_published_figures(world):
+    text = pdf_text(world.settings.output_dir / "2020-06" / "special-edition-2020-06.pdf")
+    # FIGURES.md, mobile banking: the lead, rank and lead over 建行, computed 同比 from history.
+    for phrase in [
+        "专版",
+        "截至6月末，手机银行客户数达到3.85亿户",
+        "居四行首位，领先第二名建行1762万户",
+        "7726万户",
+        "同比增长17.7%",
+        "31.5万亿元",
+        "同比增长25.4%",
+        "369.0亿笔",
+        "同比增长21.8%",
+        "超过4800亿元",
+        "1.37%",
+        "1.8万亿元",
+        "供稿：网络金融部",
+        "内部资料",
+        "第1页/共",
+    ]:
+        assert phrase in text, phrase
+    for absent in ("None", "nan", "NaN"):
+        assert absent not in text
+
+
+def test_every_recipient_got_exactly_one_message_with_the_archived_pdf(world):
+    recipients = load_recipients(world.settings.recipients_file)
+    expected = sorted(a for brief in recipients.lists.values() for a in brief)
+    received = [m for m in read_mailbox(world.mail_dir) if "2020" in str(m.message["Subject"])]
+    assert sorted(m.delivered_to for m in received) == expected
+    archive = world.settings.output_dir / "archive" / "2020-06"
+    for item in received:
+        (attachment,) = list(item.message.iter_attachments())
+        assert attachment.get_filename().endswith(".pdf")
+        assert "2020年6月" in str(item.message["Subject"])
+        archived = [p for p in archive.glob("*.pdf") if p.read_bytes() == attachment.get_content()]
+        assert archived, f"attachment for {item.delivered_to} is not in the archive"
+
+
+def test_a_second_run_of_the_month_sends_nothing_new(world):
+    before = len(read_mailbox(world.mail_dir))
+    run_month(world.settings, JUNE)
+    assert len(read_mailbox(world.mail_dir)) == before
+
+
+def _operator_notices(mail_dir: Path) -> list:
+    return [m for m in read_mailbox(mail_dir) if str(m.message["Subject"]).startswith("[战略简报]")]
+
+
+def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(world):
+    (world.incoming / "2020-07" / "credit_card.csv").rename(world.incoming / "credit_card.held")
+    try:
+        before = read_mailbox(world.mail_dir)
+        with pytest.raises(CliError, match="validate_submissions"):
+            run_month(world.settings, JULY)
+        new = read_mailbox(world.mail_dir)[len(before) :]
+    finally:
+        (world.incoming / "credit_card.held").rename(world.incoming / "2020-07" / "credit_card.csv")
+    notices = _operator_notices(world.mail_dir)[-len(new) :] if new else []
+    assert (
+        len(new) == len(notices) == len(load_recipients(world.settings.recipients_file).operators)
+    )
+    assert "credit_card" in str(notices[0].message["Subject"])
+    assert not (world.settings.output_dir / "2020-07").exists()
+
+
+def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
+    july = world.incoming / "2020-07" / "precious_metals.csv"
+    original = july.read_text(encoding="utf-8")
+    lines = original.splitlines(keepends=True)
+    # A component above its total: valid to the loader, caught by the warehouse's tests.
+    broken = [
+        line.replace(",16.48,吨,", ",99.48,吨,") if ",pm_pool_jicunjin,icbc," in line else line
+        for line in lines
+    ]
+    assert broken != lines
+    july.write_text("".join(broken), encoding="utf-8")
+    try:
+        before = read_mailbox(world.mail_dir)
+        with pytest.raises(CliError, match="fct_kpi_values_monthly"):
+            run_month(world.settings, JULY)
+        new = read_mailbox(world.mail_dir)[len(before) :]
+    finally:
+        july.write_text(original, encoding="utf-8")
+    operators = load_recipients(world.settings.recipients_file).operators
+    assert len(new) == len(operators)
+    assert all(str(m.message["Subject"]).startswith("[战略简报]") for m in new)
+    assert "fct_kpi_values_monthly" in str(new[0].message["Subject"])
+    assert not list((world.settings.output_dir / "2020-07").glob("*.pdf"))
+
+
+def test_nothing_tried_to_leave_the_machine(world):
+    assert OUTBOUND_ATTEMPTS == []
