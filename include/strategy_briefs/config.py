@@ -44,6 +44,8 @@ class Settings:
     schedule_hour: int = 6
     first_month: str = "2020-06"
     retry_delay_seconds: int = 30
+    submission_wait_hours: int = 72
+    delivery_deadline_days: int = 3
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -59,6 +61,12 @@ class Settings:
             schedule_day=_int("STRATEGY_BRIEFS_SCHEDULE_DAY", 5, low=1, high=28),
             schedule_hour=_int("STRATEGY_BRIEFS_SCHEDULE_HOUR", 6, low=0, high=23),
             first_month=os.environ.get("STRATEGY_BRIEFS_FIRST_MONTH", "2020-06"),
+            submission_wait_hours=_int(
+                "STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS", 72, low=0, high=720
+            ),
+            delivery_deadline_days=_int(
+                "STRATEGY_BRIEFS_DELIVERY_DEADLINE_DAYS", 3, low=1, high=27
+            ),
             retry_delay_seconds=_int("STRATEGY_BRIEFS_RETRY_DELAY_SECONDS", 30, low=1, high=3600),
         )
 

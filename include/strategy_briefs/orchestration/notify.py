@@ -1,4 +1,11 @@
-"""Failure notices to the operators' list, through the same SMTP connection as the briefs."""
+"""Notices to the operators' list, through the same SMTP connection as the briefs.
+
+Two senders of the same one-line notice:
+- `OperatorsNotifier`, the `on_failure_callback` of every task: Airflow calls it once,
+  when a task has failed for good (not on each retry);
+- `notify_delivery_deadline_missed`, the DAG's deadline alert (run by the triggerer) when
+  a month's briefs are not delivered in time.
+"""
 
 from __future__ import annotations
 
@@ -17,27 +24,44 @@ def one_line(text: object, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class OperatorsNotifier(BaseNotifier):
-    """Emails the operators one line naming the run, the task and the reason.
+def send_operator_notice(line: str) -> list[str]:
+    """Email `line` to every operator; returns the SMTP outcome per operator."""
+    from strategy_briefs.delivery import AirflowSmtpSender, load_recipients
+    from strategy_briefs.delivery.message import build_operator_notice
 
-    Used as `on_failure_callback`: Airflow calls it once, when a task has failed for good
-    (not on each retry).
-    """
+    recipients = load_recipients(Settings.from_env().recipients_file)
+    message = build_operator_notice(recipients.sender, recipients.operators, line)
+    outcomes = []
+    with AirflowSmtpSender(SMTP_CONN_ID) as sender:
+        for operator in recipients.operators:
+            outcome = sender.send(message, operator)
+            log.info("operator notice to %s: %s", operator, outcome.status)
+            outcomes.append(outcome.status)
+    return outcomes
+
+
+class OperatorsNotifier(BaseNotifier):
+    """Emails the operators one line naming the run, the task and the reason."""
 
     template_fields = ()
 
     def notify(self, context) -> None:
-        from strategy_briefs.delivery import AirflowSmtpSender, load_recipients
-        from strategy_briefs.delivery.message import build_operator_notice
-
         ti = context.get("ti") or context.get("task_instance")
         run_id = context.get("run_id", "?")
         task_id = getattr(ti, "task_id", "?")
         reason = one_line(context.get("exception") or context.get("reason") or "failed")
-        line = f"strategy_briefs_monthly {run_id}: {task_id} failed: {reason}"
-        recipients = load_recipients(Settings.from_env().recipients_file)
-        message = build_operator_notice(recipients.sender, recipients.operators, line)
-        with AirflowSmtpSender(SMTP_CONN_ID) as sender:
-            for operator in recipients.operators:
-                outcome = sender.send(message, operator)
-                log.info("operator notice to %s: %s", operator, outcome.status)
+        send_operator_notice(f"strategy_briefs_monthly {run_id}: {task_id} failed: {reason}")
+
+
+async def notify_delivery_deadline_missed(context: dict | None = None, **kwargs) -> None:
+    """Deadline alert: the month's briefs were not delivered by the configured day."""
+    import asyncio
+
+    dag_run = (context or {}).get("dag_run")
+    run_id = getattr(dag_run, "run_id", None) or (context or {}).get("run_id", "?")
+    days = kwargs.get("deadline_days", "?")
+    line = (
+        f"strategy_briefs_monthly {run_id}: briefs not delivered within {days} day(s) of the "
+        "scheduled run; check the run in the Airflow UI"
+    )
+    await asyncio.to_thread(send_operator_notice, line)

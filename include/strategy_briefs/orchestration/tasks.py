@@ -56,6 +56,21 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
     return str(period)
 
 
+def submissions_waiting(period: str) -> list[str]:
+    """Lines of business whose file for `period` has not arrived yet (the sensor's poke)."""
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.ingest import find_submissions
+
+    settings = Settings.from_env()
+    present = find_submissions(settings.incoming_dir, period)
+    waiting = sorted(set(load_catalogue(settings.seeds_dir).lines_of_business) - set(present))
+    if waiting:
+        log.info(
+            "%s: still waiting for %s in %s", period, ", ".join(waiting), settings.incoming_dir
+        )
+    return waiting
+
+
 def validate_month(period: str, run_id: str | None = None) -> list[str]:
     """Validate every submission of the month; return the lines of business to load."""
     from strategy_briefs.catalogue import load_catalogue
