@@ -23,14 +23,26 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, task, task_group
+from airflow.sdk import (
+    Asset,
+    AsyncCallback,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    dag,
+    task,
+    task_group,
+)
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
 from cosmos.operators.local import DbtTestLocalOperator
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
-from strategy_briefs.orchestration.notify import OperatorsNotifier
+from strategy_briefs.orchestration.notify import (
+    OperatorsNotifier,
+    notify_delivery_deadline_missed,
+)
 from strategy_briefs.periods import BANK_TIMEZONE_NAME, Period
 
 SETTINGS = Settings.from_env()
@@ -39,6 +51,18 @@ _FIRST = Period.parse(SETTINGS.first_month)
 _BANK_TZ = pendulum.timezone(BANK_TIMEZONE_NAME)
 
 PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
+
+# Lineage shown in the UI: files -> raw figures -> marts -> briefs.
+RAW_FIGURES = Asset(name="raw_lob_figures", uri="warehouse://raw/lob_figures", group="warehouse")
+BRIEF_FACTS = Asset(
+    name="marts_brief_facts", uri="warehouse://marts/brief_facts", group="warehouse"
+)
+KPI_VALUES = Asset(
+    name="marts_fct_kpi_values_monthly",
+    uri="warehouse://marts/fct_kpi_values_monthly",
+    group="warehouse",
+)
+BRIEFS = Asset(name="briefs_pdf", uri="briefs://monthly", group="briefs")
 
 
 @dag(
@@ -51,6 +75,15 @@ PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
     ),
     catchup=True,
     max_active_runs=1,
+    # The briefs are due a few days after the scheduled run; past that, tell the operators.
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(days=SETTINGS.delivery_deadline_days),
+        callback=AsyncCallback(
+            notify_delivery_deadline_missed,
+            kwargs={"deadline_days": SETTINGS.delivery_deadline_days},
+        ),
+    ),
     doc_md=__doc__,
     tags=["strategy-briefs", "monthly", "executive-reporting"],
     default_args={
@@ -88,6 +121,18 @@ def strategy_briefs_monthly():
     def ingest(period: str):
         """Validate the month's submissions, then load each line of business."""
 
+        @task.sensor(
+            mode="reschedule",
+            poke_interval=timedelta(minutes=30),
+            timeout=timedelta(hours=SETTINGS.submission_wait_hours),
+            doc_md="Waits (rescheduling, holding no worker slot) until every line of business "
+            "has put its file for the month under STRATEGY_BRIEFS_INCOMING/<YYYY-MM>/. The log "
+            "names who is still missing. Times out after STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS: "
+            "chase the department, then clear this task.",
+        )
+        def wait_for_submissions(period: str) -> bool:
+            return not tasks.submissions_waiting(period)
+
         @task(
             doc_md="Checks every file of the month and lists the lines of business to load. "
             "On failure the log lists each problem as FILE:ROW:COLUMN: message; send them to "
@@ -97,14 +142,16 @@ def strategy_briefs_monthly():
             return tasks.validate_month(period, run_id)
 
         @task(
+            outlets=[RAW_FIGURES],
             doc_md="Loads one line of business's file for the month in one transaction; "
             "a re-run replaces that month only. On failure nothing of the month changed: "
-            "clear the task to retry."
+            "clear the task to retry.",
         )
         def load_submission(period: str, lob_code: str, run_id=None) -> dict:
             return tasks.load_submission(period, lob_code, run_id)
 
         lob_codes = validate_submissions(period)
+        wait_for_submissions(period) >> lob_codes
         return load_submission.partial(period=period).expand(lob_code=lob_codes)
 
     loaded = ingest(period)
@@ -122,6 +169,12 @@ def strategy_briefs_monthly():
         render_config=cosmos_config.render_config,
         operator_args=dbt_args,
     )
+    # The mart tasks publish the Assets the renderer reads (Cosmos' own are off).
+    for node_task in warehouse.children.values():
+        if node_task.task_id.endswith(("brief_facts_model_build",)):
+            node_task.outlets = [BRIEF_FACTS]
+        elif node_task.task_id.endswith("fct_kpi_values_monthly_model_build"):
+            node_task.outlets = [KPI_VALUES]
     seeds_and_views = list(warehouse.roots)  # seeds and staging views: nothing upstream
     staging_cross_checks = DbtTestLocalOperator(
         task_id="staging_cross_checks",
@@ -143,9 +196,11 @@ def strategy_briefs_monthly():
         """Render the PDFs from the marts."""
 
         @task(
+            inlets=[BRIEF_FACTS, KPI_VALUES],
+            outlets=[BRIEFS],
             doc_md="Renders the special edition and one brief per line of business from "
             "marts.brief_facts. Fails on a missing glyph or an empty mart: check the "
-            "warehouse tasks of this run."
+            "warehouse tasks of this run.",
         )
         def render_briefs(period: str) -> list[dict]:
             return tasks.render_briefs(period)
@@ -177,11 +232,12 @@ def strategy_briefs_monthly():
             return tasks.quality_gate(period, rendered, run_id)
 
         @task(
+            inlets=[BRIEFS],
             doc_md="Sends the briefs to their distribution lists through `smtp_default`, "
             "recording each recipient in delivery.ledger before and after sending. A retry "
             "sends only to recipients not yet accepted; a recipient left 'unknown' (the task "
             "died mid-send) needs an operator decision, see docs/delivery.md. With dry_run "
-            "nothing is sent."
+            "nothing is sent.",
         )
         def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))

@@ -91,3 +91,35 @@ def test_dags_serialise_as_the_scheduler_stores_them(dagbag):
     for dag in dagbag.dags.values():
         restored = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
         assert set(restored.task_ids) == set(dag.task_ids)
+
+
+def test_late_submissions_are_awaited_by_a_rescheduling_sensor(dagbag):
+    dag = dagbag.dags["strategy_briefs_monthly"]
+    sensor = dag.get_task("ingest.wait_for_submissions")
+    assert sensor.mode == "reschedule"
+    assert sensor.timeout > 0
+    assert "ingest.validate_submissions" in sensor.downstream_task_ids
+
+
+def test_delivery_deadline_alert_is_set(dagbag):
+    from strategy_briefs.config import Settings
+
+    dag = dagbag.dags["strategy_briefs_monthly"]
+    deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    (alert,) = deadlines
+    assert alert.interval.days == Settings.from_env().delivery_deadline_days
+    assert "notify_delivery_deadline_missed" in str(alert.callback.path)
+
+
+def test_assets_trace_files_to_marts_to_briefs(dagbag):
+    dag = dagbag.dags["strategy_briefs_monthly"]
+
+    def names(assets):
+        return {a.name for a in assets}
+
+    assert names(dag.get_task("ingest.load_submission").outlets) == {"raw_lob_figures"}
+    facts = [t for t in dag.tasks if t.task_id.endswith("brief_facts_model_build")]
+    assert facts and names(facts[0].outlets) == {"marts_brief_facts"}
+    render = dag.get_task("briefs.render_briefs")
+    assert {"marts_brief_facts", "marts_fct_kpi_values_monthly"} <= names(render.inlets)
+    assert names(render.outlets) == {"briefs_pdf"}
