@@ -7,7 +7,7 @@ import sys
 
 from bench.harness import ROOT, write_table
 
-BENCHMARKS = ["bench_dag_parse", "bench_load"]
+BENCHMARKS = ["bench_dag_parse", "bench_load", "bench_backfill"]
 
 
 def main(argv: list[str]) -> int:

@@ -7,6 +7,7 @@ having run first in the same shell. Errors print one line and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import subprocess
@@ -28,18 +29,21 @@ class CliError(Exception):
 # ---------------------------------------------------------------- helpers
 
 
-def _prepare(settings: Settings, *, smtp_connection: str | None = None) -> dict[str, str]:
-    """Warehouse up and migrated, dbt manifest built, Airflow env exported into this process."""
+def _prepare(settings: Settings, *, for_shell: bool = False) -> dict[str, str]:
+    """Warehouse up and migrated, dbt manifest built, Airflow env exported into this process.
+
+    Without a user-given `AIRFLOW_CONN_SMTP_DEFAULT`, runs deliver to a loopback sink that
+    `run_month` starts; `for_shell` (the `env` command) names the sink `make airflow` starts.
+    """
     from strategy_briefs.orchestration.environment import airflow_environment
 
     params = warehouse.resolve(settings)
     warehouse.migrate(params)
     roles.set_passwords(params, roles.passwords_from(os.environ))
-    env = airflow_environment(
-        settings,
-        params,
-        smtp_connection=smtp_connection or os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT"),
-    )
+    user_smtp = os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT")
+    env = airflow_environment(settings, params, smtp_connection=user_smtp)
+    if not user_smtp and not for_shell:
+        env.pop("AIRFLOW_CONN_SMTP_DEFAULT")
     os.environ.update(env)
     build_manifest(settings)
     return env
@@ -103,10 +107,9 @@ def run_month(
 ) -> list[Path]:
     """Run the monthly DAG for `period` through Airflow's own `dag.test()`."""
     from strategy_briefs.delivery.sink import run_sink
-    from strategy_briefs.orchestration.environment import DEFAULT_SINK_PORT
 
-    own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
     _prepare(settings)
+    own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
     _ensure_airflow_db(settings)
 
     from airflow.dag_processing.dagbag import DagBag
@@ -124,14 +127,12 @@ def run_month(
         period, day=settings.schedule_day, hour=settings.schedule_hour
     )
 
-    sink = run_sink("127.0.0.1", DEFAULT_SINK_PORT, settings.mail_sink_dir) if own_sink else None
-    try:
-        if sink:
-            sink.__enter__()
+    with contextlib.ExitStack() as stack:
+        if own_sink:  # the demo's mailbox: a loopback SMTP server writing .eml files
+            sink = stack.enter_context(run_sink("127.0.0.1", 0, settings.mail_sink_dir))
+            os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
+            stack.callback(os.environ.pop, "AIRFLOW_CONN_SMTP_DEFAULT", None)
         run = dag.test(logical_date=logical_date, run_conf=conf or {})
-    finally:
-        if sink:
-            sink.__exit__(None, None, None)
     if run is None or str(run.state) != "success":
         failed = (
             [
@@ -217,7 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_env(args: argparse.Namespace) -> int:
     """Print `export` lines for running Airflow by hand against this project."""
-    env = _prepare(Settings.from_env())
+    env = _prepare(Settings.from_env(), for_shell=True)
     for key, value in sorted(env.items()):
         print(f"export {key}={shlex.quote(value)}")
     return 0
