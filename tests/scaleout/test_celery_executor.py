@@ -1,11 +1,12 @@
 """The monthly DAG, unchanged, runs one month end to end on the CeleryExecutor.
 
 What runs: a PostgreSQL metadata database of this test's own, `airflow db migrate`, an
-api-server (execution API) on a free loopback port, a triggerer and two Celery workers
-(concurrency 1 each) on the machine's Redis, then `airflow dags test --use-executor` for
-2020-06: Airflow's loop schedules the DAG and the CeleryExecutor sends every task through
-Redis to the workers. The warehouse is a database of the test's own with the sample
-history loaded before the month; mail goes to the loopback SMTP sink.
+api-server (execution API) on a free loopback port, a dag-processor, a scheduler, a
+triggerer and two Celery workers (concurrency 1 each) on the machine's Redis; then
+`airflow backfill create` for 2020-06's data interval: the scheduler makes the run and the
+CeleryExecutor sends every task through Redis to the workers. The warehouse is a database
+of the test's own with the sample history loaded before the month; mail goes to the
+loopback SMTP sink. docs/scale-out.md maps each piece to the compose `celery` profile.
 
 Skips (with the reason) only when no Redis answers on 127.0.0.1:6379.
 """
@@ -20,6 +21,7 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -40,7 +42,7 @@ from strategy_briefs.orchestration.celery_run import (
 )
 from strategy_briefs.orchestration.environment import airflow_environment
 from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import Period, run_time_for
+from strategy_briefs.periods import BANK_TIMEZONE, Period
 
 DAG_ID = "strategy_briefs_monthly"
 PERIOD = Period.parse("2020-06")
@@ -108,35 +110,50 @@ def test_one_month_runs_end_to_end_on_celery_workers(
     )
     config.home.mkdir(parents=True)
     mail_dir = settings.mail_sink_dir
-    logical_date = run_time_for(PERIOD, day=settings.schedule_day, hour=settings.schedule_hour)
+    # The backfill window holds exactly one data interval start: the one of PERIOD.
+    last_day = PERIOD.shift(1).first_day - timedelta(days=1)
 
     with run_sink("127.0.0.1", 0, mail_dir) as sink:
         base = airflow_environment(
             settings, warehouse_params, smtp_connection=sink.airflow_conn_json()
         )
         env = celery_environment(
-            {**os.environ, **base, "WAREHOUSE_URL": warehouse_params.url()}, config
+            {
+                **os.environ,
+                **base,
+                "WAREHOUSE_URL": warehouse_params.url(),
+                # Catch-up would start at this month: next year, so the backfill's is the
+                # only run (the DAG reads its start date from here).
+                "STRATEGY_BRIEFS_FIRST_MONTH": f"{date.today().year + 1}-01",
+            },
+            config,
         )
         stack = CeleryStack(config, env)
         _empty_broker_db(redis_broker)
         try:
             stack.migrate()
             with stack:
-                result = stack.dags_test(DAG_ID, logical_date.isoformat(), timeout=360)
+                run_id, state = stack.run_backfill(
+                    DAG_ID, PERIOD.first_day.isoformat(), last_day.isoformat(), timeout=300
+                )
                 worker_logs = stack.worker_logs()
         finally:
             _empty_broker_db(redis_broker)
 
-    tail = "\n".join(result.stdout.splitlines()[-40:])
-    assert result.returncode == 0, f"airflow dags test --use-executor failed:\n{tail}"
-
-    # The run, as the metadata database recorded it.
+    # The run, as the metadata database recorded it: the month's only run, succeeded.
     with psycopg.connect(metadata_db.url()) as conn:
         runs = conn.execute(
-            "select run_id, state from dag_run where dag_id = %s", (DAG_ID,)
+            "select run_id, state, data_interval_start from dag_run where dag_id = %s", (DAG_ID,)
         ).fetchall()
-        assert len(runs) == 1 and runs[0][1] == "success", runs
-        run_id = runs[0][0]
+        failed = conn.execute(
+            "select task_id, state from task_instance where run_id = %s"
+            " and state in ('failed', 'upstream_failed')",
+            (run_id,),
+        ).fetchall()
+        assert state == "success", f"the run ended {state}; failed tasks: {failed}"
+        assert [(r[0], r[1]) for r in runs] == [(run_id, "success")], runs
+        interval_start = runs[0][2].astimezone(BANK_TIMEZONE)
+        assert (interval_start.year, interval_start.month) == (PERIOD.year, PERIOD.month)
         task_instances = conn.execute(
             "select id::text, task_id, state, hostname from task_instance"
             " where dag_id = %s and run_id = %s",

@@ -1,12 +1,13 @@
 """Run the monthly DAG on Airflow's CeleryExecutor, on one machine, for tests and trials.
 
-The same processes the compose `celery` profile runs, as local subprocesses: an
-api-server (execution API only: Airflow 3 workers run tasks through the Task SDK and
-report to it), a triggerer, and Celery workers on a Redis broker, sharing a PostgreSQL
-metadata database (Celery cannot use SQLite). The run itself is
-`airflow dags test <dag> <logical date> --use-executor`: Airflow's own loop schedules the
-DAG's tasks and hands every one of them to the CeleryExecutor, so no scheduler or
-dag-processor is needed and the DAG file is the one the other executors run, unchanged.
+The processes the compose `celery` profile runs, as local subprocesses sharing a
+PostgreSQL metadata database (Celery cannot use SQLite): an api-server (execution API
+only: in Airflow 3 workers run tasks through the Task SDK and report to it), a
+dag-processor, a scheduler, a triggerer, and Celery workers on a Redis broker. A month is
+run the way an operator re-runs one in that stack, as a backfill of its data interval
+(`airflow backfill create`): the scheduler creates the run from the DAG's timetable and
+hands every task to the CeleryExecutor. The DAG file is the one every executor runs,
+unchanged; only its settings (env) differ.
 
 Every process gets its own process group; `CeleryStack.stop()` ends each group (TERM,
 then KILL after a bounded wait), so nothing outlives a failed test.
@@ -79,9 +80,7 @@ def sqlalchemy_url(params: WarehouseParams, driver: str = "postgresql+psycopg2")
 class CeleryStackConfig:
     """Where the stack keeps its state and how its processes find each other.
 
-    Tasks go to Airflow's `default` queue: `dag.test()` re-serialises the DAG without its
-    client defaults, so a custom `[operators] default_queue` does not reach the task
-    instances. The database number in `broker_url` is what keeps stacks apart on one Redis.
+    The database number in `broker_url` is what keeps stacks apart on one Redis.
     """
 
     home: Path
@@ -118,7 +117,11 @@ def celery_environment(base: Mapping[str, str], config: CeleryStackConfig) -> di
         "AIRFLOW__API__SECRET_KEY": config.api_secret_key,
         "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # As in compose: a new DAG waits for an operator to unpause it.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        # Pick up the month's run and hand its tasks on without idling between loops.
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
     }
 
 
@@ -212,7 +215,9 @@ class CeleryStack:
             )
             for n in range(1, self.config.workers + 1)
         ]
-        # Deferrable tasks (sensors) resume in the triggerer, as under the scheduler.
+        self._spawn("dag-processor", [_airflow(), "dag-processor"])
+        self._spawn("scheduler", [_airflow(), "scheduler", "--skip-serve-logs"])
+        # Deferrable tasks (sensors) resume in the triggerer.
         self._spawn("triggerer", [_airflow(), "triggerer", "--skip-serve-logs"])
         deadline = time.monotonic() + timeout
         self._wait_for(api, deadline, self._api_healthy)
@@ -239,20 +244,62 @@ class CeleryStack:
 
     # ------------------------------------------------------------------ runs
 
-    def dags_test(
-        self, dag_id: str, logical_date: str, *, timeout: float = 300
-    ) -> subprocess.CompletedProcess:
-        """`airflow dags test --use-executor`: one run, every task sent to the Celery workers.
+    def run_backfill(
+        self,
+        dag_id: str,
+        from_date: str,
+        to_date: str,
+        *,
+        timeout: float = 300,
+        poll: float = 2,
+    ) -> tuple[str, str]:
+        """Backfill `dag_id` over [from_date, to_date] and wait for its one run to finish.
 
-        Returns the finished process (exit code 0 when the run succeeded); raises
-        `CeleryStackError` if it did not finish within `timeout` seconds.
+        Waits until the dag-processor has stored the DAG, unpauses it (the scheduler starts
+        no run of a paused DAG, backfills included), creates the backfill, then polls the
+        metadata database. The DAG's start date must lie in the future (for this project:
+        `STRATEGY_BRIEFS_FIRST_MONTH`), or unpausing it starts catch-up runs as well.
+        Returns the run's (run_id, state); raises `CeleryStackError` if the DAG gets any
+        other run or the run does not finish within `timeout`.
         """
-        return self._run_to_end(
-            "dags-test",
-            [_airflow(), "dags", "test", dag_id, logical_date, "--use-executor"],
-            timeout,
-            check=False,
+        deadline = time.monotonic() + timeout
+        while not self._query("select 1 from serialized_dag where dag_id = %s", dag_id):
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise CeleryStackError(
+                    f"the dag-processor did not store {dag_id} in time:\n"
+                    f"{self.started['dag-processor'].log_tail()}"
+                )
+            time.sleep(poll)
+        self._run_to_end("unpause", [_airflow(), "dags", "unpause", dag_id], timeout=60)
+        self._run_to_end(
+            "backfill-create",
+            [
+                _airflow(),
+                "backfill",
+                "create",
+                "--dag-id",
+                dag_id,
+                "--from-date",
+                from_date,
+                "--to-date",
+                to_date,
+            ],
+            timeout=max(30.0, deadline - time.monotonic()),
         )
+        while True:
+            runs = self._query("select run_id, state from dag_run where dag_id = %s", dag_id)
+            if len(runs) > 1:
+                raise CeleryStackError(f"expected the backfill's run only, found {runs}")
+            if runs and runs[0][1] in ("success", "failed"):
+                return runs[0][0], runs[0][1]
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise CeleryStackError(
+                    f"the backfill of {dag_id} did not finish in {timeout:.0f}s (runs: {runs});"
+                    f" scheduler:\n{self.started['scheduler'].log_tail()}"
+                )
+            time.sleep(poll)
 
     def worker_logs(self) -> dict[str, str]:
         """Each worker's own output (Celery's log, one line per workload it executed)."""
@@ -299,6 +346,20 @@ class CeleryStack:
         if check and code != 0:
             raise CeleryStackError(f"{name} exited {code}; last lines:\n{process.log_tail()}")
         return subprocess.CompletedProcess(args, code, self._read(process), "")
+
+    def _query(self, statement: str, *args: object) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(self.config.metadata.url(), connect_timeout=10) as conn:
+            return conn.execute(statement, args).fetchall()
+
+    def _check_alive(self) -> None:
+        """Raise if a long-running process of the stack has died."""
+        for process in self.processes:
+            if process.popen.poll() is not None:
+                raise CeleryStackError(
+                    f"{process.name} exited {process.popen.returncode}:\n{process.log_tail()}"
+                )
 
     def _api_healthy(self) -> bool:
         url = f"http://127.0.0.1:{self.config.api_port}/execution/health"
