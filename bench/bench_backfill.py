@@ -52,6 +52,7 @@ def run() -> Result:
         "WAREHOUSE_URL": admin.with_dbname(dbname).url(),
         "STRATEGY_BRIEFS_INCOMING": str(scratch / "incoming"),
         "STRATEGY_BRIEFS_OUTPUT": str(scratch / "output"),
+        "STRATEGY_BRIEFS_FIRST_MONTH": "2019-07",
         "AIRFLOW_HOME": str(scratch / "airflow"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{scratch / 'airflow' / 'airflow.db'}",
     }

@@ -108,6 +108,13 @@ def run_month(
     """Run the monthly DAG for `period` through Airflow's own `dag.test()`."""
     from strategy_briefs.delivery.sink import run_sink
 
+    first = periods.Period.parse(settings.first_month)
+    if period < first:
+        # The DAG starts at the first month: Airflow would "succeed" a run before it
+        # without running a single task.
+        raise CliError(
+            f"{period} is before STRATEGY_BRIEFS_FIRST_MONTH={first}; set it to {period} or earlier"
+        )
     _prepare(settings)
     own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
     _ensure_airflow_db(settings)

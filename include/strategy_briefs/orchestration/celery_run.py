@@ -35,6 +35,7 @@ from strategy_briefs.warehouse import WarehouseParams
 # so the metadata DB shows which worker ran which task.
 WORKER_NAME_ENV = "STRATEGY_BRIEFS_CELERY_WORKER"
 HOSTNAME_CALLABLE = "strategy_briefs.orchestration.celery_run.worker_hostname"
+_CELERY_UTILS = "airflow.providers.celery.executors.celery_executor_utils"
 
 
 class CeleryStackError(RuntimeError):
@@ -178,6 +179,7 @@ class CeleryStack:
     def start(self, timeout: float = 120) -> None:
         """Start every process and wait until the api-server answers and each worker is ready."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.check_provider()
         api = self._spawn(
             "api-server",
             [
@@ -223,6 +225,30 @@ class CeleryStack:
         self._wait_for(api, deadline, self._api_healthy)
         for worker in workers:
             self._wait_for(worker, deadline, lambda w=worker: " ready." in self._read(w))
+
+    def check_provider(self) -> None:
+        """Fail with the real ImportError when the Celery provider cannot load.
+
+        `airflow celery worker` reports any such error as "only available in Airflow
+        versions >= 2.8.0", which hides the cause.
+        """
+        probe = subprocess.run(
+            [sys.executable, "-c", f"import {_CELERY_UTILS}"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if probe.returncode == 0:
+            return
+        error = (probe.stderr.strip().splitlines() or ["(no output)"])[-1]
+        hint = ""
+        if "cannot import name 'retry'" in error:
+            hint = (
+                " (celery 5.7 removed celery.backends.database.retry, which"
+                " apache-airflow-providers-celery 3.26 imports: pin celery<5.7)"
+            )
+        raise CeleryStackError(f"the Celery provider does not import: {error}{hint}")
 
     def stop(self, grace: float = 20) -> None:
         """TERM every process group, then KILL what is left after `grace` seconds."""

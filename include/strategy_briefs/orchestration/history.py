@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from strategy_briefs import roles, warehouse
@@ -34,19 +35,25 @@ def run_dbt(settings: Settings, params: warehouse.WarehouseParams, *args: str) -
     """Run the dbt CLI of this environment against the warehouse; raise with its last lines."""
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, **params.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    result = subprocess.run(
-        [
-            str(dbt),
-            *args,
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.dbt_project_dir),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    # Its own target folder: the manifest Cosmos parses in dbt_project/target stays untouched.
+    with tempfile.TemporaryDirectory(prefix="dbt-") as scratch:
+        result = subprocess.run(
+            [
+                str(dbt),
+                *args,
+                "--project-dir",
+                str(settings.dbt_project_dir),
+                "--profiles-dir",
+                str(settings.dbt_project_dir),
+                "--target-path",
+                scratch,
+                "--log-path",
+                scratch,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{tail}")

@@ -7,6 +7,9 @@ params) into the typed arguments of the `strategy_briefs` functions that do the 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -143,17 +146,34 @@ def check_source_freshness(period: str, run_id: str) -> None:
     """`dbt source freshness`; its outcome lands in audit.dbt_node_results like every node's."""
     import json
 
-    from strategy_briefs.orchestration.history import run_dbt
+    from dbt.cli.main import dbtRunner
 
     settings = Settings.from_env()
-    run_dbt(
-        settings,
-        warehouse_params(TRANSFORMER_CONN_ID),
-        "source",
-        "freshness",
-        "--vars",
-        json.dumps({"period": period, "airflow_run_id": run_id}),
+    params = warehouse_params(TRANSFORMER_CONN_ID)
+    os.environ.update(params.dbt_env())
+    # Its own target folder: the manifest Cosmos parses in dbt_project/target stays untouched.
+    scratch = tempfile.mkdtemp(prefix="dbt-freshness-")
+    result = dbtRunner().invoke(
+        [
+            "--log-path",
+            scratch,
+            "source",
+            "freshness",
+            "--project-dir",
+            str(settings.dbt_project_dir),
+            "--profiles-dir",
+            str(settings.dbt_project_dir),
+            "--target-path",
+            scratch,
+            "--vars",
+            json.dumps({"period": period, "airflow_run_id": run_id}),
+        ]
     )
+    shutil.rmtree(scratch, ignore_errors=True)
+    if not result.success:
+        raise RuntimeError(
+            f"dbt source freshness failed for {period}: {result.exception or 'stale sources'}"
+        )
 
 
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
