@@ -6,14 +6,12 @@ with its own brief facts and PDFs, and the comparisons must reach back across th
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
+from e2e_pipeline import pipeline_env
 
 from strategy_briefs import warehouse
 from strategy_briefs.cli import CliError, run_month
-from strategy_briefs.config import PROJECT_ROOT, Settings
+from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.history import load_history
 from strategy_briefs.periods import Period, months_between
 
@@ -24,30 +22,17 @@ FIRST, LAST = Period(2019, 7), Period(2020, 6)
 
 @pytest.fixture(scope="module")
 def backfill(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
-    root = tmp_path_factory.mktemp("backfill")
-    incoming = root / "incoming"
-    shutil.copytree(PROJECT_ROOT / "data" / "incoming", incoming)
-    saved_env = dict(os.environ)
     params = fresh_database("sb_backfill")
-    os.environ.update(
-        {
-            "WAREHOUSE_URL": params.url(),
-            "STRATEGY_BRIEFS_INCOMING": str(incoming),
-            "STRATEGY_BRIEFS_OUTPUT": str(root / "output"),
-            # The schedule starts at the first backfilled month, as an operator would set it.
-            "STRATEGY_BRIEFS_FIRST_MONTH": str(FIRST),
-        }
-    )
-    try:
+    # The schedule starts at the first backfilled month, as an operator would set it.
+    with pipeline_env(
+        params, tmp_path_factory.mktemp("backfill"), STRATEGY_BRIEFS_FIRST_MONTH=str(FIRST)
+    ):
         settings = Settings.from_env()
         load_history(settings, before=FIRST)  # 2019-01 .. 2019-06, one full dbt build
         pdfs = {}
         for month in months_between(FIRST, LAST):
             pdfs[str(month)] = run_month(settings, month, conf={"dry_run": True})
         yield settings, params, pdfs
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
 
 
 def test_a_month_before_the_schedule_start_is_refused(backfill):

@@ -7,7 +7,6 @@ dbt test. The process refuses every outbound connection that is not loopback thr
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from e2e_pipeline import pipeline_env
 
 from strategy_briefs.cli import CliError, run_month
-from strategy_briefs.config import PROJECT_ROOT, Settings
+from strategy_briefs.config import Settings
 from strategy_briefs.delivery.recipients import load_recipients
 from strategy_briefs.delivery.sink import read_mailbox, run_sink
 from strategy_briefs.orchestration.history import load_history
@@ -59,29 +59,17 @@ class World:
 @pytest.fixture(scope="module")
 def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    incoming = root / "incoming"
-    shutil.copytree(PROJECT_ROOT / "data" / "incoming", incoming)
-    saved_env = dict(os.environ)
-    params = fresh_database("sb_e2e")
-    os.environ.update(
-        {
-            "WAREHOUSE_URL": params.url(),
-            "STRATEGY_BRIEFS_INCOMING": str(incoming),
-            "STRATEGY_BRIEFS_OUTPUT": str(root / "output"),
-        }
-    )
-    _GUARD["on"] = True
-    try:
-        settings = Settings.from_env()
-        load_history(settings, before=JUNE)
-        with run_sink(port=0, out_dir=root / "mail") as sink:
-            os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-            pdfs = run_month(settings, JUNE)
-            yield World(settings, incoming, root / "mail", pdfs)
-    finally:
-        _GUARD["on"] = False
-        os.environ.clear()
-        os.environ.update(saved_env)
+    with pipeline_env(fresh_database("sb_e2e"), root) as incoming:
+        _GUARD["on"] = True
+        try:
+            settings = Settings.from_env()
+            load_history(settings, before=JUNE)
+            with run_sink(port=0, out_dir=root / "mail") as sink:
+                os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
+                pdfs = run_month(settings, JUNE)
+                yield World(settings, incoming, root / "mail", pdfs)
+        finally:
+            _GUARD["on"] = False
 
 
 def pdf_text(path: Path) -> str:

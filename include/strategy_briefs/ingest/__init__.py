@@ -11,6 +11,7 @@ from strategy_briefs.ingest.loading import (
     load_month,
     load_submission,
     record_rejection,
+    reject_month,
 )
 from strategy_briefs.ingest.validation import (
     FigureRow,
@@ -35,6 +36,7 @@ __all__ = [
     "load_month",
     "load_submission",
     "record_rejection",
+    "reject_month",
     "validate_file",
     "validate_paths",
 ]

@@ -387,6 +387,25 @@ def check_month(
     return submissions, problems
 
 
+def reject_month(
+    params: WarehouseParams,
+    period: str,
+    submissions: dict[str, Path],
+    problems: list[Problem],
+    catalogue: Catalogue,
+    *,
+    run_id: str | None = None,
+) -> None:
+    """Audit a 'rejected' row for each bad file of the month, then raise with every problem."""
+    for stem, path in submissions.items():
+        own = [p for p in problems if p.file == str(path)]
+        if own and stem in catalogue.lines_of_business:
+            record_rejection(
+                params, path, period=period, lob_code=stem, problems=own, run_id=run_id
+            )
+    raise SubmissionInvalid(problems)
+
+
 def load_month(
     params: WarehouseParams,
     incoming_dir: Path,
@@ -402,13 +421,7 @@ def load_month(
     """
     submissions, problems = check_month(incoming_dir, period, catalogue)
     if problems:
-        for stem, path in submissions.items():
-            own = [p for p in problems if p.file == str(path)]
-            if own and stem in catalogue.lines_of_business:
-                record_rejection(
-                    params, path, period=period, lob_code=stem, problems=own, run_id=run_id
-                )
-        raise SubmissionInvalid(problems)
+        reject_month(params, period, submissions, problems, catalogue, run_id=run_id)
     lobs = sorted(catalogue.lines_of_business.values(), key=lambda lob: lob.article_order)
     return [
         load_submission(

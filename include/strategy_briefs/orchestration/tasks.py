@@ -77,7 +77,7 @@ def submissions_waiting(period: str) -> list[str]:
 def validate_month(period: str, run_id: str | None = None) -> list[str]:
     """Validate every submission of the month; return the lines of business to load."""
     from strategy_briefs.catalogue import load_catalogue
-    from strategy_briefs.ingest import SubmissionInvalid, check_month, record_rejection
+    from strategy_briefs.ingest import check_month, reject_month
 
     settings = Settings.from_env()
     warehouse.migrate(warehouse_params(WAREHOUSE_CONN_ID))  # the owner applies migrations
@@ -87,13 +87,7 @@ def validate_month(period: str, run_id: str | None = None) -> list[str]:
     if problems:
         for problem in problems:
             log.error("%s", problem)
-        for lob_code, path in submissions.items():
-            own = [p for p in problems if p.file == str(path)]
-            if own and lob_code in catalogue.lines_of_business:
-                record_rejection(
-                    params, path, period=period, lob_code=lob_code, problems=own, run_id=run_id
-                )
-        raise SubmissionInvalid(problems)
+        reject_month(params, period, submissions, problems, catalogue, run_id=run_id)
     order = {code: lob.article_order for code, lob in catalogue.lines_of_business.items()}
     return sorted(submissions, key=order.__getitem__)
 
