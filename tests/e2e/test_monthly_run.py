@@ -6,7 +6,9 @@ dbt test. The process refuses every outbound connection that is not loopback thr
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from e2e_pipeline import pipeline_env
 
+from strategy_briefs import roles
 from strategy_briefs.cli import CliError, run_month
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.recipients import load_recipients
@@ -54,20 +57,47 @@ class World:
     incoming: Path
     mail_dir: Path
     june_pdfs: list[Path]
+    run_log: Path
+
+
+@contextlib.contextmanager
+def captured_output(path: Path):
+    """Everything this process writes to stdout/stderr (what an operator's terminal shows)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("wb") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield path
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+# Role passwords for this run: they reach the tasks only through Airflow connections and
+# env vars, and must never appear in what the run prints.
+SECRETS = {name: f"pw-{secrets.token_hex(8)}" for name in roles.PASSWORD_ENV.values()}
 
 
 @pytest.fixture(scope="module")
 def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    with pipeline_env(fresh_database("sb_e2e"), root) as incoming:
+    with pipeline_env(fresh_database("sb_e2e"), root, **SECRETS) as incoming:
         _GUARD["on"] = True
         try:
             settings = Settings.from_env()
             load_history(settings, before=JUNE)
             with run_sink(port=0, out_dir=root / "mail") as sink:
                 os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-                pdfs = run_month(settings, JUNE)
-                yield World(settings, incoming, root / "mail", pdfs)
+                with captured_output(root / "run.log"):
+                    pdfs = run_month(settings, JUNE)
+                yield World(settings, incoming, root / "mail", pdfs, root / "run.log")
         finally:
             _GUARD["on"] = False
 
@@ -183,3 +213,45 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
 
 def test_nothing_tried_to_leave_the_machine(world):
     assert OUTBOUND_ATTEMPTS == []
+
+
+def test_the_run_printed_no_password(world):
+    printed = world.run_log.read_text(encoding="utf-8", errors="replace")
+    assert "DagRun Finished" in printed  # the capture saw the run
+    for name, secret in SECRETS.items():
+        assert secret not in printed, f"{name} leaked into the run's output"
+
+
+def _scram_matches(verifier: str, password: str) -> bool:
+    """Does PostgreSQL's SCRAM-SHA-256 verifier belong to `password`? (RFC 5802/7677)"""
+    import base64
+    import hashlib
+    import hmac
+
+    method, rest = verifier.split("$", 1)
+    iterations_salt, keys = rest.split("$")
+    iterations, salt = iterations_salt.split(":")
+    stored_key = keys.split(":")[0]
+    salted = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), base64.b64decode(salt), int(iterations)
+    )
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return (
+        method == "SCRAM-SHA-256"
+        and base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
+    )
+
+
+def test_the_run_set_the_role_passwords_it_was_given(world):
+    """The secrets were live: each role's stored verifier is that of this run's password."""
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
+        stored = dict(
+            conn.execute(
+                "select rolname, rolpassword from pg_authid where rolname = any(%s)",
+                (list(roles.ROLES),),
+            ).fetchall()
+        )
+    for role, env_name in roles.PASSWORD_ENV.items():
+        assert _scram_matches(stored[role], SECRETS[env_name]), role
