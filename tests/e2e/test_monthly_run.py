@@ -169,11 +169,14 @@ def _operator_notices(mail_dir: Path) -> list:
     return [m for m in read_mailbox(mail_dir) if str(m.message["Subject"]).startswith("[战略简报]")]
 
 
-def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(world):
+def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(world, monkeypatch):
+    # The sensor would wait STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS for the late file; the
+    # operators set no wait here, so the run gives up on its first look.
+    monkeypatch.setenv("STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS", "0")
     (world.incoming / "2020-07" / "credit_card.csv").rename(world.incoming / "credit_card.held")
     try:
         before = read_mailbox(world.mail_dir)
-        with pytest.raises(CliError, match="validate_submissions"):
+        with pytest.raises(CliError, match="wait_for_submissions"):
             run_month(world.settings, JULY)
         new = read_mailbox(world.mail_dir)[len(before) :]
     finally:
@@ -182,7 +185,7 @@ def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(wor
     assert (
         len(new) == len(notices) == len(load_recipients(world.settings.recipients_file).operators)
     )
-    assert "credit_card" in str(notices[0].message["Subject"])
+    assert "wait_for_submissions" in str(notices[0].message["Subject"])
     assert not (world.settings.output_dir / "2020-07").exists()
 
 
