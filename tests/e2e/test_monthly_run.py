@@ -6,7 +6,6 @@ dbt test. The process refuses every outbound connection that is not loopback thr
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import socket
@@ -60,26 +59,6 @@ class World:
     run_log: Path
 
 
-@contextlib.contextmanager
-def captured_output(path: Path):
-    """Everything this process writes to stdout/stderr (what an operator's terminal shows)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with path.open("wb") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield path
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
 # Role passwords for this run: they reach the tasks only through Airflow connections and
 # env vars, and must never appear in what the run prints.
 SECRETS = {name: f"pw-{secrets.token_hex(8)}" for name in roles.PASSWORD_ENV.values()}
@@ -95,8 +74,15 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
             load_history(settings, before=JUNE)
             with run_sink(port=0, out_dir=root / "mail") as sink:
                 os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-                with captured_output(root / "run.log"):
-                    pdfs = run_month(settings, JUNE)
+                # The first run goes through the command an operator types, so the test
+                # reads exactly what it prints; the later runs are in-process.
+                cli = Path(sys.executable).with_name("strategy-briefs")
+                done = subprocess.run(
+                    [str(cli), "run", "--period", str(JUNE)], capture_output=True, text=True
+                )
+                (root / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+                assert done.returncode == 0, done.stderr[-3000:]
+                pdfs = [Path(line) for line in done.stdout.splitlines() if line.endswith(".pdf")]
                 yield World(settings, incoming, root / "mail", pdfs, root / "run.log")
         finally:
             _GUARD["on"] = False
