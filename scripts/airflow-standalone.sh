@@ -5,6 +5,8 @@
 # manager generates the password on first start and writes it to the file printed below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# `airflow standalone` starts its components as `airflow ...`: the venv must be on PATH.
+export PATH="$PWD/.venv/bin:$PATH"
 eval "$(.venv/bin/strategy-briefs env)"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080
