@@ -94,6 +94,7 @@ def demo_facts() -> list[BriefFact]:
             yoy_change=D("0.177"),
             change_unit="rate",
             mom_change=D("0.012"),
+            mom_uses_demo_data=True,  # May is synthetic in the bundled sample, June published
             **first_of_four("3250000"),
         ),
         fact("mb_txn_amount_ytd", "31.5", "万亿元", yoy_change=D("0.254"), change_unit="rate"),

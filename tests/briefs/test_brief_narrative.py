@@ -190,3 +190,24 @@ def test_every_number_in_the_generated_text_traces_to_a_brief_fact():
                 assert number in tokens, f"{number} in {paragraph!r} is not a brief fact"
     # and the lead over the runner-up is the fact's own lead_over_runner_up, scaled
     assert tokens >= {"1762", "325"}
+
+
+def test_demonstration_data_is_marked_where_it_is_shown():
+    # June published, May synthetic: the figure and its 同比 are real, its 环比 is not
+    published = fact(
+        "mb_monthly_active",
+        "7726",
+        "万户",
+        mom_change=D("0.012"),
+        yoy_change=D("0.177"),
+        change_unit="rate",
+        mom_uses_demo_data=True,
+    )
+    assert narrative.value_text(published) == "7726万户"
+    assert narrative.change_clause(published, "mom") == "环比增长1.2%＊"
+    assert narrative.change_clause(published, "yoy") == "同比增长17.7%"
+    [row] = kpi_rows([published])
+    assert (row.value, row.mom, row.yoy) == ("7726万户", "增长1.2%＊", "增长17.7%")
+    synthetic = fact("mb_customers", "3.85", "亿户", is_demo_data=True)
+    assert narrative.value_text(synthetic) == "3.85亿户＊"
+    assert narrative.level_clause(synthetic) == "手机银行客户数达到3.85亿户＊"

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from demo_facts import PERIOD, demo_facts, demo_history
 
+from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE
 from strategy_briefs.briefs.render import (
     SPECIAL_EDITION_ID,
     MissingGlyphError,
@@ -178,6 +179,22 @@ def test_lob_brief_reads_its_own_line_only(demo_month):
     assert "手机银行月度简报" in text and "3.85亿户" in text and "供稿：网络金融部" in text
     assert "供稿：银行卡业务部" not in text
     assert "演示数据" in text  # the charts' synthetic history is labelled
+
+
+def test_a_comparison_with_a_synthetic_month_is_marked_and_explained(demo_month):
+    _, rendered = demo_month
+    text = flat(pdftext(rendered[1].path))  # 月活 环比 reads May, which is synthetic
+    assert "增长1.2%＊" in text
+    assert flat(KPI_TABLE_DEMO_NOTE) in text
+    assert "本期标＊的数据为演示数据或以演示数据为比较基期；走势图中的历史月份为演示数据" in text
+
+
+def test_a_brief_without_demonstration_data_says_nothing_about_it(tmp_path):
+    facts = [f for f in demo_facts() if f.lob_code == "credit_card"]
+    assert not any(f.is_demo_data or f.mom_uses_demo_data or f.yoy_uses_demo_data for f in facts)
+    [_, brief] = render_documents(facts, [], PERIOD, tmp_path)
+    text = flat(pdftext(brief.path))
+    assert "＊" not in text and "演示数据" not in text
 
 
 def test_same_facts_give_byte_identical_pdfs(demo_month, tmp_path):

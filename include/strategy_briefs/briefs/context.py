@@ -53,9 +53,11 @@ class ArticleContext:
     subtitle: str
     paragraphs: tuple[Paragraph, ...]
     kpi_rows: tuple[KpiRow, ...]
+    kpi_table_note: str | None  # explains the demonstration-data mark when the table has one
     charts: tuple[ChartFigure, ...]
     credit_line: str
     is_demo_data: bool
+    demo_marked: bool  # a figure or comparison in the text or table carries DEMO_MARK
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,18 @@ class LineOfBusinessBriefContext:
     demo_notice: str | None
 
 
-DEMO_NOTICE = "本期走势图中的历史月份为演示数据，仅用于展示版式。"
+DEMO_MARK = narrative.DEMO_MARK
+KPI_TABLE_DEMO_NOTE = f"{DEMO_MARK}演示数据，或以演示数据为比较基期。"
+
+
+def demo_notice(articles: Sequence[ArticleContext]) -> str | None:
+    """What a document says about the demonstration data it shows; None when it shows none."""
+    parts = []
+    if any(a.demo_marked for a in articles):
+        parts.append(f"标{DEMO_MARK}的数据为演示数据或以演示数据为比较基期")
+    if any(chart.is_demo_data for a in articles for chart in a.charts):
+        parts.append("走势图中的历史月份为演示数据")
+    return "本期" + "；".join(parts) + "，仅用于展示版式。" if parts else None
 
 
 def period_label(month: date) -> str:
@@ -267,6 +280,8 @@ def article_context(
     ]
     if lob.outlook:
         paragraphs.append(Paragraph(lob.outlook))
+    rows = kpi_rows(facts)
+    table_marked = any(DEMO_MARK in cell for r in rows for cell in (r.value, r.mom, r.yoy))
     figures = [
         f
         for f in (
@@ -282,10 +297,12 @@ def article_context(
         headline=lob.headline,
         subtitle=lob.subtitle,
         paragraphs=tuple(paragraphs),
-        kpi_rows=kpi_rows(facts),
+        kpi_rows=rows,
+        kpi_table_note=KPI_TABLE_DEMO_NOTE if table_marked else None,
         charts=tuple(figures),
         credit_line=lob.credit_line,
         is_demo_data=any(f.is_demo_data for f in facts) or any(f.is_demo_data for f in figures),
+        demo_marked=table_marked or any(DEMO_MARK in p.text for p in paragraphs),
     )
 
 
@@ -323,7 +340,6 @@ def build_contexts(
     frame = _frame(config, month, correction_note)
     created = publication_date(month)
     label = period_label(month)
-    demo = DEMO_NOTICE if any(a.is_demo_data for a in articles) else None
     edition = SpecialEditionContext(
         meta=DocumentMeta(
             title=f"{config.title_zh}（{label}）",
@@ -339,7 +355,7 @@ def build_contexts(
         editor_note=config.editor_note.replace("{article_count}", chinese_ordinal(len(articles))),
         articles=tuple(articles),
         closing_slogan=config.closing_slogan,
-        demo_notice=demo,
+        demo_notice=demo_notice(articles),
     )
     briefs = [
         LineOfBusinessBriefContext(
@@ -353,7 +369,7 @@ def build_contexts(
             frame=frame,
             title=f"{article.lob_name_zh}月度简报",
             article=article,
-            demo_notice=DEMO_NOTICE if article.is_demo_data else None,
+            demo_notice=demo_notice([article]),
         )
         for article in articles
     ]

@@ -58,6 +58,9 @@ class BriefFact:
     runner_up_short_name: str | None
     lead_over_runner_up: Decimal | None
     is_demo_data: bool
+    # the comparison rests on demonstration data (the figure, or what it is compared with)
+    mom_uses_demo_data: bool = False
+    yoy_uses_demo_data: bool = False
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,12 @@ class Companion:
     label: str  # '市场占比'
 
 
+DEMO_MARK = "＊"  # follows every figure or comparison that rests on demonstration data
+
+
 def value_text(fact: BriefFact) -> str | None:
-    return format_value(
+    """The figure as printed: '3.85亿户'; '3.85亿户＊' when it is demonstration data."""
+    text = format_value(
         kind=fact.kind,
         base_unit=fact.base_unit,
         value_base=fact.value_base,
@@ -52,6 +56,9 @@ def value_text(fact: BriefFact) -> str | None:
         unit_submitted=fact.unit_submitted,
         qualifier=fact.qualifier,
     )
+    if text is not None and fact.is_demo_data:
+        text += DEMO_MARK
+    return text
 
 
 def level_clause(
@@ -72,8 +79,10 @@ def level_clause(
 
 
 def change_clause(fact: BriefFact, which: str = "yoy") -> str | None:
-    """'同比增长17.7%', '与去年同期增长25.4%', '同比提升10个百分点', '环比持平' or None."""
+    """'同比增长17.7%', '与去年同期增长25.4%', '同比提升10个百分点', '环比持平' or None;
+    '环比增长3.2%＊' when the comparison rests on demonstration data."""
     change = fact.yoy_change if which == "yoy" else fact.mom_change
+    uses_demo_data = fact.yoy_uses_demo_data if which == "yoy" else fact.mom_uses_demo_data
     if change is None or fact.change_unit not in ("rate", "pp"):
         return None
     if which == "yoy":
@@ -92,9 +101,10 @@ def change_clause(fact: BriefFact, which: str = "yoy") -> str | None:
         flat = magnitude == "0个百分点"
         # A ratio rises by points (提升); a growth rate of an amount grows by points (增长).
         rise, fall = ("提升", "下降") if fact.kind == "ratio" else ("增长", "下降")
+    mark = DEMO_MARK if uses_demo_data else ""
     if flat:
-        return f"{prefix}持平"
-    return f"{prefix}{rise if change > 0 else fall}{magnitude}"
+        return f"{prefix}持平{mark}"
+    return f"{prefix}{rise if change > 0 else fall}{magnitude}{mark}"
 
 
 def peer_group(peer_count: int | None) -> str:

@@ -42,7 +42,13 @@ month_flows as (
                 or this_month.kind not in ('count', 'amount', 'weight') then null
             when extract(month from this_month.period) = 1 then this_month.value_base
             else this_month.value_base - previous_month.value_base
-        end as month_flow_base
+        end as month_flow_base,
+        -- a flow taken as the difference of two YTD figures is demo data if either is
+        this_month.is_demo_data or (
+            this_month.is_ytd
+            and extract(month from this_month.period) <> 1
+            and coalesce(previous_month.is_demo_data, false)
+        ) as month_flow_is_demo_data
 
     from kpi_values_with_kind as this_month
     left join kpi_values_with_kind as previous_month
@@ -82,7 +88,11 @@ compared as (
         prior_year.value_base as prior_year_value_base,
         year_start.value_base as year_start_value_base,
         target_month.month_flow_base,
-        prior_month.month_flow_base as prior_month_flow_base
+        prior_month.month_flow_base as prior_month_flow_base,
+        target_month.month_flow_is_demo_data,
+        prior_month.is_demo_data as prior_month_is_demo_data,
+        prior_month.month_flow_is_demo_data as prior_month_flow_is_demo_data,
+        prior_year.is_demo_data as prior_year_is_demo_data
 
     from target_month
     left join month_flows as prior_month
@@ -113,6 +123,13 @@ final as (
         end as mom_change,
         {{ change_between('value_base', 'prior_year_value_base', 'kind') }} as yoy_change,
         {{ change_unit_for('kind') }} as change_unit,
+        -- a comparison with demonstration data is itself demonstration data: the briefs
+        -- label it (the figure can be published while the month it is compared with is not)
+        case
+            when is_ytd then month_flow_is_demo_data or coalesce(prior_month_flow_is_demo_data, false)
+            else is_demo_data or coalesce(prior_month_is_demo_data, false)
+        end as mom_uses_demo_data,
+        is_demo_data or coalesce(prior_year_is_demo_data, false) as yoy_uses_demo_data,
         -- a YTD figure is already "since year start"; a rank has no amount to move by
         case
             when not is_ytd and kind <> 'rank' then value_base - year_start_value_base

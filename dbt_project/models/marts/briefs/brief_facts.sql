@@ -56,7 +56,9 @@ final as (
         kpi_values.change_since_year_start_base,
         kpi_values.note,
         peer_standings.banks_supplied,
-        peer_standings.runner_up_value_base
+        peer_standings.runner_up_value_base,
+        kpi_values.mom_uses_demo_data,
+        kpi_values.yoy_uses_demo_data
 
     from kpi_values
     left join peer_standings

@@ -53,7 +53,9 @@ final as (
         kpi_values.yoy_change,
         kpi_values.change_unit,
         kpi_values.change_since_year_start_base,
-        kpi_values.load_id
+        kpi_values.load_id,
+        kpi_values.mom_uses_demo_data,
+        kpi_values.yoy_uses_demo_data
 
     from kpi_values
     inner join kpi_catalogue
