@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian/Ubuntu machine needs, idempotent: system packages for
-# WeasyPrint's Chinese text, uv, the locked virtual environment, the dbt manifest.
+# WeasyPrint's Chinese text (and headless Chromium + chromedriver for the UI test,
+# tests/ui), uv, the locked virtual environment, the dbt manifest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What the project needs at run time (the image installs the same, tests/deploy checks it) ...
 SYSTEM_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+# ... and what only the tests need: headless Chromium and its driver for tests/ui.
+TEST_PACKAGES=(chromium chromium-driver)
 UV_VERSION=0.13.9
 
 python3 - <<'PY' || { echo "setup: Python 3.11 or newer is required (python3 --version)" >&2; exit 1; }
 import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
-missing=()
-for pkg in "${SYSTEM_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+missing=() missing_runtime=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do installed "$pkg" || missing_runtime+=("$pkg"); done
+missing=("${missing_runtime[@]}")
+for pkg in "${TEST_PACKAGES[@]}"; do installed "$pkg" || missing+=("$pkg"); done
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]]; then
     echo "setup: installing ${missing[*]}" >&2
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
+  elif ((${#missing_runtime[@]})); then
     echo "setup: missing system packages; run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
     exit 1
+  else
+    # Only the UI test needs these; it skips (and says why) without them.
+    echo "setup: tests/ui will skip; to run it:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
   fi
 fi
 
