@@ -171,7 +171,9 @@ def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(wor
     assert (
         len(new) == len(notices) == len(load_recipients(world.settings.recipients_file).operators)
     )
-    assert "wait_for_submissions" in str(notices[0].message["Subject"])
+    subject = str(notices[0].message["Subject"])
+    assert "wait_for_submissions" in subject
+    assert "still missing for 2020-07: credit_card (银行卡业务部)" in subject  # whom to chase
     assert not (world.settings.output_dir / "2020-07").exists()
 
 

@@ -40,6 +40,19 @@ def send_operator_notice(line: str) -> list[str]:
     return outcomes
 
 
+def still_missing(period: str) -> str | None:
+    """'still missing for 2020-07: credit_card (银行卡业务部)', or None when nothing is."""
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.orchestration.tasks import submissions_waiting
+
+    waiting = submissions_waiting(period)
+    if not waiting:
+        return None
+    lobs = load_catalogue(Settings.from_env().seeds_dir).lines_of_business
+    named = ", ".join(f"{code} ({lobs[code].department_zh})" for code in waiting)
+    return f"still missing for {period}: {named}"
+
+
 class OperatorsNotifier(BaseNotifier):
     """Emails the operators one line naming the run, the task and the reason."""
 
@@ -50,6 +63,15 @@ class OperatorsNotifier(BaseNotifier):
         run_id = context.get("run_id", "?")
         task_id = getattr(ti, "task_id", "?")
         reason = one_line(context.get("exception") or context.get("reason") or "failed")
+        if task_id.endswith("wait_for_submissions"):
+            # Airflow's timeout says only that time ran out: name who the operators chase.
+            try:
+                missing = still_missing(ti.xcom_pull(task_ids="resolve_period"))
+            except Exception:  # the notice goes out regardless
+                log.exception("could not list the missing submissions")
+                missing = None
+            if missing:
+                reason = f"{missing}; {reason}"
         send_operator_notice(f"strategy_briefs_monthly {run_id}: {task_id} failed: {reason}")
 
 
