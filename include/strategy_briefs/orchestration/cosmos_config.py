@@ -18,6 +18,7 @@ project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
     manifest_path=DBT_MANIFEST_PATH,
     project_name="strategy_briefs",
+    install_dbt_deps=False,  # no packages.yml: nothing to install, never a download
 )
 
 # profiles.yml reads the warehouse from env vars; the DAG fills them from the Airflow
@@ -53,7 +54,6 @@ STAGING_CROSS_CHECKS = ["stg_raw__lob_figures", "stg_raw__load_audits"]
 # Arguments for every dbt task (emit_datasets repeated for the operators built outside the
 # DbtTaskGroup, which RenderConfig does not reach).
 operator_args = {
-    "install_deps": False,
     "emit_datasets": False,
     "indirect_selection": "buildable",
     "doc_md": (
