@@ -43,6 +43,7 @@ class Kpi:
     display_order: int
     parent_kpi_code: str | None
     ranks_kpi_code: str | None
+    change_decimals: int  # most decimals a brief prints for its 同比/环比
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def load_catalogue(seeds_dir: Path) -> Catalogue:
             display_order=int(row["display_order"]),
             parent_kpi_code=row["parent_kpi_code"] or None,
             ranks_kpi_code=row["ranks_kpi_code"] or None,
+            change_decimals=int(row["change_decimals"]),
         )
     units = {
         row["unit"]: Unit(

@@ -65,6 +65,7 @@ def fact(
         runner_up_short_name=None,
         lead_over_runner_up=None,
         is_demo_data=False,
+        change_decimals=int(row["change_decimals"]),
     )
     values.update(overrides)
     return BriefFact(**values)
@@ -130,7 +131,12 @@ def demo_facts() -> list[BriefFact]:
         fact("pm_pool_ruyijin", "35.94", "吨"),
         fact("pm_pool_usd", "29.85", "亿美元"),
         fact(
-            "pm_new_active_accounts_ytd", "83", "万户", yoy_change=D("0.5835"), change_unit="rate"
+            "pm_new_active_accounts_ytd",
+            "83",
+            "万户",
+            # as the warehouse computes it from the derived prior year (83万户÷(1+58.35%))
+            yoy_change=D("83") / D("52.4155") - 1,
+            change_unit="rate",
         ),
         fact("pm_card_sales", "20", "万件", qualifier="近"),
         fact("pm_retail_sales_ytd", "23", "亿元"),

@@ -9,7 +9,7 @@ from demo_facts import demo_facts, fact, first_of_four, with_changes
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.context import kpi_rows
 from strategy_briefs.briefs.edition import load_edition_config
-from strategy_briefs.briefs.numbers import format_percent, format_points
+from strategy_briefs.briefs.numbers import format_points, format_rate_change
 
 ACTIVE = fact("mb_monthly_active", "7726", "万户")
 AMOUNT_YTD = fact("mb_txn_amount_ytd", "31.5", "万亿元")
@@ -171,7 +171,9 @@ def _published_tokens(facts):
         for change in (f.yoy_change, f.mom_change):
             if change is not None:
                 shown = (
-                    format_points(change) if f.change_unit == "pp" else format_percent(abs(change))
+                    format_points(change)
+                    if f.change_unit == "pp"
+                    else format_rate_change(change, f.change_decimals)
                 )
                 tokens.update(re.findall(r"\d+(?:\.\d+)?", shown))
         if narrative.lead_clause(f):
@@ -211,3 +213,14 @@ def test_demonstration_data_is_marked_where_it_is_shown():
     synthetic = fact("mb_customers", "3.85", "亿户", is_demo_data=True)
     assert narrative.value_text(synthetic) == "3.85亿户＊"
     assert narrative.level_clause(synthetic) == "手机银行客户数达到3.85亿户＊"
+
+
+def test_computed_rate_prints_the_decimals_the_catalogue_gives_the_kpi():
+    computed = D("83") / D("52.4155") - 1  # 58.3501…%: the page states 58.35%
+    two = fact("pm_new_active_accounts_ytd", "83", "万户", yoy_change=computed, change_unit="rate")
+    assert two.change_decimals == 2  # from kpi_catalogue.csv
+    assert narrative.change_clause(two, "yoy") == "与去年同期增长58.35%"
+    one = fact("mb_monthly_active", "7726", "万户", yoy_change=computed, change_unit="rate")
+    assert narrative.change_clause(one, "yoy") == "同比增长58.4%"
+    round_rate = fact("mb_monthly_active", "7726", "万户", yoy_change=D("0.2"), change_unit="rate")
+    assert narrative.change_clause(round_rate, "yoy") == "同比增长20%"

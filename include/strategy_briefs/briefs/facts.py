@@ -61,6 +61,7 @@ class BriefFact:
     # the comparison rests on demonstration data (the figure, or what it is compared with)
     mom_uses_demo_data: bool = False
     yoy_uses_demo_data: bool = False
+    change_decimals: int = 1  # most decimals printed for 同比/环比 (kpi_catalogue)
 
 
 @dataclass(frozen=True)

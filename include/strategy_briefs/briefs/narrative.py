@@ -93,7 +93,7 @@ def change_clause(fact: BriefFact, which: str = "yoy") -> str | None:
         raise ValueError(f"which must be 'yoy' or 'mom', got {which!r}")
     change = Decimal(change)
     if fact.change_unit == "rate":
-        magnitude = format_rate_change(change)
+        magnitude = format_rate_change(change, fact.change_decimals)
         flat = magnitude == "0%"
         rise, fall = "增长", "下降"
     else:

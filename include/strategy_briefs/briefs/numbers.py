@@ -93,13 +93,14 @@ def with_qualifier(number: str, unit: str, qualifier: str | None) -> str:
 _STATED_TOLERANCE = Decimal("0.00005")
 
 
-def sensible_decimals(value: Decimal, max_decimals: int = 2) -> str:
-    """'58.35' for 58.35, '10' for 10.0, '21.8' for 21.78217822, '17.7' for 17.70262."""
+def sensible_decimals(value: Decimal, max_decimals: int = 2, fallback: int = 1) -> str:
+    """'58.35' for 58.35, '10' for 10.0, '21.8' for 21.78217822, '17.7' for 17.70262:
+    the fewest decimals (up to `max_decimals`) that state the value, else `fallback`."""
     for digits in range(max_decimals + 1):
         rounded = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if abs(rounded - value) <= _STATED_TOLERANCE:
             return _plain(value, digits)
-    return _plain(value, 1)
+    return _plain(value, fallback)
 
 
 def format_percent(fraction: Decimal | float | str, max_decimals: int = 2) -> str:
@@ -112,9 +113,11 @@ def format_points(points: Decimal | float | str, max_decimals: int = 2) -> str:
     return sensible_decimals(abs(_to_decimal(points)), max_decimals) + "个百分点"
 
 
-def format_rate_change(fraction: Decimal | float | str, max_decimals: int = 2) -> str:
-    """Magnitude of a relative change: 0.254 -> '25.4%', -0.031 -> '3.1%'."""
-    return format_percent(abs(_to_decimal(fraction)), max_decimals)
+def format_rate_change(fraction: Decimal | float | str, decimals: int = 1) -> str:
+    """Magnitude of a relative change: 0.254 -> '25.4%', -0.031 -> '3.1%', 0.2 -> '20%';
+    computed rates print `decimals` places (0.583497 -> '58.35%' with 2)."""
+    percent = abs(_to_decimal(fraction)) * 100
+    return sensible_decimals(percent, max(decimals, 2), fallback=decimals) + "%"
 
 
 def format_value(

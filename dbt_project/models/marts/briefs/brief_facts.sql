@@ -58,7 +58,8 @@ final as (
         peer_standings.banks_supplied,
         peer_standings.runner_up_value_base,
         kpi_values.mom_uses_demo_data,
-        kpi_values.yoy_uses_demo_data
+        kpi_values.yoy_uses_demo_data,
+        kpi_values.change_decimals
 
     from kpi_values
     left join peer_standings

@@ -55,7 +55,8 @@ final as (
         kpi_values.change_since_year_start_base,
         kpi_values.load_id,
         kpi_values.mom_uses_demo_data,
-        kpi_values.yoy_uses_demo_data
+        kpi_values.yoy_uses_demo_data,
+        kpi_catalogue.change_decimals
 
     from kpi_values
     inner join kpi_catalogue
