@@ -148,6 +148,22 @@ def test_file_outside_a_month_folder_takes_period_and_lob_from_content(catalogue
     ]
 
 
+def test_file_outside_a_month_folder_holds_one_line_of_business(tmp_path, catalogue):
+    path = tmp_path / "mixed_lobs.csv"
+    path.write_text(
+        "period,lob,kpi_code,entity,value,unit\n"
+        "2020-06,mobile_banking,mb_customers,icbc,3.85,亿户\n"
+        "2020-06,credit_card,cc_epay_merchants,icbc,212,万户\n",
+        encoding="utf-8",
+    )
+    row_problems = [str(p) for p in validate_paths([path], catalogue) if p.row is not None]
+    assert row_problems == [
+        f"{path}:3:lob: line of business credit_card differs from mobile_banking on row 2: "
+        "a file holds one line of business",
+        f"{path}:3:kpi_code: kpi_code cc_epay_merchants belongs to credit_card, not mobile_banking",
+    ]
+
+
 def test_unsupported_extension(tmp_path, catalogue):
     path = tmp_path / "2020-06" / "mobile_banking.txt"
     path.parent.mkdir()

@@ -141,6 +141,38 @@ class SubmissionInvalid(Exception):
         super().__init__(f"{len(problems)} problem(s):\n{shown}{more}")
 
 
+@dataclass
+class _OnePerFile:
+    """A column whose value is the same on every row: the period, the line of business.
+
+    `expected` (from the loader or the file's place) wins; otherwise the first row decides.
+    """
+
+    column: str  # as messages name it: 'period', 'line of business'
+    unit_of_file: str  # 'a file holds one month'
+    expected: str | None
+    origin: str  # where `expected` comes from, for messages
+    value: str | None = None
+    first_row: int = 0
+
+    def __post_init__(self) -> None:
+        self.value = self.expected
+
+    def mismatch(self, found: str, row_number: int) -> str | None:
+        """The problem with `found` on this row, or None (the first row sets the value)."""
+        if self.expected:
+            if found != self.expected:
+                return f"{self.column} {found} does not match {self.origin}"
+        elif self.value is None:
+            self.value, self.first_row = found, row_number
+        elif found != self.value:
+            return (
+                f"{self.column} {found} differs from {self.value} on row {self.first_row}: "
+                f"a file holds one {self.unit_of_file}"
+            )
+        return None
+
+
 class SubmissionCheck:
     """Validate one submission file while streaming its normalised rows.
 
@@ -161,24 +193,35 @@ class SubmissionCheck:
         self.catalogue = catalogue
         self.display_name = display_name or str(path)
         place = place_of(self.path, catalogue)
-        self.expected_period = period or place.period
-        self.expected_lob = lob_code or place.lob_code
-        self.period_origin = (
-            f"the period being loaded, {period}" if period else f"the folder {place.period}"
+        self._period = _OnePerFile(
+            "period",
+            "month",
+            period or place.period,
+            f"the period being loaded, {period}" if period else f"the folder {place.period}",
         )
-        self.lob_origin = (
+        self._lob = _OnePerFile(
+            "line of business",
+            "line of business",
+            lob_code or place.lob_code,
             f"the line of business being loaded, {lob_code}"
             if lob_code
-            else f"the file name {self.path.name}"
+            else f"the file name {self.path.name}",
         )
-        self.period: str | None = self.expected_period
-        self.lob_code: str | None = self.expected_lob
         self.encoding: str | None = None
         self.data_rows = 0  # non-blank rows read
         self._problems: list[Problem] = []
         self._column_order: dict[str, int] = {}  # header text -> position, to sort problems
         self._dropped = 0
         self._finished = False
+
+    @property
+    def period(self) -> str | None:
+        """The file's month (YYYY-MM): as expected, else as its first valid row says."""
+        return self._period.value
+
+    @property
+    def lob_code(self) -> str | None:
+        return self._lob.value
 
     # ------------------------------------------------------------ problems
 
@@ -214,9 +257,9 @@ class SubmissionCheck:
 
     def _open(self, on_problem=None) -> Table | None:
         sheet_names: list[str] = []
-        if self.expected_lob:
-            sheet_names.append(self.expected_lob)
-            lob = self.catalogue.lines_of_business.get(self.expected_lob)
+        if self._lob.expected:
+            sheet_names.append(self._lob.expected)
+            lob = self.catalogue.lines_of_business.get(self._lob.expected)
             if lob:
                 sheet_names.append(lob.name_zh)
         return read_table(self.path, on_problem or self._add, sheet_names)
@@ -292,7 +335,6 @@ class SubmissionCheck:
         kpi_cache: dict[str, Kpi | str] = {}
         entity_cache: dict[str, tuple[str, str] | str] = {}
         unit_cache: dict[tuple[str, str], Unit | str] = {}
-        period_first_row = lob_first_row = 0
         rank_max = len(catalogue.banks)
         reporting = catalogue.reporting_bank.bank_code
         seen_keys: set[int] = set()
@@ -303,7 +345,6 @@ class SubmissionCheck:
 
         def check_slow(row_number: int, cells: list[str | None]) -> RowTuple | None:
             """Every rule, with its message; fills the fast path's caches."""
-            nonlocal period_first_row, lob_first_row
             ok = True
 
             # period
@@ -318,20 +359,8 @@ class SubmissionCheck:
                 elif period is None:
                     add(row_number, h_period, f"period '{text}' is not a month: write YYYY-MM")
                     ok = False
-                elif self.expected_period and period != self.expected_period:
-                    add(
-                        row_number, h_period, f"period {period} does not match {self.period_origin}"
-                    )
-                    ok = False
-                elif self.period is None:
-                    self.period, period_first_row = period, row_number
-                elif period != self.period:
-                    add(
-                        row_number,
-                        h_period,
-                        f"period {period} differs from {self.period} on "
-                        f"row {period_first_row}: a file holds one month",
-                    )
+                elif problem := self._period.mismatch(period, row_number):
+                    add(row_number, h_period, problem)
                     ok = False
             else:
                 ok = False
@@ -354,23 +383,8 @@ class SubmissionCheck:
                         f"{_or_list(sorted(catalogue.lines_of_business))}",
                     )
                     ok = False
-                elif self.expected_lob and lob != self.expected_lob:
-                    add(
-                        row_number,
-                        h_lob,
-                        f"line of business {lob} does not match {self.lob_origin}",
-                    )
-                    ok = False
-                elif self.lob_code is None:
-                    self.lob_code, lob_first_row = lob, row_number
-                elif lob != self.lob_code:
-                    add(
-                        row_number,
-                        h_lob,
-                        f"line of business {lob} differs from "
-                        f"{self.lob_code} on row {lob_first_row}: a file holds one line of "
-                        "business",
-                    )
+                elif problem := self._lob.mismatch(lob, row_number):
+                    add(row_number, h_lob, problem)
                     ok = False
             else:
                 ok = False
