@@ -21,6 +21,9 @@ class DbtProject:
         """Run one dbt command; returns dbt's result object (`.success`, `.result`)."""
         from dbt.cli.main import dbtRunner
 
+        from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
+
+        keep_dbt_behavior_flags_fixed()  # this process runs dbt many times
         argv = [
             *args,
             "--project-dir",

@@ -10,6 +10,7 @@ from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -55,6 +56,8 @@ STAGING_CROSS_CHECKS = ["stg_raw__lob_figures", "stg_raw__load_audits"]
 # DbtTaskGroup, which RenderConfig does not reach).
 operator_args = {
     "emit_datasets": False,
+    # dbt runs in the task's process: stop dbt-adapters' flag list growing per invocation
+    "pre_execute": keep_dbt_behavior_flags_fixed,
     "indirect_selection": "buildable",
     "doc_md": (
         "Builds one dbt node (a seed or a model) for the reporting month and runs its tests "

@@ -142,6 +142,9 @@ def check_source_freshness(period: str, run_id: str) -> None:
 
     from dbt.cli.main import dbtRunner
 
+    from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
+
+    keep_dbt_behavior_flags_fixed()
     settings = Settings.from_env()
     params = warehouse_params(TRANSFORMER_CONN_ID)
     os.environ.update(params.dbt_env())
