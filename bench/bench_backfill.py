@@ -9,18 +9,15 @@ Each month runs in its own fresh Python process (`strategy_briefs.cli.run_month`
 `strategy-briefs run --period`), timed from outside: interpreter start-up, imports and
 the DAG parse are part of every month's figure. This is how a deployment runs it: the
 scheduler's executor runs every task in a new process, and `strategy-briefs run` is one
-process per month. It is deliberately NOT 12 `dag.test()` calls in one interpreter:
-there, every dbt invocation (Cosmos `InvocationMode.DBT_RUNNER`, and the freshness
-check's `dbtRunner`) instantiates a dbt adapter, and dbt-adapters 1.24.5's
-`BaseAdapter.behavior` setter does `flags.extend(self._behavior_flags)` on the
-module-level `DEFAULT_BASE_BEHAVIOR_FLAGS` list, so that list grows by one entry per
-invocation for the life of the process; each entry becomes a `BehaviorFlag` whose
-`_default_source()` calls `inspect.stack()`, which in a `dag.test()` task (deep stack,
-thousands of modules) costs tens of milliseconds. Measured with cProfile: 25 such calls
-per invocation in month 2, 85 in month 6, and every dbt task took two to three times as
-long by month 12 (seed builds 1.1 s -> 2.6 s) though none of them depends on the history. A
-process that runs one month starts from a clean list every time, so that growth is an
-artefact of the single interpreter, not a cost of month N (see docs/benchmarks.md).
+process per month. The first version of this benchmark (12 `dag.test()` calls in one
+interpreter) measured 1.41 for another reason: dbt-adapters 1.24.5 extends its
+module-level `DEFAULT_BASE_BEHAVIOR_FLAGS` list on every in-process dbt invocation and
+each entry later costs an `inspect.stack()` (cProfile: 25 such calls per invocation in
+month 2, 85 in month 6), so every dbt task of that one process was slower than the last
+(seed builds 1.1 s -> 2.6 s by month 12) although none depends on the history.
+`orchestration/dbt_in_process.py` now stops that growth in any process (in-process months
+measured flat after it: 35.4 s, 35.0 s); a process per month is kept here because that is
+what a deployment does.
 """
 
 from __future__ import annotations
