@@ -61,33 +61,25 @@ def build_manifest(settings: Settings, *, force: bool = False) -> Path:
         newest = max((p.stat().st_mtime for p in sources), default=0)
         if manifest.stat().st_mtime >= newest:
             return manifest
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    for name, default in (
-        ("WAREHOUSE_HOST", "localhost"),
-        ("WAREHOUSE_PORT", "5432"),
-        ("WAREHOUSE_USER", "postgres"),
-        ("WAREHOUSE_DBNAME", "postgres"),
-    ):
-        env.setdefault(name, default)
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [
-            str(dbt),
+    from strategy_briefs.dbt_command import DbtFailed, run_dbt
+
+    # `dbt parse` connects to nothing, but the profile must resolve.
+    placeholders = {
+        "WAREHOUSE_HOST": "localhost",
+        "WAREHOUSE_PORT": "5432",
+        "WAREHOUSE_USER": "postgres",
+        "WAREHOUSE_DBNAME": "postgres",
+    }
+    try:
+        run_dbt(
+            settings.dbt_project_dir,
             "parse",
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.dbt_project_dir),
             "--quiet",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise CliError(
-            "dbt parse failed: " + (result.stdout + result.stderr).strip().splitlines()[-1]
+            env={k: os.environ.get(k, v) for k, v in placeholders.items()},
+            target_path=manifest.parent,
         )
+    except DbtFailed as failed:
+        raise CliError(str(failed)) from None
     return manifest
 
 

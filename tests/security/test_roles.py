@@ -13,9 +13,6 @@ database's migration has already created the (cluster-wide) roles.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ from psycopg import errors, sql
 from strategy_briefs import roles, warehouse
 from strategy_briefs.catalogue import Catalogue, load_catalogue
 from strategy_briefs.config import Settings
+from strategy_briefs.dbt_command import run_dbt
 from strategy_briefs.ingest import SubmissionInvalid, find_submissions, load_submission
 from strategy_briefs.warehouse import WarehouseParams
 
@@ -45,34 +43,9 @@ class Secured:
     incoming: Path
 
 
-def _run_dbt_as(params: WarehouseParams, work_dir: Path, *args: str) -> None:
-    """The dbt CLI with only `params` to log in with; its own target dir (the project's
-    manifest is Cosmos's)."""
-    settings = Settings.from_env()
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WAREHOUSE_")},
-        **params.dbt_env(),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-    }
-    result = subprocess.run(
-        [
-            str(dbt),
-            *args,
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.dbt_project_dir),
-            "--target-path",
-            str(work_dir / "target"),
-            "--log-path",
-            str(work_dir / "logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, "\n".join(result.stdout.splitlines()[-20:]) + result.stderr
+def _run_dbt_as(params: WarehouseParams, *args: str) -> None:
+    """The dbt CLI logging in as `params` only: every profile variable comes from them."""
+    run_dbt(Settings.from_env().dbt_project_dir, *args, env=params.dbt_env())
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +69,6 @@ def secured(
         # `build` seeds, runs and tests; the on-run-end hook writes audit.dbt_node_results.
         _run_dbt_as(
             transformer,
-            tmp_path_factory.mktemp("dbt-transformer"),
             "build",
             "--vars",
             json.dumps({"period": PERIOD, "airflow_run_id": "security-test"}),

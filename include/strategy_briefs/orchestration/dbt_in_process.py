@@ -1,4 +1,4 @@
-"""A workaround for dbt invoked in-process (Cosmos' DBT_RUNNER mode, the freshness check).
+"""A workaround for dbt invoked in-process (Cosmos' DBT_RUNNER mode, the dbt test harness).
 
 dbt-adapters 1.24.5 starts every adapter with `self.behavior = DEFAULT_BASE_BEHAVIOR_FLAGS`,
 and that setter `extend`s the module-level list it was given with the adapter's own flags:

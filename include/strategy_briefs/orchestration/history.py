@@ -9,14 +9,12 @@ nobody asked for; instead the history goes through the same loader and one full
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from strategy_briefs import roles, warehouse
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import Settings
+from strategy_briefs.dbt_command import run_dbt
 from strategy_briefs.ingest import load_month
 from strategy_briefs.periods import Period, PeriodError
 
@@ -31,34 +29,6 @@ def submitted_months(incoming_dir: Path) -> list[Period]:
     return months
 
 
-def run_dbt(settings: Settings, params: warehouse.WarehouseParams, *args: str) -> None:
-    """Run the dbt CLI of this environment against the warehouse; raise with its last lines."""
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {**os.environ, **params.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    # Its own target folder: the manifest Cosmos parses in dbt_project/target stays untouched.
-    with tempfile.TemporaryDirectory(prefix="dbt-") as scratch:
-        result = subprocess.run(
-            [
-                str(dbt),
-                *args,
-                "--project-dir",
-                str(settings.dbt_project_dir),
-                "--profiles-dir",
-                str(settings.dbt_project_dir),
-                "--target-path",
-                scratch,
-                "--log-path",
-                scratch,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{tail}")
-
-
 def load_history(settings: Settings, *, before: Period) -> int:
     """Load every bundled month before `before` and build the warehouse over all of them."""
     owner = warehouse.resolve(settings)
@@ -71,5 +41,5 @@ def load_history(settings: Settings, *, before: Period) -> int:
     for month in months:
         load_month(loader, settings.incoming_dir, str(month), catalogue)
     if months:
-        run_dbt(settings, transformer, "build", "--full-refresh")
+        run_dbt(settings.dbt_project_dir, "build", "--full-refresh", env=transformer.dbt_env())
     return len(months)

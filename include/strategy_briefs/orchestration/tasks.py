@@ -7,9 +7,6 @@ params) into the typed arguments of the `strategy_briefs` functions that do the 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -140,37 +137,21 @@ def check_source_freshness(period: str, run_id: str) -> None:
     """`dbt source freshness`; its outcome lands in audit.dbt_node_results like every node's."""
     import json
 
-    from dbt.cli.main import dbtRunner
+    from strategy_briefs.dbt_command import DbtFailed, run_dbt
 
-    from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
-
-    keep_dbt_behavior_flags_fixed()
     settings = Settings.from_env()
     params = warehouse_params(TRANSFORMER_CONN_ID)
-    os.environ.update(params.dbt_env())
-    # Its own target folder: the manifest Cosmos parses in dbt_project/target stays untouched.
-    scratch = tempfile.mkdtemp(prefix="dbt-freshness-")
-    result = dbtRunner().invoke(
-        [
-            "--log-path",
-            scratch,
+    try:
+        run_dbt(
+            settings.dbt_project_dir,
             "source",
             "freshness",
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.dbt_project_dir),
-            "--target-path",
-            scratch,
             "--vars",
             json.dumps({"period": period, "airflow_run_id": run_id}),
-        ]
-    )
-    shutil.rmtree(scratch, ignore_errors=True)
-    if not result.success:
-        raise RuntimeError(
-            f"dbt source freshness failed for {period}: {result.exception or 'stale sources'}"
+            env=params.dbt_env(),
         )
+    except DbtFailed as failed:
+        raise RuntimeError(f"stale or unreadable sources for {period}: {failed}") from None
 
 
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
