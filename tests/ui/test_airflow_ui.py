@@ -26,7 +26,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from strategy_briefs.orchestration.celery_run import free_port
+from strategy_briefs.orchestration.celery_run import airflow_executable, free_port
 
 DAG_ID = "strategy_briefs_monthly"
 TASK_GROUPS = ("ingest", "warehouse", "briefs", "delivery")
@@ -58,10 +57,6 @@ def _screenshot_path() -> Path:
     if not var_dir.is_absolute():
         var_dir = PROJECT_ROOT / var_dir
     return var_dir / "test-output" / "ui" / f"{DAG_ID}-graph.png"
-
-
-def _airflow() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
 
 
 # Loopback only, never through a proxy configured in the environment.
@@ -149,15 +144,20 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
     }
-    _run([_airflow(), "db", "migrate"], env, home / "db-migrate.log", MIGRATE_TIMEOUT)
+    _run([airflow_executable(), "db", "migrate"], env, home / "db-migrate.log", MIGRATE_TIMEOUT)
     # What the dag-processor stores, once: the UI draws the graph from the serialized DAG.
-    _run([_airflow(), "dags", "reserialize"], env, home / "reserialize.log", MIGRATE_TIMEOUT)
+    _run(
+        [airflow_executable(), "dags", "reserialize"],
+        env,
+        home / "reserialize.log",
+        MIGRATE_TIMEOUT,
+    )
 
     log_path = home / "api-server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
-                _airflow(),
+                airflow_executable(),
                 "api-server",
                 "--host",
                 "127.0.0.1",

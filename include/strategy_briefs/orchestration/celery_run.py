@@ -140,7 +140,8 @@ class _Process:
         return "\n".join(line[:width] for line in text.splitlines()[-lines:])
 
 
-def _airflow() -> str:
+def airflow_executable() -> str:
+    """The `airflow` command of this environment (the venv need not be on PATH)."""
     return str(Path(sys.executable).with_name("airflow"))
 
 
@@ -174,7 +175,7 @@ class CeleryStack:
 
     def migrate(self, timeout: float = 300) -> None:
         """`airflow db migrate` on the metadata database."""
-        self._run_to_end("db-migrate", [_airflow(), "db", "migrate"], timeout)
+        self._run_to_end("db-migrate", [airflow_executable(), "db", "migrate"], timeout)
 
     def start(self, timeout: float = 120) -> None:
         """Start every process and wait until the api-server answers and each worker is ready."""
@@ -183,7 +184,7 @@ class CeleryStack:
         api = self._spawn(
             "api-server",
             [
-                _airflow(),
+                airflow_executable(),
                 "api-server",
                 "--host",
                 "127.0.0.1",
@@ -199,7 +200,7 @@ class CeleryStack:
             self._spawn(
                 f"worker-{n}",
                 [
-                    _airflow(),
+                    airflow_executable(),
                     "celery",
                     "worker",
                     "--celery-hostname",
@@ -217,10 +218,10 @@ class CeleryStack:
             )
             for n in range(1, self.config.workers + 1)
         ]
-        self._spawn("dag-processor", [_airflow(), "dag-processor"])
-        self._spawn("scheduler", [_airflow(), "scheduler", "--skip-serve-logs"])
+        self._spawn("dag-processor", [airflow_executable(), "dag-processor"])
+        self._spawn("scheduler", [airflow_executable(), "scheduler", "--skip-serve-logs"])
         # Deferrable tasks (sensors) resume in the triggerer.
-        self._spawn("triggerer", [_airflow(), "triggerer", "--skip-serve-logs"])
+        self._spawn("triggerer", [airflow_executable(), "triggerer", "--skip-serve-logs"])
         deadline = time.monotonic() + timeout
         self._wait_for(api, deadline, self._api_healthy)
         for worker in workers:
@@ -297,11 +298,11 @@ class CeleryStack:
                     f"{self.started['dag-processor'].log_tail()}"
                 )
             time.sleep(poll)
-        self._run_to_end("unpause", [_airflow(), "dags", "unpause", dag_id], timeout=60)
+        self._run_to_end("unpause", [airflow_executable(), "dags", "unpause", dag_id], timeout=60)
         self._run_to_end(
             "backfill-create",
             [
-                _airflow(),
+                airflow_executable(),
                 "backfill",
                 "create",
                 "--dag-id",
