@@ -30,6 +30,8 @@ class Result:
     target: str
     passed: bool
     notes: str = ""
+    # markdown lines printed under the table (e.g. a per-stage breakdown)
+    details: tuple[str, ...] | list[str] = ()
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -59,7 +61,9 @@ def write_table(results: Sequence[Result], path: Path) -> None:
         "# Benchmarks",
         "",
         "Written by `make bench`. Each row is a ratio against a baseline measured in the same",
-        "run on the same machine; absolute times are shown for context only.",
+        "run on the same machine; absolute times are shown for context only. The machine is",
+        "a 2-core one shared with other engineers' builds and tests: absolute seconds are",
+        "noisy, the same-run ratios much less so.",
         "",
         f"Last run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()},"
         f" Python {platform.python_version()}.",
@@ -75,4 +79,7 @@ def write_table(results: Sequence[Result], path: Path) -> None:
     notes = [f"- **{r.name}**: {r.notes}" for r in results if r.notes]
     if notes:
         lines += ["", "Notes:", "", *notes]
+    for r in results:
+        if r.details:
+            lines += ["", f"## {r.name}: breakdown", "", *r.details]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
