@@ -119,8 +119,8 @@ _CHUNK = 1 << 20
 # that declares more columns than this (one stray cell at XFD1048576 declares 16,384) is
 # refused before a cell is read; openpyxl would pad every row to the declared width.
 XLSX_MAX_DECLARED_COLUMNS = 256
-# Reading stops after this many empty rows in a row: the table has ended.
-XLSX_MAX_EMPTY_RUN = 1000
+# The header is looked for in this many first rows only.
+XLSX_HEADER_SEARCH_ROWS = 1000
 
 
 def _first_failure(path: Path, encoding: str, skip: int) -> tuple[int, bool] | None:
@@ -390,7 +390,7 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
     header_row, header = 0, []
     try:
         for row_number, cells in enumerate(header_rows, start=1):
-            if row_number > XLSX_MAX_EMPTY_RUN:
+            if row_number > XLSX_HEADER_SEARCH_ROWS:
                 break
             texts = [cell_text(c, row_number, i) for i, c in enumerate(cells)]
             if any(t for t in texts):
@@ -412,20 +412,16 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
         return None
     columns.extend(header)
     width = len(header)
-    # One column past the header, so a cell beyond it is still reported; never the whole row.
-    raw_rows = sheet.iter_rows(min_row=header_row + 1, max_col=width + 1)
+    # Every declared column (at most XLSX_MAX_DECLARED_COLUMNS), so a cell beyond the header
+    # is reported, never dropped; the sheet's gaps cost one short empty tuple a row.
+    raw_rows = sheet.iter_rows(min_row=header_row + 1, max_col=max(declared_columns, width))
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
-        empty_run = 0
         try:
             for row_number, cells in enumerate(raw_rows, start=header_row + 1):
                 texts = [cell_text(c, row_number, i) for i, c in enumerate(cells)]
                 if not any(t is None or t for t in texts):
-                    empty_run += 1
-                    if empty_run >= XLSX_MAX_EMPTY_RUN:
-                        return  # the table has ended
                     continue
-                empty_run = 0
                 if len(texts) > width:
                     if any(t is None or t for t in texts[width:]):
                         on_problem(
