@@ -163,3 +163,41 @@ def test_damaged_xlsx(tmp_path, catalogue):
     assert [str(p).removeprefix(f"{path}:") for p in validate_file(path, catalogue)] == [
         "-:-: not a readable .xlsx workbook (truncated or damaged: BadZipFile)"
     ]
+
+
+def _padded_workbook(path: Path, stray_cell: str) -> None:
+    """The probe's workbook: a valid sheet plus one stray cell far outside the table."""
+    _workbook(
+        path,
+        [
+            HEADER_ZH,
+            ["2020-06", "mobile_banking", "mb_customers", "icbc", "3.85", "亿户"],
+            ["2020-06", "mobile_banking", "mb_monthly_active", "icbc", 7726, "万户"],
+            ["2020-06", "mobile_banking", "mb_txn_amount_ytd", "icbc", 31.5, "万亿元"],
+            ["2020-06", "mobile_banking", "mb_txn_count_ytd", "icbc", "369.0", "亿笔"],
+        ],
+    )
+    workbook = openpyxl.load_workbook(path)
+    workbook.active[stray_cell] = "x"
+    workbook.save(path)
+
+
+def test_xlsx_declaring_an_absurd_size_is_refused_before_reading(tmp_path, catalogue):
+    path = tmp_path / "2020-06" / "mobile_banking.xlsx"
+    _padded_workbook(path, "XFD1048576")
+    assert path.stat().st_size < 10_000  # a few KB that used to stall ingest for an hour
+    assert [str(p).removeprefix(f"{path}:") for p in validate_file(path, catalogue)] == [
+        "-:-: the sheet declares 16384 columns and 1048576 rows (up to XFD1048576), more "
+        "than the 256 a submission may have: delete the cells outside the table (Ctrl+End "
+        "shows the last one) and save again"
+    ]
+
+
+def test_xlsx_stray_cell_far_below_the_table_is_reported_not_dropped(tmp_path, catalogue):
+    """A stray cell a million rows down, within the header's columns: the gap is walked
+    within the declared columns only (cheap), and the cell is reported, never dropped."""
+    path = tmp_path / "2020-06" / "mobile_banking.xlsx"
+    _padded_workbook(path, "A1048576")
+    rows, problems = check_file(path, catalogue)
+    assert [r.source_row for r in rows] == [2, 3, 4, 5]
+    assert [p.row for p in problems] and {p.row for p in problems} == {1048576}

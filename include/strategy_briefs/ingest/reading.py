@@ -115,6 +115,13 @@ class Undecodable(Exception):
 
 _CHUNK = 1 << 20
 
+# .xlsx bounds: a submission has seven columns and at most Excel's 1,048,576 rows. A sheet
+# that declares more columns than this (one stray cell at XFD1048576 declares 16,384) is
+# refused before a cell is read; openpyxl would pad every row to the declared width.
+XLSX_MAX_DECLARED_COLUMNS = 256
+# The header is looked for in this many first rows only.
+XLSX_HEADER_SEARCH_ROWS = 1000
+
 
 def _first_failure(path: Path, encoding: str, skip: int) -> tuple[int, bool] | None:
     """Decode the file in chunks; None if it decodes, else (byte offset of the first bad
@@ -343,7 +350,20 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
     by_name = {name.strip(): name for name in workbook.sheetnames}
     chosen = next((by_name[n] for n in sheet_names if n in by_name), workbook.sheetnames[0])
     sheet = workbook[chosen]
-    raw_rows = sheet.iter_rows(min_row=1)
+    declared_columns = sheet.max_column or 0
+    if declared_columns > XLSX_MAX_DECLARED_COLUMNS:
+        workbook.close()
+        on_problem(
+            None,
+            None,
+            f"the sheet declares {declared_columns} columns and {sheet.max_row or 0} rows "
+            f"(up to {openpyxl.utils.get_column_letter(declared_columns)}{sheet.max_row or 0}),"
+            f" more than the {XLSX_MAX_DECLARED_COLUMNS} a submission may have: delete the "
+            "cells outside the table (Ctrl+End shows the last one) and save again",
+        )
+        return None
+    sheet.reset_dimensions()  # rows as stored, not padded to a declared size
+    header_rows = sheet.iter_rows(min_row=1)
     columns: list[str] = []
 
     def cell_text(cell, row_number: int, index: int) -> str | None:
@@ -369,7 +389,9 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
 
     header_row, header = 0, []
     try:
-        for row_number, cells in enumerate(raw_rows, start=1):
+        for row_number, cells in enumerate(header_rows, start=1):
+            if row_number > XLSX_HEADER_SEARCH_ROWS:
+                break
             texts = [cell_text(c, row_number, i) for i, c in enumerate(cells)]
             if any(t for t in texts):
                 header_row, header = row_number, [t or "" for t in texts]
@@ -390,6 +412,9 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
         return None
     columns.extend(header)
     width = len(header)
+    # Every declared column (at most XLSX_MAX_DECLARED_COLUMNS), so a cell beyond the header
+    # is reported, never dropped; the sheet's gaps cost one short empty tuple a row.
+    raw_rows = sheet.iter_rows(min_row=header_row + 1, max_col=max(declared_columns, width))
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
         try:
