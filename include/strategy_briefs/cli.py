@@ -244,8 +244,82 @@ def cmd_build_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _owner_params(settings: Settings) -> warehouse.WarehouseParams:
+    owner = warehouse.resolve(settings)
+    warehouse.migrate(owner)
+    return owner
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    """Print each recipient's delivery status for a month, or settle an 'unknown' row."""
+    from strategy_briefs.delivery.ledger import ledger_rows, resolve_unknown
+
+    settings = Settings.from_env()
+    period = str(periods.Period.parse(args.period))
+    if args.action == "resolve":
+        needed = {"--brief": args.brief, "--recipient": args.recipient}
+        needed |= {"--as": args.decision, "--reason": (args.reason or "").strip()}
+        missing = [flag for flag, value in needed.items() if not value]
+        if missing:
+            raise CliError(f"ledger resolve needs {', '.join(missing)}")
+    params = _owner_params(settings)
+    rows = ledger_rows(params, period)
+    if args.action == "resolve":
+        unknown = [
+            r
+            for r in rows
+            if r.brief_id == args.brief and r.recipient == args.recipient and r.status == "unknown"
+        ]
+        if not unknown:
+            raise CliError(
+                f"no 'unknown' ledger row for {period} {args.brief} {args.recipient}"
+                " (see `strategy-briefs ledger --period " + period + "`)"
+            )
+        row = max(unknown, key=lambda r: r.edition)
+        decision = "accepted" if args.decision == "sent" else "resend"
+        note = f"{args.reason} (by {_operator()})"
+        resolve_unknown(
+            params,
+            period=period,
+            brief_id=row.brief_id,
+            edition=row.edition,
+            recipient=row.recipient,
+            decision=decision,
+            note=note,
+        )
+        verdict = "accepted" if decision == "accepted" else "failed (sent again next delivery)"
+        print(f"{period} {row.brief_id} edition {row.edition} {row.recipient}: {verdict}")
+        return 0
+    if not rows:
+        print(f"{period}: no deliveries recorded", file=sys.stderr)
+        return 0
+    print(f"{'brief':<18} {'ed':>2}  {'recipient':<32} {'status':<9} {'tries':>5}  response")
+    for r in rows:
+        print(
+            f"{r.brief_id:<18} {r.edition:>2}  {r.recipient:<32} {r.status:<9} {r.attempts:>5}"
+            f"  {r.smtp_response or ''}"
+        )
+    return 0
+
+
+def _operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown operator"
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """Bad arguments: one line naming the problem (not the whole usage), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="strategy-briefs",
         description="Monthly line-of-business figures to executive PDF briefs.",
     )
@@ -294,6 +368,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="start: find or start it; stop: stop the embedded one",
     )
     wh.set_defaults(func=cmd_warehouse)
+
+    ledger = sub.add_parser(
+        "ledger", help="print each recipient's delivery status, or resolve an 'unknown' row"
+    )
+    ledger.add_argument(
+        "action",
+        nargs="?",
+        choices=["show", "resolve"],
+        default="show",
+        help="show (default) or resolve one 'unknown' row",
+    )
+    ledger.add_argument("--period", required=True, metavar="YYYY-MM", help="reporting month")
+    ledger.add_argument("--brief", metavar="BRIEF_ID", help="resolve: special_edition or a lob")
+    ledger.add_argument("--recipient", metavar="ADDRESS", help="resolve: the recipient")
+    ledger.add_argument(
+        "--as",
+        dest="decision",
+        choices=["sent", "unsent"],
+        help="resolve: sent (the mail arrived; never resend) or unsent (send it again)",
+    )
+    ledger.add_argument("--reason", help="resolve: what the operator checked (recorded)")
+    ledger.set_defaults(func=cmd_ledger)
 
     manifest = sub.add_parser(
         "build-manifest", help="parse the dbt project into target/manifest.json"
