@@ -16,7 +16,7 @@ from dataclasses import replace
 from strategy_briefs.warehouse import WarehouseParams
 
 LOADER = "sb_loader"
-"""Ingest: writes raw.lob_figures and raw.load_audit, nothing else."""
+"""Ingest: writes raw.lob_figures, raw.lob_highlights and raw.load_audit, nothing else."""
 TRANSFORMER = "sb_transformer"
 """dbt: reads raw, owns staging / intermediate / marts / seeds, writes audit.dbt_node_results."""
 REPORTER = "sb_reporter"

@@ -129,9 +129,13 @@ def test_migration_grants_in_both_databases(secured: Secured, warehouse_params: 
                 "select has_table_privilege('sb_loader', 'raw.lob_figures', 'INSERT'),"
                 " has_table_privilege('sb_reporter', 'delivery.ledger', 'UPDATE'),"
                 " has_table_privilege('sb_transformer', 'audit.dbt_node_results', 'INSERT'),"
-                " (select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'marts')"
+                " (select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'marts'),"
+                " has_table_privilege('sb_loader', 'raw.lob_highlights', 'INSERT'),"
+                " has_table_privilege('sb_transformer', 'raw.lob_highlights', 'SELECT'),"
+                " has_table_privilege('sb_transformer', 'raw.lob_highlights', 'INSERT'),"
+                " has_table_privilege('sb_reporter', 'raw.lob_highlights', 'SELECT')"
             ).fetchone()
-        assert granted == (True, True, True, roles.TRANSFORMER)
+        assert granted == (True, True, True, roles.TRANSFORMER, True, True, False, False)
 
 
 # -- loader -----------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def check_gate(
             lob
             for (lob,) in conn.execute(
                 "select distinct lob_code from raw.load_audit where period = %s "
-                "and status = 'loaded'",
+                "and status = 'loaded' and submission = 'figures'",
                 (parse_period(period),),
             ).fetchall()
         }
