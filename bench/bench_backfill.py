@@ -18,6 +18,10 @@ month 2, 85 in month 6), so every dbt task of that one process was slower than t
 `orchestration/dbt_in_process.py` now stops that growth in any process (in-process months
 measured flat after it: 35.4 s, 35.0 s); a process per month is kept here because that is
 what a deployment does.
+
+The test suite does not run these 12 DAG runs (they took about 8 minutes): it checks the
+same month-over-month incrementality with dbt alone in `tests/dbt/test_dbt_backfill.py`.
+Every month here must still render its special edition and its four line briefs.
 """
 
 from __future__ import annotations
@@ -50,7 +54,9 @@ import sys
 from strategy_briefs.cli import run_month
 from strategy_briefs.config import Settings
 from strategy_briefs.periods import Period
-run_month(Settings.from_env(), Period.parse(sys.argv[1]), conf={"dry_run": True})
+names = {p.name for p in run_month(Settings.from_env(), Period.parse(sys.argv[1]), conf={"dry_run": True})}
+if f"special-edition-{sys.argv[1]}.pdf" not in names or len(names) != 5:
+    sys.exit(f"{sys.argv[1]}: expected the special edition and 4 line briefs, got {sorted(names)}")
 """
 
 
@@ -109,7 +115,10 @@ def run() -> Result:
         notes="every month: "
         + ", ".join(f"{m} {t:.0f}s" for m, t in timings.items())
         + ". Each month dag.test() in its own fresh process (as the executor and"
-        " `strategy-briefs run` run it), timed from outside, dry_run.",
+        " `strategy-briefs run` run it), timed from outside, dry_run; each month must render"
+        " its special edition and 4 line briefs. This is the only run of the 12 months through"
+        " the DAG: the test suite checks their incrementality with dbt alone"
+        " (tests/dbt/test_dbt_backfill.py).",
     )
 
 

@@ -155,6 +155,13 @@ def _operator_notices(mail_dir: Path) -> list:
     return [m for m in read_mailbox(mail_dir) if str(m.message["Subject"]).startswith("[战略简报]")]
 
 
+def test_a_month_before_the_schedule_start_is_refused(world):
+    """Airflow would "succeed" a run before the DAG's start without running a task."""
+    first = Period.parse(world.settings.first_month)
+    with pytest.raises(CliError, match="STRATEGY_BRIEFS_FIRST_MONTH"):
+        run_month(world.settings, first.shift(-1), conf={"dry_run": True})
+
+
 def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(world, monkeypatch):
     # The sensor would wait STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS for the late file; the
     # operators set no wait here, so the run gives up on its first look.
