@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from strategy_briefs.ingest.incoming import excerpt, refusal
+
 # Canonical column names in order, and their accepted Chinese (and spelling) aliases.
 COLUMNS = ("period", "lob", "kpi_code", "entity", "value", "unit", "note")
 REQUIRED_COLUMNS = ("period", "lob", "kpi_code", "entity", "value", "unit")
@@ -372,7 +374,7 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
             return ""
         if cell.data_type == "f" or not isinstance(value, str | int | float | dt.date):
             column = columns[index] if index < len(columns) else None
-            formula = str(getattr(value, "text", value))
+            formula = excerpt(str(getattr(value, "text", value)))
             on_problem(
                 row_number,
                 column or None,
@@ -444,6 +446,10 @@ def read_table(
 ) -> Table | None:
     """Open a submission by its extension (.csv or .xlsx)."""
     suffix = path.suffix.lower()
+    reason = refusal(path)  # a symlink, a FIFO, a name with control characters: not opened
+    if reason is not None:
+        on_problem(None, None, reason)
+        return None
     if not path.is_file():
         on_problem(None, None, "no such file")
         return None
