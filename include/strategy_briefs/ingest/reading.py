@@ -116,6 +116,7 @@ class Undecodable(Exception):
 
 
 _CHUNK = 1 << 20
+_CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # CJK, full-width forms
 
 # .xlsx bounds: a submission has seven columns and at most Excel's 1,048,576 rows. A sheet
 # that declares more columns than this (one stray cell at XFD1048576 declares 16,384) is
@@ -154,11 +155,32 @@ def _line_of(path: Path, offset: int) -> int:
         return handle.read(offset).count(b"\n") + 1
 
 
+def _first_utf8_cjk_line(path: Path) -> int | None:
+    """The first line that is valid UTF-8 with CJK characters in it, or None.
+
+    Such a line also decodes as GB18030, into mojibake (广东 -> 骞夸笢); real GBK text is
+    almost never valid UTF-8. 0x0A is never part of a GB18030 character, so lines split
+    safely on bytes.
+    """
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.isascii():
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if _CJK.search(text):
+                return number
+    return None
+
+
 def detect_encoding(path: Path) -> str:
     """'utf-8-sig', 'utf-8' or 'gb18030'; raises `Undecodable` otherwise.
 
     A GBK file fails UTF-8 at its first Chinese character, so UTF-8 that fails only
-    after decoding non-ASCII text fine is a damaged UTF-8 file, not GBK.
+    after decoding non-ASCII text fine is a damaged UTF-8 file, not GBK. A GB18030 file
+    with a line that is valid UTF-8 Chinese mixes encodings and is refused too.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -189,6 +211,13 @@ def detect_encoding(path: Path) -> str:
         )
     gb_failure = _first_failure(path, "gb18030", 0)
     if gb_failure is None:
+        utf8_line = _first_utf8_cjk_line(path)
+        if utf8_line is not None:
+            raise Undecodable(
+                utf8_line,
+                f"line {utf8_line} is UTF-8 Chinese text but the lines before it are "
+                "GBK/GB18030: the file mixes encodings; save it again as 'CSV UTF-8'",
+            )
         return "gb18030"
     line = _line_of(path, max(offset, gb_failure[0]))
     raise Undecodable(
