@@ -159,3 +159,14 @@ def test_an_unknown_column_and_a_cell_with_a_newline_print_bounded_on_one_line(
     )
     assert by_row[1].startswith(f"{path}:2:entity: unknown entity 'icbc\\nforged:1:-: ok'")
     assert len(by_row) == 2  # no forged line
+
+
+def test_a_symlinked_highlights_file_is_refused_unread(tmp_path, catalogue):
+    from strategy_briefs.ingest.highlights import check_highlights, highlights_path
+
+    path = tmp_path / "2032-08" / "highlights" / "mobile_banking.csv"
+    path.parent.mkdir(parents=True)
+    path.symlink_to(secret_file(tmp_path))
+    found = highlights_path(tmp_path, "2032-08", "mobile_banking")
+    check = check_highlights(found, catalogue, period="2032-08", lob_code="mobile_banking")
+    assert [str(p) for p in check.problems] == [f"{path}:-:-: {LINK}"]
