@@ -50,6 +50,10 @@ _FIRST = Period.parse(SETTINGS.first_month)
 # Airflow serialises only pendulum time zones.
 _BANK_TZ = pendulum.timezone(BANK_TIMEZONE_NAME)
 
+# A try that runs longer than this is stopped (and retried): no input may hang a task.
+INGEST_TIMEOUT = timedelta(minutes=SETTINGS.ingest_timeout_minutes)
+RENDER_TIMEOUT = timedelta(minutes=SETTINGS.render_timeout_minutes)
+
 PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
 
 # Lineage shown in the UI: files -> raw figures -> marts -> briefs.
@@ -123,6 +127,7 @@ def strategy_briefs_monthly():
 
         @task.sensor(
             mode="reschedule",
+            execution_timeout=INGEST_TIMEOUT,
             poke_interval=timedelta(minutes=30),
             timeout=timedelta(hours=SETTINGS.submission_wait_hours),
             doc_md="Waits (rescheduling, holding no worker slot) until every line of business "
@@ -134,15 +139,17 @@ def strategy_briefs_monthly():
             return not tasks.submissions_waiting(period)
 
         @task(
+            execution_timeout=INGEST_TIMEOUT,
             doc_md="Checks every file of the month and lists the lines of business to load. "
             "On failure the log lists each problem as FILE:ROW:COLUMN: message; send them to "
-            "the department, put the corrected file in place and clear this task."
+            "the department, put the corrected file in place and clear this task.",
         )
         def validate_submissions(period: str, run_id=None) -> list[str]:
             return tasks.validate_month(period, run_id)
 
         @task(
             outlets=[RAW_FIGURES],
+            execution_timeout=INGEST_TIMEOUT,
             doc_md="Loads one line of business's file for the month in one transaction; "
             "a re-run replaces that month only. On failure nothing of the month changed: "
             "clear the task to retry.",
@@ -198,6 +205,7 @@ def strategy_briefs_monthly():
         @task(
             inlets=[BRIEF_FACTS, KPI_VALUES],
             outlets=[BRIEFS],
+            execution_timeout=RENDER_TIMEOUT,
             doc_md="Renders the special edition and one brief per line of business from "
             "marts.brief_facts. Fails on a missing glyph or an empty mart: check the "
             "warehouse tasks of this run.",

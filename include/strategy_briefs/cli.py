@@ -165,11 +165,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import validate_paths
+    from strategy_briefs.ingest.incoming import escaped
 
     settings = Settings.from_env()
-    missing = [p for p in args.files if not Path(p).exists()]
+    missing = [p for p in args.files if not os.path.lexists(p)]  # a dangling link is refused
     if missing:
-        raise CliError(f"no such file: {missing[0]}")
+        raise CliError(f"no such file: {escaped(missing[0])}")
     problems = validate_paths([Path(p) for p in args.files], load_catalogue(settings.seeds_dir))
     for problem in problems:
         print(problem)

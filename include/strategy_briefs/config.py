@@ -46,6 +46,8 @@ class Settings:
     retry_delay_seconds: int = 30
     submission_wait_hours: int = 72
     delivery_deadline_days: int = 3
+    ingest_timeout_minutes: int = 60  # one try of an ingest task (a 2M-row file: minutes)
+    render_timeout_minutes: int = 30  # one try of rendering the month's PDFs
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -68,6 +70,12 @@ class Settings:
                 "STRATEGY_BRIEFS_DELIVERY_DEADLINE_DAYS", 3, low=1, high=27
             ),
             retry_delay_seconds=_int("STRATEGY_BRIEFS_RETRY_DELAY_SECONDS", 30, low=1, high=3600),
+            ingest_timeout_minutes=_int(
+                "STRATEGY_BRIEFS_INGEST_TIMEOUT_MINUTES", 60, low=1, high=1440
+            ),
+            render_timeout_minutes=_int(
+                "STRATEGY_BRIEFS_RENDER_TIMEOUT_MINUTES", 30, low=1, high=1440
+            ),
         )
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,46 @@ def test_late_submissions_are_awaited_by_a_rescheduling_sensor(dagbag):
     assert sensor.mode == "reschedule"
     assert sensor.timeout > 0
     assert "ingest.validate_submissions" in sensor.downstream_task_ids
+
+
+def test_every_ingest_and_render_task_has_an_execution_timeout(dagbag):
+    """No input may hang a task (a padded .xlsx once stalled ingest for 73 minutes a pass)."""
+    from strategy_briefs.config import Settings
+
+    settings = Settings.from_env()
+    dag = dagbag.dags["strategy_briefs_monthly"]
+    bounded = [t for t in dag.tasks if t.task_id.startswith(("ingest.", "briefs."))]
+    assert {t.task_id for t in bounded} >= {
+        "ingest.wait_for_submissions",
+        "ingest.validate_submissions",
+        "ingest.load_submission",
+        "briefs.render_briefs",
+    }
+    for task in bounded:
+        minutes = (
+            settings.render_timeout_minutes
+            if task.task_id.startswith("briefs.")
+            else settings.ingest_timeout_minutes
+        )
+        assert task.execution_timeout == timedelta(minutes=minutes), task.task_id
+
+
+def test_task_timeouts_come_from_the_environment(monkeypatch):
+    from strategy_briefs.config import Settings
+
+    monkeypatch.delenv("STRATEGY_BRIEFS_INGEST_TIMEOUT_MINUTES", raising=False)
+    monkeypatch.delenv("STRATEGY_BRIEFS_RENDER_TIMEOUT_MINUTES", raising=False)
+
+    assert (
+        Settings.from_env().ingest_timeout_minutes,
+        Settings.from_env().render_timeout_minutes,
+    ) == (60, 30)
+    monkeypatch.setenv("STRATEGY_BRIEFS_INGEST_TIMEOUT_MINUTES", "15")
+    monkeypatch.setenv("STRATEGY_BRIEFS_RENDER_TIMEOUT_MINUTES", "5")
+    assert (
+        Settings.from_env().ingest_timeout_minutes,
+        Settings.from_env().render_timeout_minutes,
+    ) == (15, 5)
 
 
 def test_delivery_deadline_alert_is_set(dagbag):

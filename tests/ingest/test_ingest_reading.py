@@ -58,6 +58,38 @@ def test_encodings_are_detected():
     assert detect_encoding(ENCODINGS / "utf8" / "2020-06" / "mobile_banking.csv") == "utf-8"
 
 
+def test_gbk_file_with_utf8_lines_appended_is_refused_naming_the_first(tmp_path, catalogue):
+    """The probe: UTF-8 rows appended to an Excel 'CSV' (GBK) file stored 广东 as 骞夸笢."""
+    gbk = ENCODINGS / "gbk" / "2020-06" / "mobile_banking.csv"
+    lines = gbk.read_bytes().count(b"\n")
+    appended = "2020-06,mobile_banking,mb_online_share_wealth,branch:广东,99,%,\n"
+    assert appended.encode("utf-8").decode("gb18030").count("骞夸笢") == 1  # the mojibake
+    path = tmp_path / "2020-06" / "mobile_banking.csv"
+    path.parent.mkdir()
+    path.write_bytes(gbk.read_bytes() + appended.encode("utf-8") * 2)
+    assert [str(p) for p in validate_file(path, catalogue)] == [
+        f"{path}:{lines + 1}:-: line {lines + 1} is UTF-8 Chinese text but the lines before "
+        "it are GBK/GB18030: the file mixes encodings; save it again as 'CSV UTF-8'"
+    ]
+    # the same line in GBK is one consistent file
+    path.write_bytes(gbk.read_bytes() + appended.encode("gbk"))
+    assert detect_encoding(path) == "gb18030"
+
+
+def test_utf8_file_with_gbk_lines_stays_refused(tmp_path, catalogue):
+    utf8 = ENCODINGS / "utf8" / "2020-06" / "mobile_banking.csv"
+    lines = utf8.read_bytes().count(b"\n")
+    path = tmp_path / "2020-06" / "mobile_banking.csv"
+    path.parent.mkdir()
+    appended = "2020-06,mobile_banking,mb_monthly_active,branch:浙江,近520,万户,演示数据\n"
+    path.write_bytes(utf8.read_bytes() + appended.encode("gbk"))
+    assert [str(p) for p in validate_file(path, catalogue)] == [
+        f"{path}:{lines + 1}:-: cannot decode line {lines + 1} as UTF-8 although the lines "
+        "before it are UTF-8: the file is damaged or mixes encodings; save it again as "
+        "'CSV UTF-8'"
+    ]
+
+
 def test_gbk_and_utf8_bom_twins_read_identical_rows(catalogue):
     twins = [
         check_file(ENCODINGS / name / "2020-06" / "mobile_banking.csv", catalogue)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strategy_briefs.catalogue import Catalogue
+from strategy_briefs.ingest.incoming import excerpt
 from strategy_briefs.ingest.loading import (
     APPLICATION_NAME,
     AUDIT_TABLE,
@@ -130,9 +131,9 @@ def check_highlights(
     for position, cell in enumerate(table.header):
         name = _ALIASES.get(unicodedata.normalize("NFKC", cell).strip().lower())
         if name is None:
-            report(table.header_row, cell, f"unknown column '{cell}'")
+            report(table.header_row, cell, f"unknown column '{excerpt(cell)}'")
         elif name in index:
-            report(table.header_row, cell, f"column '{cell}' appears twice")
+            report(table.header_row, cell, f"column '{excerpt(cell)}' appears twice")
         else:
             index[name], written[name] = position, cell
     missing = [name for name in REQUIRED if name not in index]

@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from strategy_briefs.catalogue import Catalogue
+from strategy_briefs.ingest.incoming import escaped, has_control_characters, refusal
 from strategy_briefs.ingest.validation import (
     SUBMISSION_SUFFIXES,
     Problem,
@@ -132,7 +134,8 @@ def record_rejection(
     """Write a 'rejected' audit row (its own transaction); returns its load_id."""
     from psycopg import sql
 
-    sha256, size = file_digest(path) if path.is_file() else ("", 0)
+    readable = refusal(path) is None and path.is_file()  # a refused entry is never opened
+    sha256, size = file_digest(path) if readable else ("", 0)
     with connect(params, application_name=APPLICATION_NAME) as conn:
         row = conn.execute(
             sql.SQL(
@@ -183,7 +186,8 @@ def load_submission(
     path = Path(path)
     _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
-    sha256, size = file_digest(path) if path.is_file() else ("", 0)
+    readable = refusal(path) is None and path.is_file()  # a refused entry is never opened
+    sha256, size = file_digest(path) if readable else ("", 0)
     name = source_name(path)
     check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
     rows = check.rows()
@@ -315,37 +319,60 @@ def load_submission(
     return result
 
 
-def find_submissions(incoming_dir: Path, period: str) -> dict[str, Path]:
+@dataclass(frozen=True)
+class MonthFolder:
+    """A month's folder as scanned: the files that may be read, and the refused entries."""
+
+    submissions: dict[str, Path]  # name stem -> file
+    refused: list[Problem]  # one per entry not read (ingest/incoming.py rules)
+
+    @property
+    def refused_stems(self) -> set[str]:
+        return {Path(p.file).stem for p in self.refused}
+
+
+def scan_month(incoming_dir: Path, period: str) -> MonthFolder:
     """The month's files by name stem (`mobile_banking` -> .../2020-06/mobile_banking.csv).
 
     Skips hidden files and Excel's `~$` lock files; two files with one stem is an error.
+    Symlinks, entries resolving outside `incoming_dir`, non-regular files and names with
+    control characters are refused without being opened.
     """
     folder = Path(incoming_dir) / period
     found: dict[str, Path] = {}
+    refused: list[Problem] = []
     if not folder.is_dir():
-        return found
+        return MonthFolder(found, refused)
     for path in sorted(folder.iterdir()):
-        if (
-            not path.is_file()
-            or path.name.startswith((".", "~$"))
-            or path.suffix.lower() not in SUBMISSION_SUFFIXES
-        ):
+        if path.name.startswith((".", "~$")):
+            continue
+        if not has_control_characters(path.name) and path.suffix.lower() not in SUBMISSION_SUFFIXES:
+            continue
+        reason = refusal(path, incoming_dir)
+        if reason is not None:
+            refused.append(Problem(str(path), None, None, reason))
             continue
         if path.stem in found:
             raise ValueError(
-                f"two submissions for {path.stem} in {folder}: {found[path.stem].name} and "
-                f"{path.name}; keep one"
+                f"two submissions for {escaped(path.stem)} in {escaped(str(folder))}: "
+                f"{escaped(found[path.stem].name)} and {escaped(path.name)}; keep one"
             )
         found[path.stem] = path
-    return found
+    return MonthFolder(found, refused)
+
+
+def find_submissions(incoming_dir: Path, period: str) -> dict[str, Path]:
+    """The month's files that may be read, by name stem (see `scan_month`)."""
+    return scan_month(incoming_dir, period).submissions
 
 
 def check_month(
     incoming_dir: Path, period: str, catalogue: Catalogue
 ) -> tuple[dict[str, Path], list[Problem]]:
     """The month's submissions and the problems of all of them (nothing is loaded)."""
-    submissions = find_submissions(incoming_dir, period)
-    problems: list[Problem] = []
+    folder = scan_month(incoming_dir, period)
+    submissions = folder.submissions
+    problems: list[Problem] = list(folder.refused)
     lobs = catalogue.lines_of_business
     for stem, path in submissions.items():
         if stem not in lobs:
@@ -360,6 +387,8 @@ def check_month(
             )
     for lob in sorted(lobs.values(), key=lambda lob: lob.article_order):
         path = submissions.get(lob.lob_code)
+        if path is None and lob.lob_code in folder.refused_stems:
+            continue  # its refusal is the problem
         if path is None:
             problems.append(
                 Problem(
@@ -384,8 +413,16 @@ def reject_month(
     *,
     run_id: str | None = None,
 ) -> None:
-    """Audit a 'rejected' row for each bad file of the month, then raise with every problem."""
-    for stem, path in submissions.items():
+    """Audit a 'rejected' row for each bad file of the month, then raise with every problem.
+
+    A refused entry named after a line of business (a symlink, say) is audited too.
+    """
+    files = dict(submissions)
+    for problem in problems:
+        path = Path(problem.file)
+        if path.stem not in files and os.path.lexists(path):
+            files[path.stem] = path
+    for stem, path in files.items():
         own = [p for p in problems if p.file == str(path)]
         if own and stem in catalogue.lines_of_business:
             record_rejection(

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from strategy_briefs.ingest.incoming import excerpt, refusal
+
 # Canonical column names in order, and their accepted Chinese (and spelling) aliases.
 COLUMNS = ("period", "lob", "kpi_code", "entity", "value", "unit", "note")
 REQUIRED_COLUMNS = ("period", "lob", "kpi_code", "entity", "value", "unit")
@@ -114,6 +116,7 @@ class Undecodable(Exception):
 
 
 _CHUNK = 1 << 20
+_CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # CJK, full-width forms
 
 # .xlsx bounds: a submission has seven columns and at most Excel's 1,048,576 rows. A sheet
 # that declares more columns than this (one stray cell at XFD1048576 declares 16,384) is
@@ -152,11 +155,32 @@ def _line_of(path: Path, offset: int) -> int:
         return handle.read(offset).count(b"\n") + 1
 
 
+def _first_utf8_cjk_line(path: Path) -> int | None:
+    """The first line that is valid UTF-8 with CJK characters in it, or None.
+
+    Such a line also decodes as GB18030, into mojibake (广东 -> 骞夸笢); real GBK text is
+    almost never valid UTF-8. 0x0A is never part of a GB18030 character, so lines split
+    safely on bytes.
+    """
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.isascii():
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if _CJK.search(text):
+                return number
+    return None
+
+
 def detect_encoding(path: Path) -> str:
     """'utf-8-sig', 'utf-8' or 'gb18030'; raises `Undecodable` otherwise.
 
     A GBK file fails UTF-8 at its first Chinese character, so UTF-8 that fails only
-    after decoding non-ASCII text fine is a damaged UTF-8 file, not GBK.
+    after decoding non-ASCII text fine is a damaged UTF-8 file, not GBK. A GB18030 file
+    with a line that is valid UTF-8 Chinese mixes encodings and is refused too.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -187,6 +211,13 @@ def detect_encoding(path: Path) -> str:
         )
     gb_failure = _first_failure(path, "gb18030", 0)
     if gb_failure is None:
+        utf8_line = _first_utf8_cjk_line(path)
+        if utf8_line is not None:
+            raise Undecodable(
+                utf8_line,
+                f"line {utf8_line} is UTF-8 Chinese text but the lines before it are "
+                "GBK/GB18030: the file mixes encodings; save it again as 'CSV UTF-8'",
+            )
         return "gb18030"
     line = _line_of(path, max(offset, gb_failure[0]))
     raise Undecodable(
@@ -372,7 +403,7 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
             return ""
         if cell.data_type == "f" or not isinstance(value, str | int | float | dt.date):
             column = columns[index] if index < len(columns) else None
-            formula = str(getattr(value, "text", value))
+            formula = excerpt(str(getattr(value, "text", value)))
             on_problem(
                 row_number,
                 column or None,
@@ -444,6 +475,10 @@ def read_table(
 ) -> Table | None:
     """Open a submission by its extension (.csv or .xlsx)."""
     suffix = path.suffix.lower()
+    reason = refusal(path)  # a symlink, a FIFO, a name with control characters: not opened
+    if reason is not None:
+        on_problem(None, None, reason)
+        return None
     if not path.is_file():
         on_problem(None, None, "no such file")
         return None

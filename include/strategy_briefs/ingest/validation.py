@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from strategy_briefs.catalogue import Catalogue, Kpi, Unit
+from strategy_briefs.ingest.incoming import escaped, excerpt
 from strategy_briefs.ingest.reading import (
     CHINESE_HEADERS,
     COLUMNS,
@@ -57,7 +58,8 @@ class Problem:
 
     def __str__(self) -> str:
         row = "-" if self.row is None else str(self.row)
-        return f"{self.file}:{row}:{self.column or '-'}: {self.message}"
+        file, column, message = escaped(self.file), excerpt(self.column or "-"), self.message
+        return f"{file}:{row}:{column}: {escaped(message)}"  # one line, whatever the input
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,9 @@ class SubmissionCheck:
     def _columns(self, table: Table) -> dict[str, int] | None:
         """Canonical column -> index; reports header problems; None when unusable."""
         index: dict[str, int] = {}
+        if not any(canonical_header(text) for text in table.header if text):
+            self._not_a_submission(table)
+            return None
         for position, text in enumerate(table.header):
             self._column_order.setdefault(text, position)
             if not text:
@@ -295,7 +300,7 @@ class SubmissionCheck:
                 self._add(
                     table.header_row,
                     text,
-                    f"unknown column '{text}': expected {', '.join(COLUMNS)} "
+                    f"unknown column '{excerpt(text)}': expected {', '.join(COLUMNS)} "
                     f"(or {', '.join(CHINESE_HEADERS[c] for c in COLUMNS)})",
                 )
             elif name in index:
@@ -306,6 +311,18 @@ class SubmissionCheck:
         for name in missing:
             self._add(table.header_row, None, f"missing column {name} ({CHINESE_HEADERS[name]})")
         return None if missing else index
+
+    def _not_a_submission(self, table: Table) -> None:
+        """A first row without one known column: the file is not a submission, so only a
+        bounded excerpt of it is quoted (it may be anything: a key file, a password list)."""
+        first = next(text for text in table.header if text)
+        self._add(
+            table.header_row,
+            None,
+            f"this is not a submission: its first row '{excerpt(first)}' has none of "
+            f"the columns {', '.join(COLUMNS)} "
+            f"(or {', '.join(CHINESE_HEADERS[c] for c in COLUMNS)})",
+        )
 
     def _rows(self) -> Iterator[RowTuple]:
         table = self._open()

@@ -59,11 +59,12 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
 def submissions_waiting(period: str) -> list[str]:
     """Lines of business whose file for `period` has not arrived yet (the sensor's poke)."""
     from strategy_briefs.catalogue import load_catalogue
-    from strategy_briefs.ingest import find_submissions
+    from strategy_briefs.ingest.loading import scan_month
 
     settings = Settings.from_env()
-    present = find_submissions(settings.incoming_dir, period)
-    waiting = sorted(set(load_catalogue(settings.seeds_dir).lines_of_business) - set(present))
+    folder = scan_month(settings.incoming_dir, period)
+    present = set(folder.submissions) | folder.refused_stems  # a refusal is validate's to report
+    waiting = sorted(set(load_catalogue(settings.seeds_dir).lines_of_business) - present)
     if waiting:
         log.info(
             "%s: still waiting for %s in %s", period, ", ".join(waiting), settings.incoming_dir
