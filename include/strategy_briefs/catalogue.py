@@ -33,6 +33,7 @@ class Kpi:
     kpi_code: str
     lob_code: str
     name_zh: str
+    short_name_zh: str  # the brief table's name: '客户数'
     name_en: str
     kind: str  # count | amount | ratio | weight | rank
     base_unit: str
@@ -123,6 +124,7 @@ def load_catalogue(seeds_dir: Path) -> Catalogue:
             kpi_code=row["kpi_code"],
             lob_code=row["lob_code"],
             name_zh=row["name_zh"],
+            short_name_zh=row["short_name_zh"],
             name_en=row["name_en"],
             kind=row["kind"],
             base_unit=row["base_unit"],

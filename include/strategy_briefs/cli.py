@@ -180,7 +180,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from strategy_briefs.briefs.render import render_month
+    from strategy_briefs.briefs.render import render_month, write_png_pages
 
     settings = Settings.from_env()
     owner = warehouse.resolve(settings)
@@ -191,6 +191,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     period = periods.Period.parse(args.period)
     for brief in render_month(reporter, str(period), Path(args.out)):
         print(brief.path)
+        if args.png:
+            for page in write_png_pages(brief.path, brief.path.parent / "png", dpi=args.png_dpi):
+                print(page)
     return 0
 
 
@@ -351,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--period", required=True, metavar="YYYY-MM", help="reporting month")
     render.add_argument(
         "--out", required=True, metavar="DIR", help="output folder (PDFs go to DIR/YYYY-MM/)"
+    )
+    render.add_argument(
+        "--png", action="store_true", help="also write every page as PNG to DIR/YYYY-MM/png/"
+    )
+    render.add_argument(
+        "--png-dpi", type=int, default=80, metavar="DPI", help="resolution of --png (default 80)"
     )
     render.set_defaults(func=cmd_render)
 

@@ -46,6 +46,7 @@ def fact(
         lob_code=row["lob_code"],
         kpi_code=kpi_code,
         kpi_name_zh=row["name_zh"],
+        kpi_short_name_zh=row["short_name_zh"],
         kind=row["kind"],
         base_unit=row["base_unit"],
         display_order=int(row["display_order"]),

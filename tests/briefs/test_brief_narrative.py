@@ -7,7 +7,7 @@ import pytest
 from demo_facts import demo_facts, fact, first_of_four, with_changes
 
 from strategy_briefs.briefs import narrative
-from strategy_briefs.briefs.context import kpi_rows
+from strategy_briefs.briefs.context import change_cell, kpi_table, rank_cell
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.numbers import format_points, format_rate_change
 
@@ -72,12 +72,67 @@ def test_lead_over_runner_up_keeps_the_kpi_unit():
 
 
 @pytest.mark.parametrize(
-    ("source", "cell"),
-    [("reported", "首位（报送）"), ("computed", "首位（测算）"), (None, "首位")],
+    ("overrides", "cell"),
+    [
+        (dict(peer_rank=1, lead_over_runner_up=D("17620000")), "首位"),
+        (dict(peer_rank=1, lead_over_runner_up=D("0")), "并列首位"),
+        (dict(peer_rank=2), "第二位"),
+        (dict(peer_rank=None), "—"),
+    ],
 )
-def test_rank_table_cell_says_whether_rank_was_reported_or_computed(source, cell):
-    subject = fact("mb_customers", "3.85", "亿户", peer_rank=1, peer_rank_source=source)
-    assert narrative.rank_text(subject) == cell
+def test_rank_table_cell_reads_first_second_or_tied(overrides, cell):
+    subject = fact("mb_customers", "3.85", "亿户", peer_rank_source="computed", **overrides)
+    assert rank_cell(subject) == cell
+
+
+@pytest.mark.parametrize(
+    ("kpi", "value", "unit", "overrides", "which", "cell"),
+    [
+        ("mb_customers", "3.85", "亿户", dict(yoy_change=D("0.121")), "yoy", "+12.1%"),
+        ("mb_customers", "3.85", "亿户", dict(mom_change=D("-0.019")), "mom", "\u22121.9%"),
+        (
+            "mb_market_share",
+            "30",
+            "%",
+            dict(yoy_change=D("0.8"), change_unit="pp"),
+            "yoy",
+            "+0.8个百分点",
+        ),
+        (
+            "mb_market_share",
+            "30",
+            "%",
+            dict(mom_change=D("0.0001"), change_unit="pp"),
+            "mom",
+            "持平",
+        ),
+        # a YTD KPI's 环比 compares the months' own flows: the cell says 当月
+        (
+            "mb_txn_count_ytd",
+            "369.0",
+            "亿笔",
+            dict(mom_change=D("-0.083")),
+            "mom",
+            "当月\u22128.3%",
+        ),
+        ("mb_txn_count_ytd", "369.0", "亿笔", dict(yoy_change=D("0.218")), "yoy", "+21.8%"),
+        ("mb_customers", "3.85", "亿户", dict(yoy_change=None), "yoy", "—"),
+    ],
+)
+def test_change_cell_is_a_signed_figure(kpi, value, unit, overrides, which, cell):
+    subject = fact(kpi, value, unit, **{"change_unit": "rate", **overrides})
+    assert change_cell(subject, which) == cell
+
+
+def test_kpi_table_uses_short_names_and_flags_its_notes():
+    facts = [
+        fact("mb_customers", "3.85", "亿户", peer_rank=1, peer_rank_source="computed"),
+        fact("mb_txn_count_ytd", "369.0", "亿笔", mom_change=D("0.05"), change_unit="rate"),
+    ]
+    table = kpi_table(facts)
+    assert [r.name for r in table.rows] == ["客户数", "业务笔数（累计）"]
+    assert table.has_month_flows and table.has_computed_ranks and not table.has_demo_data
+    assert not kpi_table(facts[:1]).has_month_flows
 
 
 @pytest.mark.parametrize(
@@ -147,8 +202,8 @@ def test_missing_figures_and_comparisons_write_nothing():
     )
     for bad in ("None", "nan", "0.0%", "同比", "领先", "客户数"):
         assert bad not in text
-    rows = kpi_rows(facts)
-    assert [r.name for r in rows] == ["手机银行月均动户数", "手机银行交易金额累计"]
+    rows = kpi_table(facts).rows
+    assert [r.name for r in rows] == ["月均动户数", "交易金额（累计）"]
     assert all(cell == "—" for r in rows for cell in (r.mom, r.yoy, r.rank))
 
 
@@ -208,8 +263,8 @@ def test_demonstration_data_is_marked_where_it_is_shown():
     assert narrative.value_text(published) == "7726万户"
     assert narrative.change_clause(published, "mom") == "环比增长1.2%＊"
     assert narrative.change_clause(published, "yoy") == "同比增长17.7%"
-    [row] = kpi_rows([published])
-    assert (row.value, row.mom, row.yoy) == ("7726万户", "增长1.2%＊", "增长17.7%")
+    [row] = kpi_table([published]).rows
+    assert (row.value, row.mom, row.yoy) == ("7726万户", "+1.2%＊", "+17.7%")
     synthetic = fact("mb_customers", "3.85", "亿户", is_demo_data=True)
     assert narrative.value_text(synthetic) == "3.85亿户＊"
     assert narrative.level_clause(synthetic) == "手机银行客户数达到3.85亿户＊"

@@ -89,8 +89,8 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
 
 
 def pdf_text(path: Path) -> str:
-    out = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True)
-    # Columns break lines mid-sentence; the checks read the text as one line.
+    out = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True)
+    # -raw reads the columns in order; they break lines mid-sentence, so read one line.
     return "".join(out.stdout.decode("utf-8").split())
 
 
@@ -129,6 +129,28 @@ def test_special_edition_states_the_published_figures(world):
         assert phrase in text, phrase
     for absent in ("None", "nan", "NaN"):
         assert absent not in text
+
+
+def test_render_with_png_writes_every_page_as_a_picture(world, tmp_path):
+    cli = Path(sys.executable).with_name("strategy-briefs")
+    done = subprocess.run(
+        [str(cli), "render", "--period", str(JUNE), "--out", str(tmp_path), "--png"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = [Path(line) for line in done.stdout.splitlines()]
+    edition = tmp_path / "2020-06" / "special-edition-2020-06.pdf"
+    pages = sorted((tmp_path / "2020-06" / "png").glob("special-edition-2020-06-*.png"))
+    info = subprocess.run(["pdfinfo", str(edition)], capture_output=True, text=True).stdout
+    page_count = int(next(s.split()[-1] for s in info.splitlines() if s.startswith("Pages:")))
+    assert edition in printed and len(pages) == page_count >= 1
+    assert set(pages) <= set(printed)
+    from PIL import Image
+
+    with Image.open(pages[0]) as first:
+        assert first.format == "PNG"
+        assert abs(first.height / first.width - 297 / 210) < 0.01  # an A4 page
 
 
 def test_every_recipient_got_exactly_one_message_with_the_archived_pdf(world):

@@ -1,42 +1,44 @@
-"""Small charts as deterministic SVG: a trend of the headline KPIs and a bar chart against peers.
+"""Small charts as deterministic SVG, drawn the way a banker draws them.
 
-matplotlib draws text as paths ('svg.fonttype': 'path') in the same CJK font as the page, so
-the SVG needs no font at print time; a fixed 'svg.hashsalt' and no 'Date' metadata make the
-same data give the same bytes.
+Rules (one function each):
+- point-in-time KPIs: a 13-month trend line, the last month marked (`_draw_trend`);
+- year-to-date KPIs: this year's cumulative against last year's, month by month from
+  January, so the reset every January is never drawn as a fall (`_draw_ytd`);
+- peers: one bar per bank, the reporting bank in red and first (`peer_chart`);
+- one theme: colours, the font and the chart width are read from the CSS custom properties
+  of `templates/css/` (`chart_theme`), so the charts and the page never disagree;
+- synthetic history is stamped 演示数据 (`_demo_stamp`).
+
+matplotlib draws text as paths ('svg.fonttype': 'path') in the page's CJK sans font, so the
+SVG needs no font at print time; a fixed 'svg.hashsalt' and no 'Date' metadata make the same
+data give the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 
-SANS_FONT = "Noto Sans CJK SC"
-BANK_RED = "#c7000b"
-GREY = "#8c8c8c"
+from strategy_briefs.config import PROJECT_ROOT
+
 DEMO_LABEL = "演示数据"
-
-_RC = {
-    "svg.fonttype": "path",
-    "svg.hashsalt": "strategy-briefs",
-    "svg.image_inline": True,
-    "font.family": "sans-serif",
-    "font.sans-serif": [SANS_FONT],
-    "font.size": 7,
-    "axes.unicode_minus": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.edgecolor": GREY,
-    "axes.labelcolor": "#333333",
-    "xtick.color": "#333333",
-    "ytick.color": "#333333",
-    "path.simplify": False,
-}
+TREND_MONTHS = 13
+THEME_FILES = (
+    PROJECT_ROOT / "templates" / "css" / "variables.css",
+    PROJECT_ROOT / "templates" / "css" / "fonts.css",
+)
+_CUSTOM_PROPERTY = re.compile(r"--([a-z0-9-]+)\s*:\s*([^;]+);")
 _SCALES = ((Decimal(10) ** 12, "万亿"), (Decimal(10) ** 8, "亿"), (Decimal(10) ** 4, "万"))
+_PANEL_HEIGHT_MM = 30.0  # one row of trend panels
+_PEER_ROW_MM = 3.4  # one bank's bar
 
 
 class ChartGlyphError(RuntimeError):
@@ -44,12 +46,53 @@ class ChartGlyphError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class TrendSeries:
-    """One KPI's monthly values for the reporting bank."""
+class ChartTheme:
+    """What the charts share with the page's CSS."""
 
-    title: str  # '手机银行客户数'
+    accent: str  # --bank-red
+    ink: str  # --ink
+    peer: str  # --peer-grey
+    grid: str  # --grid
+    font_family: str  # first family of --sans
+    width_mm: float  # --chart-width
+
+
+def _css_properties(paths: Sequence[Path]) -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for path in paths:
+        text = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
+        properties.update((name, value.strip()) for name, value in _CUSTOM_PROPERTY.findall(text))
+    return properties
+
+
+@lru_cache(maxsize=4)
+def chart_theme(paths: tuple[Path, ...] = THEME_FILES) -> ChartTheme:
+    """The chart theme from the CSS custom properties; a missing one is an error."""
+    css = _css_properties(paths)
+    try:
+        width = css["chart-width"]
+        if not width.endswith("mm"):
+            raise ValueError(f"--chart-width must be in mm, got {width!r}")
+        return ChartTheme(
+            accent=css["bank-red"],
+            ink=css["ink"],
+            peer=css["peer-grey"],
+            grid=css["grid"],
+            font_family=css["sans"].split(",")[0].strip().strip("\"'"),
+            width_mm=float(width[:-2]),
+        )
+    except KeyError as missing:
+        raise ValueError(f"{paths[0]}: no CSS custom property --{missing.args[0]}") from None
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """One KPI's monthly values for the reporting bank, oldest first."""
+
+    title: str  # '客户数'
     kind: str
     base_unit: str
+    is_ytd: bool
     points: tuple[tuple[date, Decimal], ...]
     is_demo_data: bool
 
@@ -85,6 +128,26 @@ def axis_scale(kind: str, base_unit: str, values: Sequence[Decimal]) -> tuple[De
     return Decimal(1), base_unit
 
 
+def _rc(theme: ChartTheme) -> dict[str, object]:
+    return {
+        "svg.fonttype": "path",
+        "svg.hashsalt": "strategy-briefs",
+        "font.family": "sans-serif",
+        "font.sans-serif": [theme.font_family],
+        "font.size": 6,
+        "axes.unicode_minus": False,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": theme.peer,
+        "axes.linewidth": 0.5,
+        "xtick.color": theme.ink,
+        "ytick.color": theme.ink,
+        "xtick.major.width": 0.5,
+        "ytick.major.width": 0.5,
+        "path.simplify": True,
+    }
+
+
 def _figure(width_mm: float, height_mm: float):
     from matplotlib.figure import Figure
 
@@ -97,11 +160,11 @@ def _to_svg(figure, texts: list[str]) -> SvgChart:
     return SvgChart(svg=buffer.getvalue(), texts=tuple(texts))
 
 
-def _render(draw) -> SvgChart:
-    """Run `draw` under our rcParams, turning matplotlib's missing-glyph warnings into errors."""
+def _render(draw, theme: ChartTheme) -> SvgChart:
+    """Run `draw` under the theme's rcParams, turning missing-glyph warnings into errors."""
     import matplotlib
 
-    with matplotlib.rc_context(_RC), warnings.catch_warnings(record=True) as caught:
+    with matplotlib.rc_context(_rc(theme)), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         chart = draw()
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
@@ -110,84 +173,121 @@ def _render(draw) -> SvgChart:
     return chart
 
 
-def _demo_stamp(figure, texts: list[str]) -> None:
-    figure.text(0.995, 0.995, DEMO_LABEL, ha="right", va="top", fontsize=6, color=GREY)
+def _demo_stamp(figure, texts: list[str], theme: ChartTheme) -> None:
+    figure.text(0.995, 0.995, DEMO_LABEL, ha="right", va="top", fontsize=5.5, color=theme.peer)
     texts.append(DEMO_LABEL)
 
 
-def trend_chart(series: Sequence[TrendSeries], width_mm: float = 82.0) -> SvgChart:
-    """Small multiples, one line per headline KPI (two per row)."""
+def _style_axes(ax, theme: ChartTheme) -> None:
+    ax.tick_params(labelsize=5.5, length=1.5, pad=1)
+    ax.grid(axis="y", color=theme.grid, linewidth=0.4)
+    ax.set_axisbelow(True)
+
+
+def _draw_trend(ax, item: TrendSeries, theme: ChartTheme, texts: list[str]) -> str:
+    """The last 13 months as a line, the latest month marked; returns the axis unit."""
+    points = item.points[-TREND_MONTHS:]
+    divisor, unit = axis_scale(item.kind, item.base_unit, [v for _, v in points])
+    xs = list(range(len(points)))
+    ys = [float(v / divisor) for _, v in points]
+    ax.plot(xs, ys, color=theme.accent, linewidth=1.0)
+    ax.plot(xs[-1:], ys[-1:], "o", color=theme.accent, markersize=2.2)
+    labels = [f"{d.year % 100:02d}.{d.month:02d}" for d, _ in points]
+    ticks = sorted({0, len(xs) - 1} | {i for i, (d, _) in enumerate(points) if d.month == 1})
+    ax.set_xticks(ticks, [labels[t] for t in ticks])
+    texts.extend(labels[t] for t in ticks)
+    return unit
+
+
+def _draw_ytd(ax, item: TrendSeries, theme: ChartTheme, texts: list[str]) -> str:
+    """This year's cumulative beside last year's, by month from January; returns the unit."""
+    year = item.points[-1][0].year
+    divisor, unit = axis_scale(item.kind, item.base_unit, [v for _, v in item.points])
+    for line_year, colour, width in ((year - 1, theme.peer, 0.8), (year, theme.accent, 1.1)):
+        months = [(d.month, float(v / divisor)) for d, v in item.points if d.year == line_year]
+        if not months:
+            continue
+        xs, ys = zip(*months, strict=True)
+        label = f"{line_year}年"
+        ax.plot(xs, ys, color=colour, linewidth=width, label=label)
+        ax.plot(xs[-1:], ys[-1:], "o", color=colour, markersize=2.0)
+        texts.append(label)
+    ax.set_xlim(0.5, 12.5)
+    ax.set_xticks([1, 6, 12], ["1月", "6月", "12月"])
+    ax.legend(loc="upper left", fontsize=5, frameon=False, handlelength=1.2, borderaxespad=0.2)
+    texts += ["1月", "6月", "12月"]
+    return unit
+
+
+def trend_chart(series: Sequence[TrendSeries], theme: ChartTheme | None = None) -> SvgChart:
+    """Small multiples, two panels to a row, each drawn by the rule for its KPI's kind."""
     if not series:
         raise ValueError("trend_chart needs at least one series")
+    theme = theme or chart_theme()
 
     def draw() -> SvgChart:
         columns = 2 if len(series) > 1 else 1
         rows = (len(series) + columns - 1) // columns
-        figure = _figure(width_mm, 8 + 34 * rows)
+        figure = _figure(theme.width_mm, 4 + _PANEL_HEIGHT_MM * rows)
         texts: list[str] = []
         axes = figure.subplots(rows, columns, squeeze=False)
         for index, item in enumerate(series):
             ax = axes[index // columns][index % columns]
-            values = [v for _, v in item.points]
-            divisor, unit = axis_scale(item.kind, item.base_unit, values)
-            xs = list(range(len(item.points)))
-            ys = [float(v / divisor) for v in values]
-            ax.plot(xs, ys, color=BANK_RED, linewidth=1.2)
-            ax.plot(xs[-1:], ys[-1:], "o", color=BANK_RED, markersize=2.5)
+            draw_panel = _draw_ytd if item.is_ytd else _draw_trend
+            unit = draw_panel(ax, item, theme, texts)
             title = f"{item.title}（{unit}）"
-            ax.set_title(title, fontsize=7, loc="left")
-            labels = [f"{d.year % 100:02d}.{d.month}" for d, _ in item.points]
-            step = max(1, len(xs) // 4)
-            ticks = xs[::step] if xs[-1] in xs[::step] else [*xs[::step][:-1], xs[-1]]
-            ax.set_xticks(ticks, [labels[t] for t in ticks])
-            ax.tick_params(labelsize=6, length=2)
-            ax.grid(axis="y", color="#e6e6e6", linewidth=0.5)
-            texts += [title, *labels]
+            ax.set_title(title, fontsize=6.5, loc="left", color=theme.ink, pad=2)
+            _style_axes(ax, theme)
+            texts.append(title)
         for index in range(len(series), rows * columns):
             axes[index // columns][index % columns].set_visible(False)
         demo = any(item.is_demo_data for item in series)
         # Leave a strip at the top for the 演示数据 stamp so it never covers a title.
-        figure.tight_layout(pad=0.4, h_pad=0.6, w_pad=0.8, rect=(0, 0, 1, 0.93 if demo else 1))
+        top = 1 - 3.5 / (4 + _PANEL_HEIGHT_MM * rows) if demo else 1
+        figure.tight_layout(pad=0.3, h_pad=0.5, w_pad=0.8, rect=(0, 0, 1, top))
         if demo:
-            _demo_stamp(figure, texts)
+            _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
-    return _render(draw)
+    return _render(draw, theme)
 
 
-def peer_chart(bars: Sequence[PeerBars], width_mm: float = 82.0) -> SvgChart:
-    """Horizontal bars per KPI, the reporting bank in red and the peers in grey."""
+def peer_chart(bars: Sequence[PeerBars], theme: ChartTheme | None = None) -> SvgChart:
+    """Horizontal bars per KPI, the reporting bank first and in the accent colour."""
     if not bars:
         raise ValueError("peer_chart needs at least one KPI")
+    theme = theme or chart_theme()
 
     def draw() -> SvgChart:
-        figure = _figure(width_mm, 8 + sum(9 + 4.5 * len(item.banks) for item in bars))
+        heights = [5 + _PEER_ROW_MM * len(item.banks) for item in bars]
+        figure = _figure(theme.width_mm, 3 + sum(heights))
         texts: list[str] = []
-        axes = figure.subplots(len(bars), 1, squeeze=False)
-        for index, item in enumerate(bars):
-            ax = axes[index][0]
+        axes = figure.subplots(len(bars), 1, squeeze=False, height_ratios=heights)
+        for ax_row, item in zip(axes, bars, strict=True):
+            ax = ax_row[0]
             divisor, unit = axis_scale(item.kind, item.base_unit, [v for _, v, _ in item.banks])
             names = [name for name, _, _ in item.banks]
             values = [float(v / divisor) for _, v, _ in item.banks]
-            colours = [BANK_RED if own else GREY for _, _, own in item.banks]
+            colours = [theme.accent if own else theme.peer for _, _, own in item.banks]
             positions = list(range(len(names)))[::-1]
-            ax.barh(positions, values, color=colours, height=0.6)
+            ax.barh(positions, values, color=colours, height=0.62)
             ax.set_yticks(positions, names)
             for position, value in zip(positions, values, strict=True):
                 label = f"{value:.2f}".rstrip("0").rstrip(".")
-                ax.text(value, position, " " + label, va="center", fontsize=6)
+                ax.text(value, position, " " + label, va="center", fontsize=5.5, color=theme.ink)
                 texts.append(label)
             title = f"{item.title}（{unit}）"
-            ax.set_title(title, fontsize=7, loc="left")
-            ax.tick_params(labelsize=6, length=2)
+            ax.set_title(title, fontsize=6.5, loc="left", color=theme.ink, pad=2)
+            ax.tick_params(labelsize=5.5, length=0, pad=1.5)
             ax.set_xticks([])
             ax.spines["bottom"].set_visible(False)
-            ax.margins(x=0.18)
+            ax.margins(x=0.16)
             texts += [title, *names]
         demo = any(item.is_demo_data for item in bars)
-        figure.tight_layout(pad=0.4, h_pad=0.6, rect=(0, 0, 1, 0.93 if demo else 1))
+        top = 1 - 3 / (3 + sum(heights)) if demo else 1
+        figure.tight_layout(pad=0.3, h_pad=0.4, rect=(0, 0, 1, top))
         if demo:
-            _demo_stamp(figure, texts)
+            _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
-    return _render(draw)
+    return _render(draw, theme)

@@ -1,4 +1,12 @@
-"""Typed template contexts: everything a template prints, computed here (templates compute nothing)."""
+"""Typed template contexts: everything a template prints, computed here (templates compute nothing).
+
+Table rules (one function each):
+- name:   the catalogue's short name ('客户数'); the article has already named its line
+          of business, and a short name stays on one line at the table's width;
+- change: signed figures, '+12.1%', '−1.9%', '+0.8个百分点', '持平' (`change_cell`);
+          a 环比 of a year-to-date KPI compares the months' own flows and says so: '当月+3.2%';
+- rank:   '首位', '第二位', '并列首位' (a first place with no lead is a tie) (`rank_cell`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,12 @@ from decimal import Decimal
 from strategy_briefs.briefs import charts, narrative
 from strategy_briefs.briefs.edition import EditionConfig, LineOfBusiness
 from strategy_briefs.briefs.facts import BriefFact, HistoryPoint
-from strategy_briefs.briefs.numbers import chinese_ordinal, format_value
+from strategy_briefs.briefs.numbers import (
+    chinese_ordinal,
+    format_points,
+    format_rate_change,
+    format_value,
+)
 
 MISSING = "—"
 MAX_TREND_KPIS = 4
@@ -26,6 +39,15 @@ class KpiRow:
     yoy: str
     rank: str
     is_headline: bool
+    is_part: bool  # a part of the row above ('其中：积存金'), set indented
+
+
+@dataclass(frozen=True)
+class KpiTable:
+    rows: tuple[KpiRow, ...]
+    has_demo_data: bool  # some cell carries DEMO_MARK
+    has_month_flows: bool  # some 环比 compares a YTD KPI's monthly flows (当月)
+    has_computed_ranks: bool  # some rank was computed from the peers' figures
 
 
 @dataclass(frozen=True)
@@ -51,8 +73,9 @@ class ArticleContext:
     department_zh: str
     headline: str
     subtitle: str
-    paragraphs: tuple[Paragraph, ...]
-    kpi_rows: tuple[KpiRow, ...]
+    lead: Paragraph | None  # the headline figures, kept on the page of the headline
+    paragraphs: tuple[Paragraph, ...]  # the body after the lead
+    kpi_table: KpiTable | None
     kpi_table_note: str | None  # explains the demonstration-data mark when the table has one
     charts: tuple[ChartFigure, ...]
     credit_line: str
@@ -130,37 +153,67 @@ def publication_date(month: date) -> str:
     return f"{year:04d}-{next_month:02d}-01T09:00:00+08:00"
 
 
-def _change_cell(fact: BriefFact, which: str) -> str:
-    clause = narrative.change_clause(fact, which)
-    if clause is None:
+MINUS = "\u2212"  # a true minus sign, as wide as the plus in tabular figures
+MONTH_FLOW_PREFIX = "当月"
+
+
+def change_cell(fact: BriefFact, which: str) -> str:
+    """'+12.1%', '−1.9%', '+0.8个百分点', '持平'; '当月+3.2%' for a YTD KPI's 环比; '—' if none."""
+    change = fact.yoy_change if which == "yoy" else fact.mom_change
+    if change is None or fact.change_unit not in ("rate", "pp"):
         return MISSING
-    # The table's column already says 同比/环比; the cell keeps the direction and size.
-    for prefix in ("与去年同期", "同比", "环比"):
-        if clause.startswith(prefix):
-            clause = clause[len(prefix) :]
-    return clause
+    change = Decimal(change)
+    if fact.change_unit == "rate":
+        magnitude = format_rate_change(change, fact.change_decimals)
+        flat = magnitude == "0%"
+    else:
+        magnitude = format_points(change)
+        flat = magnitude == "0个百分点"
+    text = "持平" if flat else ("+" if change > 0 else MINUS) + magnitude
+    if which == "mom" and fact.is_ytd:
+        text = MONTH_FLOW_PREFIX + text
+    uses_demo_data = fact.yoy_uses_demo_data if which == "yoy" else fact.mom_uses_demo_data
+    return text + (DEMO_MARK if uses_demo_data else "")
 
 
-def kpi_rows(facts: Sequence[BriefFact]) -> tuple[KpiRow, ...]:
+def rank_cell(fact: BriefFact) -> str:
+    """'首位', '第二位', '并列首位'; '—' without a rank."""
+    if fact.peer_rank is None or fact.peer_rank < 1:
+        return MISSING
+    if fact.peer_rank == 1:
+        tied = fact.lead_over_runner_up is not None and Decimal(fact.lead_over_runner_up) == 0
+        return "并列首位" if tied else "首位"
+    return f"第{chinese_ordinal(fact.peer_rank)}位"
+
+
+def kpi_table(facts: Sequence[BriefFact]) -> KpiTable | None:
     rows = []
     for fact in facts:
-        if fact.kind == "rank":
-            continue
         value = narrative.value_text(fact)
-        if value is None:
+        if fact.kind == "rank" or value is None:
             continue
         rows.append(
             KpiRow(
-                name=fact.kpi_name_zh
-                + ("（累计）" if fact.is_ytd and "累计" not in fact.kpi_name_zh else ""),
+                name=fact.kpi_short_name_zh or fact.kpi_name_zh,
                 value=value,
-                mom=_change_cell(fact, "mom"),
-                yoy=_change_cell(fact, "yoy"),
-                rank=narrative.rank_text(fact) or MISSING,
+                mom=change_cell(fact, "mom"),
+                yoy=change_cell(fact, "yoy"),
+                rank=rank_cell(fact),
                 is_headline=fact.is_headline,
+                is_part=fact.kpi_short_name_zh.startswith("其中"),
             )
         )
-    return tuple(rows)
+    if not rows:
+        return None
+    shown = [f for f in facts if f.kind != "rank" and narrative.value_text(f) is not None]
+    return KpiTable(
+        rows=tuple(rows),
+        has_demo_data=any(DEMO_MARK in c for r in rows for c in (r.value, r.mom, r.yoy)),
+        has_month_flows=any(r.mom.startswith(MONTH_FLOW_PREFIX) for r in rows),
+        has_computed_ranks=any(
+            f.peer_rank is not None and f.peer_rank_source == "computed" for f in shown
+        ),
+    )
 
 
 def _trend_figure(
@@ -174,13 +227,14 @@ def _trend_figure(
     for fact in facts:
         points = sorted(by_kpi.get(fact.kpi_code, ()), key=lambda p: p.period)
         if fact.is_headline and fact.kind != "rank" and len(points) >= 2:
+            if not fact.is_ytd:
+                points = points[-charts.TREND_MONTHS :]
             series.append(
                 charts.TrendSeries(
-                    title=narrative.short_name(fact, lob.name_zh)
-                    if len(series)
-                    else fact.kpi_name_zh,
+                    title=fact.kpi_short_name_zh or fact.kpi_name_zh,
                     kind=fact.kind,
                     base_unit=fact.base_unit,
+                    is_ytd=fact.is_ytd,
                     points=tuple((p.period, Decimal(p.value_base)) for p in points),
                     is_demo_data=any(p.is_demo_data for p in points),
                 )
@@ -190,15 +244,14 @@ def _trend_figure(
         return None
     chart = charts.trend_chart(series)
     demo = any(s.is_demo_data for s in series)
-    months = max(len(s.points) for s in series)
     names = "、".join(s.title for s in series)
     moves = []
     for s in series:
         first = format_value(kind=s.kind, base_unit=s.base_unit, value_base=s.points[0][1])
         last = format_value(kind=s.kind, base_unit=s.base_unit, value_base=s.points[-1][1])
         moves.append(f"{s.title}由{first}变为{last}")
-    alt = f"折线图：{names}近{months}个月走势。" + "；".join(moves) + "。"
-    caption = f"近{months}个月走势" + ("（演示数据）" if demo else "")
+    alt = f"折线图：{names}走势，累计指标与上年同期累计比较。" + "；".join(moves) + "。"
+    caption = "主要指标走势" + ("（演示数据）" if demo else "")
     return ChartFigure(
         "trend",
         caption,
@@ -229,7 +282,7 @@ def _peer_figure(
         )
         bars.append(
             charts.PeerBars(
-                title=fact.kpi_name_zh,
+                title=fact.kpi_short_name_zh or fact.kpi_name_zh,
                 kind=fact.kind,
                 base_unit=fact.base_unit,
                 banks=tuple(
@@ -280,8 +333,8 @@ def article_context(
     ]
     if lob.outlook:
         paragraphs.append(Paragraph(lob.outlook))
-    rows = kpi_rows(facts)
-    table_marked = any(DEMO_MARK in cell for r in rows for cell in (r.value, r.mom, r.yoy))
+    table = kpi_table(facts)
+    table_marked = table is not None and table.has_demo_data
     figures = [
         f
         for f in (
@@ -296,8 +349,9 @@ def article_context(
         department_zh=lob.department_zh,
         headline=lob.headline,
         subtitle=lob.subtitle,
-        paragraphs=tuple(paragraphs),
-        kpi_rows=rows,
+        lead=paragraphs[0] if paragraphs else None,
+        paragraphs=tuple(paragraphs[1:]),
+        kpi_table=table,
         kpi_table_note=KPI_TABLE_DEMO_NOTE if table_marked else None,
         charts=tuple(figures),
         credit_line=lob.credit_line,

@@ -62,6 +62,7 @@ class BriefFact:
     mom_uses_demo_data: bool = False
     yoy_uses_demo_data: bool = False
     change_decimals: int = 1  # most decimals printed for 同比/环比 (kpi_catalogue)
+    kpi_short_name_zh: str = ""  # the table's name: '客户数' (kpi_catalogue.short_name_zh)
 
 
 @dataclass(frozen=True)

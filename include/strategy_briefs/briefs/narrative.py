@@ -141,15 +141,6 @@ def lead_clause(fact: BriefFact) -> str | None:
     return f"领先第二名{fact.runner_up_short_name}{lead}"
 
 
-def rank_text(fact: BriefFact) -> str | None:
-    """Table cell: '首位（报送）', '第二位（测算）'."""
-    if fact.peer_rank is None or fact.peer_rank < 1:
-        return None
-    place = "首位" if fact.peer_rank == 1 else f"第{chinese_ordinal(fact.peer_rank)}位"
-    source = {"reported": "报送", "computed": "测算"}.get(fact.peer_rank_source or "")
-    return f"{place}（{source}）" if source else place
-
-
 @dataclass(frozen=True)
 class ArticleRules:
     """Per line of business: which facts sit inside others' sentences and how they read."""

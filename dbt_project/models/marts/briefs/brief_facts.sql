@@ -59,7 +59,8 @@ final as (
         peer_standings.runner_up_value_base,
         kpi_values.mom_uses_demo_data,
         kpi_values.yoy_uses_demo_data,
-        kpi_values.change_decimals
+        kpi_values.change_decimals,
+        kpi_values.kpi_short_name_zh
 
     from kpi_values
     left join peer_standings

@@ -30,6 +30,7 @@ final as (
         coalesce(peer_banks.short_name_zh, kpi_values.entity_code) as entity_name_zh,
         coalesce(peer_banks.is_reporting_bank, false) as is_reporting_bank,
         kpi_catalogue.name_zh as kpi_name_zh,
+        kpi_catalogue.short_name_zh as kpi_short_name_zh,
         kpi_catalogue.name_en as kpi_name_en,
         kpi_catalogue.kind,
         kpi_catalogue.base_unit,
