@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; the rest is for operators.
-.PHONY: setup demo test lint format stop airflow bench clean
+.PHONY: setup demo test lint format stop airflow bench golden readme-picture clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +28,16 @@ airflow: setup
 
 bench: setup
 	eval "$$(.venv/bin/strategy-briefs env)" && .venv/bin/python -m bench
+
+# Rewrites the reference pages of tests/briefs/test_brief_layout.py; look at them before committing.
+golden: setup
+	.venv/bin/python tests/briefs/golden.py
+
+# The README's picture: page 1 of the demo's June edition, as `make demo` renders it.
+readme-picture: demo
+	mkdir -p docs/images
+	pdftoppm -png -r 60 -f 1 -l 1 -singlefile output/2020-06/special-edition-2020-06.pdf \
+		docs/images/special-edition-2020-06-page-1
 
 clean: stop
 	rm -rf var output dbt_project/target dbt_project/logs

@@ -12,6 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 KINDS = ("count", "amount", "ratio", "weight", "rank")
+# A brief's KPI table prints the short name on one line at its width (templates/css/style.css).
+MAX_SHORT_NAME_CHARS = 10
 
 
 def _bool(text: str) -> bool:
@@ -120,6 +122,11 @@ def load_catalogue(seeds_dir: Path) -> Catalogue:
     for row in _rows(seeds_dir / "kpi_catalogue.csv"):
         if row["kind"] not in KINDS:
             raise ValueError(f"kpi_catalogue.csv: {row['kpi_code']}: unknown kind {row['kind']!r}")
+        if not 1 <= len(row["short_name_zh"]) <= MAX_SHORT_NAME_CHARS:
+            raise ValueError(
+                f"kpi_catalogue.csv: {row['kpi_code']}: short_name_zh must have 1 to "
+                f"{MAX_SHORT_NAME_CHARS} characters, got {row['short_name_zh']!r}"
+            )
         kpis[row["kpi_code"]] = Kpi(
             kpi_code=row["kpi_code"],
             lob_code=row["lob_code"],
