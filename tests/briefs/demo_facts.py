@@ -11,12 +11,13 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from strategy_briefs.briefs.facts import BriefFact, HistoryPoint, shift_months
+from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint, shift_months
 from strategy_briefs.config import PROJECT_ROOT
 
 PERIOD = "2020-06"
 MONTH = date(2020, 6, 1)
 SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
+INCOMING = PROJECT_ROOT / "data" / "incoming"  # the bundled sample submissions
 
 
 def _seed(name: str) -> list[dict[str, str]]:
@@ -198,3 +199,18 @@ def demo_history(facts: list[BriefFact], months: int = 24) -> list[HistoryPoint]
 
 def with_changes(f: BriefFact, **changes) -> BriefFact:
     return replace(f, **changes)
+
+
+def demo_highlights(period: str = PERIOD) -> list[BriefHighlight]:
+    """The sample month's highlights as marts.brief_highlights holds them after its load."""
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.ingest.highlights import check_month_highlights
+
+    month = date.fromisoformat(f"{period}-01")
+    checks = check_month_highlights(INCOMING, period, load_catalogue(SEEDS))
+    assert all(not check.problems for check in checks), [c.problems for c in checks]
+    return [
+        BriefHighlight(month, check.lob_code, item.item_no, item.opener, item.text)
+        for check in checks
+        for item in check.items
+    ]

@@ -1,5 +1,6 @@
 """Golden pages: the demo June edition and the mobile-banking brief, rendered from the
-hand-built FIGURES.md facts (demo_facts.py) and rasterised by poppler's pdftoppm.
+hand-built FIGURES.md facts and the sample highlights (demo_facts.py), rasterised by
+poppler's pdftoppm.
 
 `python tests/briefs/golden.py` (or `make golden`) rewrites the reference PNGs in
 tests/briefs/golden/ after an intended change to the templates; look at every page before
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from demo_facts import PERIOD, demo_facts, demo_history  # noqa: E402
+from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history  # noqa: E402
 
 from strategy_briefs.briefs.render import render_documents  # noqa: E402
 
@@ -33,7 +34,9 @@ class Page:
 def render_pages(out_dir: Path) -> list[Page]:
     """Render the demo month and rasterise the golden documents' pages."""
     facts = demo_facts()
-    rendered = render_documents(facts, demo_history(facts), PERIOD, out_dir)
+    rendered = render_documents(
+        facts, demo_history(facts), PERIOD, out_dir, highlights=demo_highlights()
+    )
     pages = []
     for brief in rendered:
         if brief.brief_id not in DOCUMENTS:

@@ -1,7 +1,8 @@
 """A generated stress month for the layout rules: every KPI of the demo month plus eight
 more per line of business, each with the longest short name the catalogue allows and a long
 full name, the widest figures, every comparison present and marked as demonstration data,
-and a first place with a lead wherever a rank can be. Not a real month: facts only."""
+and a first place with a lead wherever a rank can be, and the longest highlights the
+contract allows. Not a real month."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from decimal import Decimal
 
 from demo_facts import demo_facts, demo_history, fact
 
-from strategy_briefs.briefs.facts import BriefFact, HistoryPoint
+from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.catalogue import MAX_SHORT_NAME_CHARS
+from strategy_briefs.ingest.highlights import MAX_ITEMS, MAX_OPENER, MAX_TOTAL
 
 EXTRA_PER_LOB = 8
 LONG_NAME = "重点客群线上渠道综合服务覆盖"  # cut to the limit below
@@ -62,3 +64,17 @@ def stress_facts() -> list[BriefFact]:
 
 def stress_history(facts: list[BriefFact]) -> list[HistoryPoint]:
     return demo_history(facts)
+
+
+def longest_highlights(facts: list[BriefFact]) -> list[BriefHighlight]:
+    """Six items per line of business, openers and texts together as long as the contract
+    allows (MAX_TOTAL), the openers as long as allowed; plain text without figures."""
+    month = facts[0].period
+    per_item = MAX_TOTAL // MAX_ITEMS
+    opener = "要点句" * (MAX_OPENER // 3)
+    opener = opener[: min(MAX_OPENER, per_item - 10)]
+    return [
+        BriefHighlight(month, lob, n, opener, "正文" * ((per_item - len(opener)) // 2))
+        for lob in LOBS
+        for n in range(1, MAX_ITEMS + 1)
+    ]

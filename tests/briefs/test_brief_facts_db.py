@@ -9,7 +9,7 @@ import uuid
 from dataclasses import astuple, fields
 
 import pytest
-from demo_facts import MONTH, PERIOD, demo_facts, demo_history
+from demo_facts import MONTH, PERIOD, demo_facts, demo_highlights, demo_history
 
 from strategy_briefs import warehouse
 from strategy_briefs.briefs.facts import BriefFact, load_brief_facts, load_kpi_history
@@ -31,6 +31,9 @@ create table marts.fct_kpi_values_monthly (
   value_base numeric, qualifier text, prior_month_value numeric, prior_year_value numeric,
   mom_change numeric, yoy_change numeric, change_unit text, is_demo_data boolean,
   primary key (period, kpi_code, entity_type, entity_code));
+create table marts.brief_highlights (
+  brief_highlight_key text primary key, period date, lob_code text, item_no int, opener text,
+  body text, source_file text, source_row int);
 """
 
 
@@ -64,6 +67,14 @@ def marts_db():
                 "insert into marts.fct_kpi_values_monthly (period, lob_code, kpi_code, entity_type,"
                 " entity_code, value_base, qualifier, is_demo_data) values (%s,%s,%s,%s,%s,%s,%s,%s)",
                 [astuple(p) for p in [*history, old]],
+            )
+            cur.executemany(
+                "insert into marts.brief_highlights (brief_highlight_key, period, lob_code,"
+                " item_no, opener, body) values (%s, %s, %s, %s, %s, %s)",
+                [
+                    (f"{h.period:%Y-%m}|{h.lob_code}|{h.item_no}", *astuple(h))
+                    for h in demo_highlights()
+                ],
             )
     try:
         yield params, facts, history
@@ -100,7 +111,11 @@ def test_render_month_reads_the_marts(marts_db, tmp_path):
     assert [r.brief_id for r in rendered] == ["special_edition", "mobile_banking"]
     assert rendered[1].path == tmp_path / "2020-06" / "mobile_banking-2020-06.pdf"
     text = subprocess.run(
-        ["pdftotext", str(rendered[0].path), "-"], check=True, capture_output=True, text=True
+        ["pdftotext", "-raw", str(rendered[0].path), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.replace("\n", "")
     assert "369.0亿笔" in text and "1762万户" in text
+    assert "一是县域服务下沉，补齐普惠短板。" in text.replace(" ", "")  # from brief_highlights
     assert all(r.warnings == () for r in rendered)

@@ -15,10 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from demo_facts import PERIOD, demo_facts, demo_history
+from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 from golden import GOLDEN_DIR, render_pages
 from PIL import Image, ImageChops
-from stress_month import stress_facts, stress_history
+from stress_month import longest_highlights, stress_facts, stress_history
 
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
@@ -73,22 +73,38 @@ def _page_number(path: Path) -> int:
 @pytest.fixture(scope="module")
 def stress_month(tmp_path_factory):
     facts = stress_facts()
+    items = longest_highlights(facts)
     out = tmp_path_factory.mktemp("stress")
-    rendered = render_documents(facts, stress_history(facts), PERIOD, out)
+    rendered = render_documents(facts, stress_history(facts), PERIOD, out, highlights=items)
     edition, briefs = build_contexts(
-        facts, stress_history(facts), parse_period(PERIOD), load_edition_config()
+        facts,
+        stress_history(facts),
+        parse_period(PERIOD),
+        load_edition_config(),
+        highlights=items,
     )
     return rendered, edition
 
 
 def test_the_current_catalogue_fits_four_pages_even_at_its_widest(tmp_path):
+    """The widest figures and the longest highlights the contract allows, or the demo month."""
     facts = [f for f in stress_facts() if not f.kpi_code.startswith("stress_")]
     [edition] = render_documents(
-        facts, stress_history(facts), PERIOD, tmp_path, include_lob_briefs=False
+        facts,
+        stress_history(facts),
+        PERIOD,
+        tmp_path,
+        highlights=longest_highlights(facts),
+        include_lob_briefs=False,
     )
     assert edition.page_count <= MAX_EDITION_PAGES
     [demo] = render_documents(
-        demo_facts(), demo_history(demo_facts()), PERIOD, tmp_path, include_lob_briefs=False
+        demo_facts(),
+        demo_history(demo_facts()),
+        PERIOD,
+        tmp_path,
+        highlights=demo_highlights(),
+        include_lob_briefs=False,
     )
     assert demo.page_count <= MAX_EDITION_PAGES
 

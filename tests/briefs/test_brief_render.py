@@ -11,11 +11,14 @@ from dataclasses import replace
 import pytest
 from demo_facts import PERIOD, demo_facts, demo_history
 
-from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE
+from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE, build_contexts
+from strategy_briefs.briefs.edition import load_edition_config
+from strategy_briefs.briefs.facts import BriefHighlight
 from strategy_briefs.briefs.render import (
     SPECIAL_EDITION_ID,
     MissingGlyphError,
     render_documents,
+    render_html,
 )
 
 # Every figure of FIGURES.md that the demo facts carry, in its published form.
@@ -232,3 +235,35 @@ def test_missing_glyph_fails_naming_the_character(tmp_path):
         render_documents(facts, [], PERIOD, tmp_path)
     assert caught.value.characters == ("\U00017000",)
     assert not list(tmp_path.rglob("*.pdf"))  # nothing half-written
+
+
+def test_highlights_print_as_sections_and_a_wrong_figure_warns(tmp_path):
+    """The department's items follow the figures as 一是……二是……, opener in bold, markup as
+    text; a highlight whose figure disagrees with the submission is a render warning."""
+    facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
+    month = facts[0].period
+    items = [
+        BriefHighlight(
+            month, "mobile_banking", 2, None, "<b>不是标记</b>手机银行客户数达到3.5亿户。"
+        ),
+        BriefHighlight(month, "mobile_banking", 1, "渠道迁移加快。", "线上服务覆盖县域。"),
+    ]
+    rendered = render_documents(facts, demo_history(facts), PERIOD, tmp_path, highlights=items)
+    text = flat(pdftext(rendered[0].path))
+    assert (
+        "一是渠道迁移加快。线上服务覆盖县域。二是<b>不是标记</b>手机银行客户数达到3.5亿户。" in text
+    )
+    edition, _ = build_contexts(
+        facts, demo_history(facts), month, load_edition_config(), highlights=items
+    )
+    html = render_html(edition)
+    assert '<strong class="opener">渠道迁移加快。</strong>' in html  # set bold (style.css)
+    assert "&lt;b&gt;不是标记&lt;/b&gt;" in html  # markup is text
+    expected = (
+        "highlights of mobile_banking, item 2: '手机银行客户数达到3.5亿户' disagrees with the "
+        "submitted mb_customers (手机银行客户数) of 3.85亿户"
+    )
+    assert {r.brief_id: r.warnings for r in rendered} == {
+        SPECIAL_EDITION_ID: (expected,),
+        "mobile_banking": (expected,),
+    }

@@ -188,3 +188,39 @@ def test_broken_month_fails_a_test_and_stops_brief_facts(dbt_project, db):
 def test_malformed_period_var_is_refused(dbt_project, bad_period):
     result = dbt_project.invoke("compile", "--select", "int_kpi_values_compared", period=bad_period)
     assert not result.success
+
+
+def test_highlights_reach_their_mart_for_the_month_built(dbt_project, db):
+    """raw.lob_highlights -> stg (normalised) -> marts.brief_highlights, the month built only;
+    a rebuild of the month after the items are withdrawn leaves none."""
+    (load_id,) = db.execute(
+        "insert into raw.load_audit (period, lob_code, source_file, source_sha256, row_count,"
+        " submission) values (%s, 'mobile_banking', 'h.csv', %s, 2, 'highlights')"
+        " returning load_id",
+        (JUNE, "0" * 64),
+    ).fetchone()
+    db.execute(
+        "insert into raw.lob_highlights (load_id, period, lob_code, item_no, opener, body,"
+        " source_file, source_row) values"
+        " (%(id)s, %(june)s, 'mobile_banking', 2, ' ', ' 正文二 ', 'h.csv', 3),"
+        " (%(id)s, %(june)s, 'mobile_banking', 1, '首句。', '正文一', 'h.csv', 2),"
+        " (%(id)s, date '2020-05-01', 'mobile_banking', 1, null, '五月', 'h.csv', 2)",
+        {"id": load_id, "june": JUNE},
+    )
+    db.commit()
+    built = dbt_project.invoke("build", "--select", "brief_highlights", period="2020-06")
+    assert built.success, failed_nodes(built)
+    rows = db.execute(
+        "select brief_highlight_key, item_no, opener, body from marts.brief_highlights"
+        " order by brief_highlight_key"
+    ).fetchall()
+    assert rows == [
+        ("2020-06|mobile_banking|1", 1, "首句。", "正文一"),
+        ("2020-06|mobile_banking|2", 2, None, "正文二"),
+    ]
+    db.execute("delete from raw.lob_highlights where load_id = %s", (load_id,))
+    db.execute("delete from raw.load_audit where load_id = %s", (load_id,))
+    db.commit()
+    rebuilt = dbt_project.invoke("build", "--select", "brief_highlights", period="2020-06")
+    assert rebuilt.success, failed_nodes(rebuilt)
+    assert db.execute("select count(*) from marts.brief_highlights").fetchone() == (0,)

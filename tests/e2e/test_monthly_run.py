@@ -125,6 +125,9 @@ def test_special_edition_states_the_published_figures(world):
         "供稿：网络金融部",
         "内部资料",
         "第1页/共",
+        # the departments' highlights (data/incoming/2020-06/highlights/), loaded by the DAG
+        "一是县域服务下沉，补齐普惠短板。上线面向县域客户的专属版本",
+        "三是工银e生活围绕餐饮、出行、影娱等生活场景持续扩容",
     ]:
         assert phrase in text, phrase
     for absent in ("None", "nan", "NaN"):

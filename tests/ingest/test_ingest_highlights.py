@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from strategy_briefs.ingest import SubmissionInvalid
+from strategy_briefs.ingest import SubmissionInvalid, load_month
 from strategy_briefs.ingest.highlights import (
     MAX_OPENER,
     MAX_TEXT,
+    MAX_TOTAL,
     check_highlights,
+    check_month_highlights,
     highlights_path,
     load_highlights,
+    publish_highlights,
 )
 
 HEADER = "period,lob_code,item_no,opener,text\n"
@@ -138,4 +141,79 @@ def test_load_reject_and_replace(warehouse_params, db, catalogue, tmp_path):
         ("mobile_banking", "loaded", "highlights", 2, 0),
         ("mobile_banking", "rejected", "highlights", 0, 1),
         ("mobile_banking", "loaded", "highlights", 1, 0),
+    ]
+
+
+def test_a_stray_file_in_the_highlights_folder_is_reported(tmp_path, catalogue):
+    write(tmp_path, "2031-04", HEADER + "2031-04,mobile_banking,1,,正文\n")
+    stray = write(tmp_path, "2031-04", HEADER + "2031-04,wealth,1,,正文\n", lob="wealth")
+    checks = check_month_highlights(tmp_path, "2031-04", catalogue)
+    assert [(c.lob_code, len(c.items), len(c.problems)) for c in checks] == [
+        ("mobile_banking", 1, 0),
+        ("wealth", 0, 1),
+    ]
+    assert str(checks[1].problems[0]).startswith(
+        f"{stray}:-:-: file name 'wealth.csv' is not a line of business: expected one of "
+    )
+
+
+@pytest.mark.usefixtures("test_months")
+def test_bad_highlights_hold_the_whole_month(
+    warehouse_params, db, catalogue, tmp_path, copy_sample_month
+):
+    """A bad highlights file is a problem of the month: no figures and no highlights load,
+    the file gets its 'rejected' audit row, and the month's earlier rows stay."""
+    folder = copy_sample_month("2020-06", tmp_path, "2031-05")
+    load_month(warehouse_params, tmp_path, "2031-05", catalogue)
+    before = db.execute(
+        "select count(*) from raw.lob_figures where period = '2031-05-01'"
+        " and value_submitted = '3.85'"
+    ).fetchone()
+    bad = write(tmp_path, "2031-05", HEADER + "2031-05,mobile_banking,1,,\n")
+    # The figures are good and changed: without the highlights' veto they would load.
+    figures = folder / "mobile_banking.csv"
+    figures.write_text(figures.read_text(encoding="utf-8").replace(",3.85,", ",3.86,"), "utf-8")
+    with pytest.raises(SubmissionInvalid) as raised:
+        load_month(warehouse_params, tmp_path, "2031-05", catalogue)
+    assert f"{bad}:2:text: text is empty: every item needs its text" in [
+        str(p) for p in raised.value.problems
+    ]
+    assert (
+        db.execute(
+            "select count(*) from raw.lob_figures where period = '2031-05-01'"
+            " and value_submitted = '3.85'"
+        ).fetchone()
+        == before
+        == (1,)
+    )
+    assert highlights(db, "2031-05") == []
+    assert ("mobile_banking", "rejected", "highlights", 0, 1) in audit(db, "2031-05")
+
+
+@pytest.mark.usefixtures("test_months")
+def test_highlights_follow_their_figures_and_leave_with_their_file(
+    warehouse_params, db, catalogue, tmp_path, copy_sample_month
+):
+    copy_sample_month("2020-06", tmp_path, "2031-06")
+    path = write(
+        tmp_path,
+        "2031-06",
+        HEADER + "2031-06,mobile_banking,1,首句。,正文一\n",
+        lob="mobile_banking",
+    )
+    load_month(warehouse_params, tmp_path, "2031-06", catalogue)
+    assert highlights(db, "2031-06") == [("mobile_banking", 1, "首句。", "正文一")]
+    path.unlink()  # the department withdraws its highlights; the month is run again
+    load_month(warehouse_params, tmp_path, "2031-06", catalogue)
+    assert highlights(db, "2031-06") == []
+    assert (
+        publish_highlights(warehouse_params, tmp_path, "2031-06", "mobile_banking", catalogue) == 0
+    )
+
+
+def test_all_items_together_fit_the_article(tmp_path, catalogue):
+    rows = "".join(f"2031-07,mobile_banking,{n},,{'字' * 100}\n" for n in range(1, 5))
+    path = write(tmp_path, "2031-07", HEADER + rows)
+    assert problems(path, catalogue, "2031-07") == [
+        f"{path}:-:-: the items hold 400 characters together; at most {MAX_TOTAL} fit the article"
     ]

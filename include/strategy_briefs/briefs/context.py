@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from strategy_briefs.briefs import charts, narrative
 from strategy_briefs.briefs.edition import EditionConfig, LineOfBusiness
-from strategy_briefs.briefs.facts import BriefFact, HistoryPoint
+from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.briefs.numbers import (
     chinese_ordinal,
     format_points,
@@ -74,7 +74,9 @@ class ArticleContext:
     headline: str
     subtitle: str
     lead: Paragraph | None  # the headline figures, kept on the page of the headline
-    paragraphs: tuple[Paragraph, ...]  # the body after the lead
+    paragraphs: tuple[Paragraph, ...]  # the other figures, after the lead
+    sections: tuple[Paragraph, ...]  # the department's highlights, printed 一是……二是……
+    outlook: Paragraph | None  # the closing outlook from config
     kpi_table: KpiTable | None
     kpi_table_note: str | None  # explains the demonstration-data mark when the table has one
     charts: tuple[ChartFigure, ...]
@@ -325,14 +327,16 @@ def article_context(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
     config: EditionConfig,
+    highlights: Sequence[BriefHighlight] = (),
 ) -> ArticleContext:
     facts = sorted(facts, key=lambda f: (f.display_order, f.kpi_code))
     paragraphs = [
         Paragraph(text)
         for text in narrative.article_paragraphs(facts, config.article_rules(lob.lob_code))
     ]
-    if lob.outlook:
-        paragraphs.append(Paragraph(lob.outlook))
+    sections = tuple(
+        Paragraph(item.body, item.opener) for item in sorted(highlights, key=lambda i: i.item_no)
+    )
     table = kpi_table(facts)
     table_marked = table is not None and table.has_demo_data
     figures = [
@@ -351,6 +355,8 @@ def article_context(
         subtitle=lob.subtitle,
         lead=paragraphs[0] if paragraphs else None,
         paragraphs=tuple(paragraphs[1:]),
+        sections=sections,
+        outlook=Paragraph(lob.outlook) if lob.outlook else None,
         kpi_table=table,
         kpi_table_note=KPI_TABLE_DEMO_NOTE if table_marked else None,
         charts=tuple(figures),
@@ -377,9 +383,13 @@ def build_contexts(
     month: date,
     config: EditionConfig,
     correction_note: str | None = None,
+    highlights: Sequence[BriefHighlight] = (),
 ) -> tuple[SpecialEditionContext, list[LineOfBusinessBriefContext]]:
     """The special edition and one brief per line of business that has facts this month."""
     by_lob: dict[str, list[BriefFact]] = defaultdict(list)
+    highlights_by_lob: dict[str, list[BriefHighlight]] = defaultdict(list)
+    for item in highlights:
+        highlights_by_lob[item.lob_code].append(item)
     for fact in facts:
         if fact.period != month:
             raise ValueError(f"fact {fact.brief_fact_key} is not of period {month:%Y-%m}")
@@ -390,7 +400,10 @@ def build_contexts(
     lobs = sorted(
         (config.lines_of_business[code] for code in by_lob), key=lambda lob: lob.article_order
     )
-    articles = [article_context(lob, by_lob[lob.lob_code], history, config) for lob in lobs]
+    articles = [
+        article_context(lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code])
+        for lob in lobs
+    ]
     frame = _frame(config, month, correction_note)
     created = publication_date(month)
     label = period_label(month)

@@ -1,8 +1,10 @@
-"""Typed rows read from the marts: the brief facts and the KPI history behind the charts.
+"""Typed rows read from the marts: the brief facts, the departments' highlights and the KPI
+history behind the charts.
 
-`marts.brief_facts` is the only mart the text and tables read (contract in
-docs/architecture.md); `marts.fct_kpi_values_monthly` feeds the trend and peer charts.
-Everything downstream of these two loaders is pure and works without a database.
+`marts.brief_facts` is the only mart the figures in the text and tables come from (contract
+in docs/architecture.md); `marts.brief_highlights` holds the departments' own words;
+`marts.fct_kpi_values_monthly` feeds the trend and peer charts. Everything downstream of
+these loaders is pure and works without a database.
 """
 
 from __future__ import annotations
@@ -79,12 +81,30 @@ class HistoryPoint:
     is_demo_data: bool
 
 
+@dataclass(frozen=True)
+class BriefHighlight:
+    """One item of a line of business's highlights, from `marts.brief_highlights`."""
+
+    period: date
+    lob_code: str
+    item_no: int
+    opener: str | None  # the bold summary sentence, if the department wrote one
+    body: str
+
+
 BRIEF_FACT_COLUMNS = tuple(BriefFact.__dataclass_fields__)
+BRIEF_HIGHLIGHT_COLUMNS = tuple(BriefHighlight.__dataclass_fields__)
 
 _BRIEF_FACTS_SQL = (
     "select "
     + ", ".join(BRIEF_FACT_COLUMNS)
     + " from marts.brief_facts where period = %(period)s order by lob_code, display_order, kpi_code"
+)
+
+_BRIEF_HIGHLIGHTS_SQL = (
+    "select "
+    + ", ".join(BRIEF_HIGHLIGHT_COLUMNS)
+    + " from marts.brief_highlights where period = %(period)s order by lob_code, item_no"
 )
 
 # Bank-level rows only: branches do not appear on the trend or peer charts.
@@ -105,6 +125,16 @@ def load_brief_facts(params: WarehouseParams, period: str) -> list[BriefFact]:
     with warehouse.connect(params) as conn:
         rows = conn.execute(_BRIEF_FACTS_SQL, {"period": month}).fetchall()
     return [BriefFact(*row) for row in rows]
+
+
+def load_brief_highlights(params: WarehouseParams, period: str) -> list[BriefHighlight]:
+    """The month's highlights, ordered by line of business and item."""
+    from strategy_briefs import warehouse
+
+    month = parse_period(period)
+    with warehouse.connect(params) as conn:
+        rows = conn.execute(_BRIEF_HIGHLIGHTS_SQL, {"period": month}).fetchall()
+    return [BriefHighlight(*row) for row in rows]
 
 
 def load_kpi_history(params: WarehouseParams, period: str, months: int = 24) -> list[HistoryPoint]:

@@ -17,19 +17,23 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     LineOfBusinessBriefContext,
     SpecialEditionContext,
     build_contexts,
 )
-from strategy_briefs.briefs.edition import EditionConfig, load_edition_config
+from strategy_briefs.briefs.edition import DEFAULT_SEEDS_DIR, EditionConfig, load_edition_config
 from strategy_briefs.briefs.facts import (
     BriefFact,
+    BriefHighlight,
     HistoryPoint,
     load_brief_facts,
+    load_brief_highlights,
     load_kpi_history,
     parse_period,
 )
+from strategy_briefs.catalogue import Catalogue, load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.warehouse import WarehouseParams
 
@@ -63,7 +67,9 @@ class RenderedBrief:
     sha256: str
     page_count: int
     is_correction: bool
-    warnings: tuple[str, ...]  # WeasyPrint warnings; tests treat any as an error
+    # WeasyPrint's, and highlights whose figures disagree with the facts (briefs/claims.py);
+    # the quality gate holds the send on any
+    warnings: tuple[str, ...]
 
 
 def special_edition_filename(period: str) -> str:
@@ -208,7 +214,9 @@ def render_documents(
     out_dir: Path,
     *,
     correction_note: str | None = None,
+    highlights: Sequence[BriefHighlight] = (),
     config: EditionConfig | None = None,
+    catalogue: Catalogue | None = None,
     templates_dir: Path = TEMPLATES_DIR,
     include_lob_briefs: bool = True,
 ) -> list[RenderedBrief]:
@@ -217,7 +225,11 @@ def render_documents(
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
     config = config or load_edition_config()
-    edition, briefs = build_contexts(facts, history, month, config, correction_note)
+    catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
+    edition, briefs = build_contexts(
+        facts, history, month, config, correction_note, highlights=highlights
+    )
+    claims = disagreements(highlights, facts, catalogue.units)
     jobs: list[tuple[str, str, SpecialEditionContext | LineOfBusinessBriefContext, str]] = [
         (SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period))
     ]
@@ -236,6 +248,7 @@ def render_documents(
     for (brief_id, title, _, filename), html in zip(jobs, rendered_html, strict=True):
         path = out_dir / period / filename
         pages, warnings = write_pdf(html, path, templates_dir)
+        warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
         results.append(
             RenderedBrief(
                 brief_id=brief_id,
@@ -258,10 +271,18 @@ def render_month(
     *,
     correction_note: str | None = None,
 ) -> list[RenderedBrief]:
-    """Read one month's brief facts and KPI history from the marts and render its briefs."""
+    """Read one month's brief facts, highlights and KPI history from the marts and render."""
     facts = load_brief_facts(params, period)
     history = load_kpi_history(params, period, months=24)
-    return render_documents(facts, history, period, out_dir, correction_note=correction_note)
+    highlights = load_brief_highlights(params, period)
+    return render_documents(
+        facts,
+        history,
+        period,
+        out_dir,
+        correction_note=correction_note,
+        highlights=highlights,
+    )
 
 
 def write_png_pages(pdf: Path, out_dir: Path, dpi: int = 80) -> list[Path]:

@@ -10,13 +10,18 @@ the rules below, every problem a `Problem` (`FILE:ROW:COLUMN: message`):
 2. every row's period and line of business are the file's (its folder and name);
 3. item_no is a whole number 1..6, once per file; at most six items;
 4. the text is not empty; opener and text are at most `MAX_OPENER` / `MAX_TEXT`
-   characters; neither holds a control character (a line break included);
+   characters, all items together at most `MAX_TOTAL`; neither holds a control character
+   (a line break included);
 5. markup is text: nothing is interpreted, the templates escape it.
 
 Highlights are small, so the whole file is checked before anything is written; then
 `write_highlights` replaces the month and line of business inside the caller's
 transaction (so it can join a publish step), and `load_highlights` wraps both with the
 figures' audit rules: a rejected file gets a 'rejected' audit row and loads nothing.
+
+A month goes as its figures do: `validate_month_highlights` checks every highlights file
+with the figures, so a bad one holds the whole month; after a line's figures load,
+`publish_highlights` replaces its items, or removes them when the file is gone.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ SUBMISSION_KIND = "highlights"  # raw.load_audit.submission
 MAX_ITEMS = 6
 MAX_OPENER = 60
 MAX_TEXT = 300
+# All of a line's items together: with the current catalogue at its widest, 360 characters
+# per line keep the edition within four A4 pages (tests/briefs/test_brief_layout.py).
+MAX_TOTAL = 360
 COLUMNS = ("period", "lob_code", "item_no", "opener", "text")
 REQUIRED = ("period", "lob_code", "item_no", "text")
 _ALIASES = {
@@ -186,6 +194,13 @@ def check_highlights(
                 good = False
         if good:
             items.append(HighlightItem(item_no, opener or None, text, row_number))  # type: ignore[arg-type]
+    total = sum(len(item.opener or "") + len(item.text) for item in items)
+    if total > MAX_TOTAL:
+        report(
+            None,
+            None,
+            f"the items hold {total} characters together; at most {MAX_TOTAL} fit the article",
+        )
     if len(seen) > MAX_ITEMS:
         report(None, None, f"{len(seen)} items; at most {MAX_ITEMS} per month")
     if not seen and not problems:
@@ -286,8 +301,92 @@ def load_highlights(
     file has problems; then the month's earlier highlights stay as they were.
     """
     check = check_highlights(path, catalogue, period=period, lob_code=lob_code)
+    return _load_checked(params, check, run_id=run_id)
+
+
+def _load_checked(params: WarehouseParams, check: HighlightsCheck, *, run_id: str | None) -> int:
     if check.problems:
         rejected = reject_highlights(params, check, run_id=run_id)
         raise SubmissionInvalid(list(check.problems), rejected)
     with connect(params, application_name=APPLICATION_NAME) as conn, conn.transaction():
         return write_highlights(conn, check, run_id=run_id)
+
+
+def check_month_highlights(
+    incoming_dir: Path, period: str, catalogue: Catalogue
+) -> list[HighlightsCheck]:
+    """Every highlights file of the month, checked, in article order.
+
+    A file in the highlights folder that is not named after a line of business is a check
+    of its own with that one problem, so it is reported and never silently ignored.
+    """
+    lobs = sorted(catalogue.lines_of_business.values(), key=lambda lob: lob.article_order)
+    checks = [
+        check_highlights(path, catalogue, period=period, lob_code=lob.lob_code)
+        for lob in lobs
+        if (path := highlights_path(incoming_dir, period, lob.lob_code)) is not None
+    ]
+    folder = Path(incoming_dir) / period / HIGHLIGHTS_DIR
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith((".", "~$")) or path.stem in catalogue.lines_of_business:
+                continue
+            message = (
+                f"file name '{excerpt(path.name)}' is not a line of business: expected one of "
+                f"{', '.join(sorted(catalogue.lines_of_business))}"
+            )
+            checks.append(
+                HighlightsCheck(
+                    path, period, path.stem, (), (Problem(str(path), None, None, message),), None
+                )
+            )
+    return checks
+
+
+def validate_month_highlights(
+    params: WarehouseParams,
+    incoming_dir: Path,
+    period: str,
+    catalogue: Catalogue,
+    *,
+    run_id: str | None = None,
+) -> list[Problem]:
+    """Check the month's highlights; audit a 'rejected' row for each bad file of a line of
+    business; return every problem (the caller holds the month on any)."""
+    problems: list[Problem] = []
+    for check in check_month_highlights(incoming_dir, period, catalogue):
+        if check.problems and check.lob_code in catalogue.lines_of_business:
+            reject_highlights(params, check, run_id=run_id)
+        problems.extend(check.problems)
+    return problems
+
+
+def publish_highlights(
+    params: WarehouseParams,
+    incoming_dir: Path,
+    period: str,
+    lob_code: str,
+    catalogue: Catalogue,
+    *,
+    run_id: str | None = None,
+) -> int:
+    """After the line's figures have loaded: its highlights file replaces the month's items,
+    and without one the line has none this month (the folder is the submission).
+
+    Returns the number of items now held; raises `SubmissionInvalid` as `load_highlights`.
+    """
+    path = highlights_path(incoming_dir, period, lob_code)
+    if path is not None:
+        check = check_highlights(path, catalogue, period=period, lob_code=lob_code)
+        _load_checked(params, check, run_id=run_id)
+        return len(check.items)
+    from psycopg import sql
+
+    with connect(params, application_name=APPLICATION_NAME) as conn:
+        conn.execute(
+            sql.SQL("delete from {} where period = %s and lob_code = %s").format(
+                sql.Identifier(RAW_SCHEMA, HIGHLIGHTS_TABLE)
+            ),
+            (period_date(period), lob_code),
+        )
+    return 0

@@ -442,20 +442,27 @@ def load_month(
     """Validate every file of the month first; load them only if all are good.
 
     Raises `SubmissionInvalid` listing every problem of every file (and a missing line of
-    business) without loading anything; each bad file gets a 'rejected' audit row.
+    business), highlights included, without loading anything; each bad file gets a
+    'rejected' audit row. Each line's highlights follow its figures (`publish_highlights`).
     """
+    from strategy_briefs.ingest.highlights import publish_highlights, validate_month_highlights
+
     submissions, problems = check_month(incoming_dir, period, catalogue)
+    problems += validate_month_highlights(params, incoming_dir, period, catalogue, run_id=run_id)
     if problems:
         reject_month(params, period, submissions, problems, catalogue, run_id=run_id)
     lobs = sorted(catalogue.lines_of_business.values(), key=lambda lob: lob.article_order)
-    return [
-        load_submission(
-            params,
-            submissions[lob.lob_code],
-            period=period,
-            lob_code=lob.lob_code,
-            catalogue=catalogue,
-            run_id=run_id,
+    results = []
+    for lob in lobs:
+        results.append(
+            load_submission(
+                params,
+                submissions[lob.lob_code],
+                period=period,
+                lob_code=lob.lob_code,
+                catalogue=catalogue,
+                run_id=run_id,
+            )
         )
-        for lob in lobs
-    ]
+        publish_highlights(params, incoming_dir, period, lob.lob_code, catalogue, run_id=run_id)
+    return results

@@ -76,12 +76,16 @@ def validate_month(period: str, run_id: str | None = None) -> list[str]:
     """Validate every submission of the month; return the lines of business to load."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import check_month, reject_month
+    from strategy_briefs.ingest.highlights import validate_month_highlights
 
     settings = Settings.from_env()
     warehouse.migrate(warehouse_params(WAREHOUSE_CONN_ID))  # the owner applies migrations
     params = warehouse_params(LOADER_CONN_ID)
     catalogue = load_catalogue(settings.seeds_dir)
     submissions, problems = check_month(settings.incoming_dir, period, catalogue)
+    problems += validate_month_highlights(
+        params, settings.incoming_dir, period, catalogue, run_id=run_id
+    )
     if problems:
         for problem in problems:
             log.error("%s", problem)
@@ -94,6 +98,7 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import find_submissions
     from strategy_briefs.ingest import load_submission as load
+    from strategy_briefs.ingest.highlights import publish_highlights
 
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.seeds_dir)
@@ -107,6 +112,15 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
         run_id=run_id,
     )
     log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
+    items = publish_highlights(
+        warehouse_params(LOADER_CONN_ID),
+        settings.incoming_dir,
+        period,
+        lob_code,
+        catalogue,
+        run_id=run_id,
+    )
+    log.info("Highlights of %s for %s: %d item(s)", lob_code, period, items)
     return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
 
 
