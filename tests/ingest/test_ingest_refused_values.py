@@ -158,3 +158,26 @@ def test_xlsx_cell_over_the_cell_limit_is_refused_with_its_column(tmp_path, cata
     assert [str(p) for p in validate_file(path, catalogue)] == [
         f"{path}:6:note: the cell is longer than 131,072 characters, the most a cell may hold"
     ]
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "message"),
+    [
+        ("kpi_code", 2, "unknown kpi_code '{q}'"),
+        ("entity", 3, "unknown entity '{q}': use a bank code (icbc, ccb, abc, boc), a bank's "
+         "Chinese name, or branch:<name>"),
+        ("value", 4, "value '{q}' is not a number"),
+        ("period", 0, "period '{q}' is not a month: write YYYY-MM"),
+    ],
+)  # fmt: skip
+def test_a_huge_cell_is_quoted_as_an_excerpt(column, cell, message, tmp_path, catalogue):
+    """10,000 problems quoting whole 128 KiB cells would pass jsonb's 256 MB in the audit row."""
+    from strategy_briefs.ingest import validate_file
+
+    cells = ["2031-10", LOB, "mb_customers", "ccb", "3.6", "亿户", ""]
+    cells[cell] = "x" * 100_000
+    path = write(tmp_path / "2031-10" / f"{LOB}.csv", GOOD.format(p="2031-10") + ",".join(cells))
+    quoted = "x" * 59 + "…"
+    assert [str(p) for p in validate_file(path, catalogue)] == [
+        f"{path}:6:{column}: {message.format(q=quoted)}"
+    ]

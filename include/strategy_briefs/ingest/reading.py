@@ -86,13 +86,13 @@ def parse_value(text: str) -> ParsedValue:
     for printed, stored in QUALIFIER_SUFFIXES:
         if text.endswith(printed):
             if qualifier is not None:
-                raise ValueFormatError(f"value '{original}' has two qualifiers")
+                raise ValueFormatError(f"value '{excerpt(original)}' has two qualifiers")
             qualifier, text = stored, text[: -len(printed)].strip()
             break
     if not percent and text.endswith("%"):  # '3000余%' is odd but unambiguous
         percent, text = True, text[:-1].strip()
     if not _NUMBER.fullmatch(text):
-        raise ValueFormatError(f"value '{original}' is not a number")
+        raise ValueFormatError(f"value '{excerpt(original)}' is not a number")
     number = text.replace(",", "")
     if number.startswith("+"):
         number = number[1:]

@@ -440,7 +440,11 @@ class SubmissionCheck:
                     add(row_number, h_period, "period is empty")
                     ok = False
                 elif period is None:
-                    add(row_number, h_period, f"period '{text}' is not a month: write YYYY-MM")
+                    add(
+                        row_number,
+                        h_period,
+                        f"period '{excerpt(text)}' is not a month: write YYYY-MM",
+                    )
                     ok = False
                 elif problem := self._period.mismatch(period, row_number):
                     add(row_number, h_period, problem)
@@ -462,7 +466,7 @@ class SubmissionCheck:
                     add(
                         row_number,
                         h_lob,
-                        f"unknown line of business '{text}': expected "
+                        f"unknown line of business '{excerpt(text)}': expected "
                         f"{_or_list(sorted(catalogue.lines_of_business))}",
                     )
                     ok = False
@@ -550,7 +554,7 @@ class SubmissionCheck:
                         add(
                             row_number,
                             h_value,
-                            f"value '{value_text}' has a % sign but the unit is {unit.unit}",
+                            f"value '{excerpt(value_text)}' has a % sign but the unit is {unit.unit}",
                         )
                         ok = False
 
@@ -717,7 +721,7 @@ class SubmissionCheck:
         )
         close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.8)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        return f"unknown kpi_code '{text}'{hint}"
+        return f"unknown kpi_code '{excerpt(text)}'{hint}"
 
     def _find_entity(self, text: str) -> tuple[str, str] | str:
         if not text:
@@ -729,14 +733,14 @@ class SubmissionCheck:
             if name.endswith("分行") and len(name) > 2:
                 name = name[:-2]
             if not name:
-                return f"entity '{text}' names no branch: write branch:<name>, e.g. branch:广东"
+                return f"entity '{excerpt(text)}' names no branch: write branch:<name>, e.g. branch:广东"
             return branch_problem(name) or ("branch", name)
         bank = self.catalogue.bank_by_name(normal)
         if bank is not None:
             return ("bank", bank.bank_code)
         codes = ", ".join(self.catalogue.banks)
         return (
-            f"unknown entity '{text}': use a bank code ({codes}), a bank's Chinese name, "
+            f"unknown entity '{excerpt(text)}': use a bank code ({codes}), a bank's Chinese name, "
             "or branch:<name>"
         )
 
@@ -747,7 +751,7 @@ class SubmissionCheck:
         unit = self.catalogue.units.get(normal)
         if unit is None:
             known = ", ".join(self.catalogue.units)
-            return f"unknown unit '{text}': expected one of {known}"
+            return f"unknown unit '{excerpt(text)}': expected one of {known}"
         if kpi is not None and (unit.kind != kpi.kind or unit.base_unit != kpi.base_unit):
             fitting = [
                 u.unit
