@@ -181,3 +181,19 @@ def test_a_huge_cell_is_quoted_as_an_excerpt(column, cell, message, tmp_path, ca
     assert [str(p) for p in validate_file(path, catalogue)] == [
         f"{path}:6:{column}: {message.format(q=quoted)}"
     ]
+
+
+def test_a_nul_in_a_note_is_found_on_rows_the_fast_path_takes(tmp_path, catalogue):
+    """Row 7's KPI, entity and unit were all seen valid before: it takes the fast path."""
+    from strategy_briefs.ingest import validate_file
+
+    rows = (
+        "2031-11,mobile_banking,mb_monthly_active,ccb,520,万户,\n"
+        "2031-11,mobile_banking,mb_customers,ccb,3.6,亿户,推\x00算\n"
+        "2031-11,mobile_banking,mb_customers,abc,3.1,亿户,行内\t数据\n"  # a tab is text
+    )
+    path = write(tmp_path / "2031-11" / f"{LOB}.csv", GOOD.format(p="2031-11") + rows)
+    assert [str(p) for p in validate_file(path, catalogue)] == [
+        f"{path}:7:note: note holds control character U+0000: only tabs and line breaks may "
+        "stand in a note"
+    ]

@@ -623,7 +623,10 @@ class SubmissionCheck:
                         value = Decimal(value_text)
                         value_base = value * unit.factor
                         # the plain-number pattern has no sign: only a ratio can be out of range
-                        if kind != "ratio" or value_base <= one:
+                        note = cells[i_note] if i_note is not None else None
+                        if note and not note.isprintable() and note_problem(note):
+                            pass  # check_slow reports it
+                        elif kind != "ratio" or value_base <= one:
                             key = hash((kpi.kpi_code, entity[0], entity[1]))
                             if key in seen_keys:
                                 collided.add(key)
@@ -631,10 +634,6 @@ class SubmissionCheck:
                                 seen_keys.add(key)
                             if entity[1] == reporting and entity[0] == "bank":
                                 reported_for.add(kpi.kpi_code)
-                            note = cells[i_note] if i_note is not None else None
-                            if note and not note.isprintable() and note_problem(note):
-                                check_slow(row_number, cells)  # reports the note
-                                continue
                             yield (
                                 kpi.kpi_code,
                                 entity[0],
