@@ -151,8 +151,9 @@ def strategy_briefs_monthly():
             outlets=[RAW_FIGURES],
             execution_timeout=INGEST_TIMEOUT,
             doc_md="Loads one line of business's file for the month in one transaction; "
-            "a re-run replaces that month only. On failure nothing of the month changed: "
-            "clear the task to retry.",
+            "a re-run replaces that month only. On failure nothing of the month changed. A load "
+            "the warehouse refused fails at once, without retries; raw.load_audit has the "
+            "reason (status 'rejected'): fix the cause, then clear the task.",
         )
         def load_submission(period: str, lob_code: str, run_id=None) -> dict:
             return tasks.load_submission(period, lob_code, run_id)

@@ -96,6 +96,31 @@ EXPECTED: dict[str, list[str]] = {
     "chinese_headers_with_problems": [
         "6:数值: value -1 is negative: mb_customers is a count in 户"
     ],
+    "note_with_nul": [
+        "6:note: note holds control character U+0000: only tabs and line breaks may stand in a note"
+    ],
+    "note_with_control": [
+        "6:note: note holds control character U+001B: only tabs and line breaks may stand in a note"
+    ],
+    "branch_with_nul": [
+        "6:entity: branch name holds control character U+0000: write it as plain text"
+    ],
+    "branch_with_line_break": [
+        "6:entity: branch name holds control character U+000A: write it as plain text"
+    ],
+    "branch_too_long": ["6:entity: branch name is 51 characters long; at most 50 are allowed"],
+    "value_too_many_digits": [
+        "6:value: value '1111111111111111111' has 19 digits before the decimal point; "
+        "at most 18 are allowed"
+    ],
+    "gbk_with_utf8_line": [
+        "7:-: line 7 is UTF-8 Chinese text but the lines before it are GBK/GB18030: the file "
+        "mixes encodings; save it again as 'CSV UTF-8'"
+    ],
+    "value_too_many_decimals": [
+        "6:value: value '3.66666666666' has 11 digits after the decimal point; "
+        "at most 10 are allowed"
+    ],
 }
 
 

@@ -165,6 +165,23 @@ class _Rejected(Exception):
     pass
 
 
+class LoadRefused(SubmissionInvalid):
+    """The warehouse refused a file that validation passed (a constraint, a permission).
+
+    Recorded as a 'rejected' audit row with the database's reason; a retry cannot succeed.
+    """
+
+
+def refusal_problem(path: Path, error: Exception) -> Problem:
+    """The database's reason for refusing a load, as the file's problem."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(error).splitlines()[0]
+    sqlstate = getattr(error, "sqlstate", None) or "-"
+    return Problem(
+        str(path), None, None, f"the warehouse refused the load (SQLSTATE {sqlstate}): {primary}"
+    )
+
+
 def load_submission(
     params: WarehouseParams,
     path: Path,
@@ -276,9 +293,10 @@ def load_submission(
         except _Rejected:
             rows.close()
             problems = check.problems if check.finished else []
-            if not problems:
+            refused = not problems
+            if refused:
                 assert db_error is not None
-                raise db_error from None
+                problems = [refusal_problem(path, db_error)]
             rejected_id = record_rejection(
                 params,
                 path,
@@ -289,7 +307,15 @@ def load_submission(
                 row_count=check.data_rows,
                 run_id=run_id,
             )
-            raise SubmissionInvalid(problems, rejected_id) from None
+            raise (LoadRefused if refused else SubmissionInvalid)(problems, rejected_id) from None
+        except psycopg.OperationalError:
+            raise  # the connection or the server failed: a retry may succeed
+        except psycopg.Error as error:  # outside the COPY: a permission, a missing table
+            problems = [refusal_problem(path, error)]
+            rejected_id = record_rejection(
+                params, path, period=period, lob_code=lob_code, problems=problems, run_id=run_id
+            )
+            raise LoadRefused(problems, rejected_id) from error
         finally:
             rows.close()
     result = LoadResult(

@@ -86,13 +86,13 @@ def parse_value(text: str) -> ParsedValue:
     for printed, stored in QUALIFIER_SUFFIXES:
         if text.endswith(printed):
             if qualifier is not None:
-                raise ValueFormatError(f"value '{original}' has two qualifiers")
+                raise ValueFormatError(f"value '{excerpt(original)}' has two qualifiers")
             qualifier, text = stored, text[: -len(printed)].strip()
             break
     if not percent and text.endswith("%"):  # '3000余%' is odd but unambiguous
         percent, text = True, text[:-1].strip()
     if not _NUMBER.fullmatch(text):
-        raise ValueFormatError(f"value '{original}' is not a number")
+        raise ValueFormatError(f"value '{excerpt(original)}' is not a number")
     number = text.replace(",", "")
     if number.startswith("+"):
         number = number[1:]
@@ -124,6 +124,13 @@ _CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # CJK, full-widt
 XLSX_MAX_DECLARED_COLUMNS = 256
 # The header is looked for in this many first rows only.
 XLSX_HEADER_SEARCH_ROWS = 1000
+# The most characters one cell may hold, CSV or .xlsx: Python's csv reader stops at this
+# (its default field_size_limit), so a file is never held whole as one runaway cell.
+MAX_CELL_CHARS = csv.field_size_limit()
+_CELL_TOO_LONG = (
+    f"a cell of this row is longer than {MAX_CELL_CHARS:,} characters, the most a cell "
+    "may hold: the file is damaged or not a submission (nothing after it was read)"
+)
 
 
 def _first_failure(path: Path, encoding: str, skip: int) -> tuple[int, bool] | None:
@@ -260,6 +267,8 @@ def read_csv(path: Path, on_problem: ProblemSink) -> Table | None:
         row = position[0] + 1
         if "unexpected end of data" in str(error):
             on_problem(row, None, "the file ends inside a quoted cell: it looks truncated")
+        elif "field larger than field limit" in str(error):
+            on_problem(row, None, _CELL_TOO_LONG)
         else:
             on_problem(row, None, f"cannot read this row as CSV: {error}")
 
@@ -416,6 +425,13 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
             return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
         if isinstance(value, int | float):
             return _xlsx_number_text(value, cell.number_format)
+        if len(value) > MAX_CELL_CHARS:  # Excel's own limit is 32,767: a crafted file
+            on_problem(
+                row_number,
+                columns[index] if index < len(columns) else None,
+                f"the cell is longer than {MAX_CELL_CHARS:,} characters, the most a cell may hold",
+            )
+            return None
         return _clean(value)
 
     header_row, header = 0, []

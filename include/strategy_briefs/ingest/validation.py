@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from strategy_briefs.catalogue import Catalogue, Kpi, Unit
-from strategy_briefs.ingest.incoming import escaped, excerpt
+from strategy_briefs.ingest.incoming import escaped, excerpt, has_control_characters
 from strategy_briefs.ingest.reading import (
     CHINESE_HEADERS,
     COLUMNS,
@@ -42,7 +42,14 @@ _PERIOD = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*(\d{1,2})\s*日?|\s*(\d{1,2})\s*日)?"
 )
 _PERIOD_COMPACT = re.compile(r"(\d{4})(\d{2})")
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# What the warehouse can keep (docs/submission-contract.md §6): a value with more digits
+# would be rounded in value_base (28 significant digits) or overflow `numeric`; a branch
+# name longer than this would not fit the primary key's btree index.
+MAX_WHOLE_DIGITS = 18
+MAX_DECIMAL_DIGITS = 10
+MAX_BRANCH_CHARS = 50
+_PLAIN_NUMBER = re.compile(rf"\d{{1,{MAX_WHOLE_DIGITS}}}(?:\.\d{{1,{MAX_DECIMAL_DIGITS}}})?")
+_NOTE_TEXT_CONTROLS = frozenset("\t\n\r")  # a tab or a line break (Alt+Enter) in a cell
 _BRANCH = re.compile(r"branch\s*[:：]\s*(.*)", re.IGNORECASE | re.DOTALL)
 _KIND_ARTICLE = {"amount": "an amount"}
 
@@ -130,6 +137,66 @@ def _kind_phrase(kpi: Kpi) -> str:
 
 def _or_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def digits_problem(number: str) -> str | None:
+    """Why a parsed number cannot be kept exactly, or None."""
+    whole, _, fraction = number.lstrip("-").partition(".")
+    if len(whole) > MAX_WHOLE_DIGITS:
+        return (
+            f"value '{excerpt(number)}' has {len(whole):,} digits before the decimal point; "
+            f"at most {MAX_WHOLE_DIGITS} are allowed"
+        )
+    if len(fraction) > MAX_DECIMAL_DIGITS:
+        return (
+            f"value '{excerpt(number)}' has {len(fraction):,} digits after the decimal point; "
+            f"at most {MAX_DECIMAL_DIGITS} are allowed"
+        )
+    return None
+
+
+def range_problem(number: str, value_base: Decimal, kpi: Kpi, rank_max: int) -> str | None:
+    """Why a value is out of its KPI's range (ratio, rank, sign), or None."""
+    if kpi.kind == "ratio":
+        if value_base < 0 or value_base > 1:
+            return f"value {number}% is outside 0–100%"
+    elif kpi.kind == "rank":
+        value = Decimal(number)
+        if value != value.to_integral_value() or not 1 <= value <= rank_max:
+            return f"rank {number} is not a whole number from 1 to {rank_max}"
+    elif value_base < 0:
+        return f"value {number} is negative: {kpi.kpi_code} is {_kind_phrase(kpi)}"
+    return None
+
+
+def _control_character(text: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The first control character of `text` not in `allowed`, as 'U+XXXX', or None."""
+    for char in text:
+        if char not in allowed and unicodedata.category(char) == "Cc":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def note_problem(note: str) -> str | None:
+    """Why a note cannot be kept as written (the warehouse refuses NUL), or None."""
+    if note.isprintable():  # nearly every note: no need to look at each character
+        return None
+    char = _control_character(note, _NOTE_TEXT_CONTROLS)
+    if char is None:
+        return None
+    return f"note holds control character {char}: only tabs and line breaks may stand in a note"
+
+
+def branch_problem(name: str) -> str | None:
+    """Why a branch name cannot be a key (control characters, length), or None."""
+    if has_control_characters(name):
+        char = next(c for c in name if has_control_characters(c))
+        return f"branch name holds control character U+{ord(char):04X}: write it as plain text"
+    if len(name) > MAX_BRANCH_CHARS:
+        return (
+            f"branch name is {len(name):,} characters long; at most {MAX_BRANCH_CHARS} are allowed"
+        )
+    return None
 
 
 class SubmissionInvalid(Exception):
@@ -357,7 +424,6 @@ class SubmissionCheck:
         seen_keys: set[int] = set()
         collided: set[int] = set()
         reported_for: set[str] = set()
-        zero = Decimal(0)
         one = Decimal(1)
 
         def check_slow(row_number: int, cells: list[str | None]) -> RowTuple | None:
@@ -374,7 +440,11 @@ class SubmissionCheck:
                     add(row_number, h_period, "period is empty")
                     ok = False
                 elif period is None:
-                    add(row_number, h_period, f"period '{text}' is not a month: write YYYY-MM")
+                    add(
+                        row_number,
+                        h_period,
+                        f"period '{excerpt(text)}' is not a month: write YYYY-MM",
+                    )
                     ok = False
                 elif problem := self._period.mismatch(period, row_number):
                     add(row_number, h_period, problem)
@@ -396,7 +466,7 @@ class SubmissionCheck:
                     add(
                         row_number,
                         h_lob,
-                        f"unknown line of business '{text}': expected "
+                        f"unknown line of business '{excerpt(text)}': expected "
                         f"{_or_list(sorted(catalogue.lines_of_business))}",
                     )
                     ok = False
@@ -484,33 +554,18 @@ class SubmissionCheck:
                         add(
                             row_number,
                             h_value,
-                            f"value '{value_text}' has a % sign but the unit is {unit.unit}",
+                            f"value '{excerpt(value_text)}' has a % sign but the unit is {unit.unit}",
                         )
                         ok = False
 
+            if number is not None and (problem := digits_problem(number)):
+                add(row_number, h_value, problem)
+                number, ok = None, False
             value_base = None
             if number is not None and kpi is not None and unit is not None:
-                value = Decimal(number)
-                value_base = value * unit.factor
-                kind = kpi.kind
-                if kind == "ratio":
-                    if value_base < zero or value_base > one:
-                        add(row_number, h_value, f"value {number}% is outside 0–100%")
-                        ok = False
-                elif kind == "rank":
-                    if value != value.to_integral_value() or not 1 <= value <= rank_max:
-                        add(
-                            row_number,
-                            h_value,
-                            f"rank {number} is not a whole number from 1 to {rank_max}",
-                        )
-                        ok = False
-                elif value < zero:
-                    add(
-                        row_number,
-                        h_value,
-                        f"value {number} is negative: {kpi.kpi_code} is {_kind_phrase(kpi)}",
-                    )
+                value_base = Decimal(number) * unit.factor
+                if problem := range_problem(number, value_base, kpi, rank_max):
+                    add(row_number, h_value, problem)
                     ok = False
 
             if kpi is not None and entity is not None:
@@ -527,8 +582,11 @@ class SubmissionCheck:
                 fast_entity[cells[i_entity]] = entity  # type: ignore[index]
                 if not percent:
                     fast_units.setdefault(kpi.kpi_code, {})[unit_text] = unit
+            note = cells[i_note] if i_note is not None else None
+            if note and (problem := note_problem(note)):
+                add(row_number, header[i_note], problem)  # type: ignore[index]
+                ok = False
             if ok:
-                note = cells[i_note] if i_note is not None else None
                 fast_period_lob[0] = (cells[i_period], cells[i_lob])
                 return (
                     kpi.kpi_code,
@@ -565,7 +623,10 @@ class SubmissionCheck:
                         value = Decimal(value_text)
                         value_base = value * unit.factor
                         # the plain-number pattern has no sign: only a ratio can be out of range
-                        if kind != "ratio" or value_base <= one:
+                        note = cells[i_note] if i_note is not None else None
+                        if note and not note.isprintable() and note_problem(note):
+                            pass  # check_slow reports it
+                        elif kind != "ratio" or value_base <= one:
                             key = hash((kpi.kpi_code, entity[0], entity[1]))
                             if key in seen_keys:
                                 collided.add(key)
@@ -573,7 +634,6 @@ class SubmissionCheck:
                                 seen_keys.add(key)
                             if entity[1] == reporting and entity[0] == "bank":
                                 reported_for.add(kpi.kpi_code)
-                            note = cells[i_note] if i_note is not None else None
                             yield (
                                 kpi.kpi_code,
                                 entity[0],
@@ -660,7 +720,7 @@ class SubmissionCheck:
         )
         close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.8)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        return f"unknown kpi_code '{text}'{hint}"
+        return f"unknown kpi_code '{excerpt(text)}'{hint}"
 
     def _find_entity(self, text: str) -> tuple[str, str] | str:
         if not text:
@@ -672,14 +732,14 @@ class SubmissionCheck:
             if name.endswith("分行") and len(name) > 2:
                 name = name[:-2]
             if not name:
-                return f"entity '{text}' names no branch: write branch:<name>, e.g. branch:广东"
-            return ("branch", name)
+                return f"entity '{excerpt(text)}' names no branch: write branch:<name>, e.g. branch:广东"
+            return branch_problem(name) or ("branch", name)
         bank = self.catalogue.bank_by_name(normal)
         if bank is not None:
             return ("bank", bank.bank_code)
         codes = ", ".join(self.catalogue.banks)
         return (
-            f"unknown entity '{text}': use a bank code ({codes}), a bank's Chinese name, "
+            f"unknown entity '{excerpt(text)}': use a bank code ({codes}), a bank's Chinese name, "
             "or branch:<name>"
         )
 
@@ -690,7 +750,7 @@ class SubmissionCheck:
         unit = self.catalogue.units.get(normal)
         if unit is None:
             known = ", ".join(self.catalogue.units)
-            return f"unknown unit '{text}': expected one of {known}"
+            return f"unknown unit '{excerpt(text)}': expected one of {known}"
         if kpi is not None and (unit.kind != kpi.kind or unit.base_unit != kpi.base_unit):
             fitting = [
                 u.unit

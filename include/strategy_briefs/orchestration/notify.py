@@ -1,6 +1,8 @@
 """Notices to the operators' list, through the same SMTP connection as the briefs.
 
-Two senders of the same one-line notice:
+Every notice is first written to `audit.operator_notices` (time, run, task, reason), then
+sent; one the mail server does not accept (the outage it may be about) is logged at ERROR
+and stays there unsent. Two senders of the same one-line notice:
 - `OperatorsNotifier`, the `on_failure_callback` of every task: Airflow calls it once,
   when a task has failed for good (not on each retry);
 - `notify_delivery_deadline_missed`, the DAG's deadline alert (run by the triggerer) when
@@ -10,13 +12,85 @@ Two senders of the same one-line notice:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from airflow.sdk import BaseNotifier
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID
+from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OperatorNotice:
+    run_id: str | None
+    task_id: str | None  # None: about the whole run (the deadline alert)
+    reason: str
+    line: str  # what the operators read
+
+
+def record_notice(params: WarehouseParams, notice: OperatorNotice) -> int:
+    """Write the notice's row (its own transaction, before any sending); its notice_id."""
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(params) as conn:
+        row = conn.execute(
+            "insert into audit.operator_notices (run_id, task_id, reason, line)"
+            " values (%s, %s, %s, %s) returning notice_id",
+            (notice.run_id, notice.task_id, notice.reason, notice.line),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def mark_notice(params: WarehouseParams, notice_id: int, outcome: str, sent: bool) -> None:
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(params) as conn:
+        conn.execute(
+            "update audit.operator_notices set send_outcome = %s,"
+            " sent_at = case when %s then now() end where notice_id = %s",
+            (outcome, sent, notice_id),
+        )
+
+
+def notify_operators(notice: OperatorNotice, params: WarehouseParams | None = None) -> bool:
+    """Record the notice, then send it; True when every operator's server accepted it.
+
+    Never raises: a notice is what tells the operators something failed, so neither a
+    warehouse nor a mail failure may hide the failure it reports (both go to ERROR).
+    """
+    notice_id = None
+    try:
+        params = params or _warehouse_params()
+        notice_id = record_notice(params, notice)
+    except Exception:
+        log.error("could not record the operator notice, sending it anyway: %s", notice.line,
+                  exc_info=True)  # fmt: skip
+    try:
+        statuses = send_operator_notice(notice.line)
+        outcome = ", ".join(statuses) or "no operators listed"
+    except Exception as error:  # a broken recipients file, an unusable SMTP connection
+        statuses, outcome = [], one_line(f"not sent: {error!r}")
+    sent = bool(statuses) and all(status == "accepted" for status in statuses)
+    if not sent:
+        log.error("operator notice NOT sent (%s); kept unsent in audit.operator_notices: %s",
+                  outcome, notice.line)  # fmt: skip
+    if notice_id is not None and params is not None:
+        try:
+            mark_notice(params, notice_id, outcome, sent)
+        except Exception:
+            log.error("could not mark operator notice %s as %s", notice_id, outcome,
+                      exc_info=True)  # fmt: skip
+    return sent
+
+
+def _warehouse_params() -> WarehouseParams:
+    from strategy_briefs.orchestration.tasks import warehouse_params
+
+    return warehouse_params()  # the owner's connection: it applied the migrations
 
 
 def one_line(text: object, limit: int = 300) -> str:
@@ -72,7 +146,8 @@ class OperatorsNotifier(BaseNotifier):
                 missing = None
             if missing:
                 reason = f"{missing}; {reason}"
-        send_operator_notice(f"strategy_briefs_monthly {run_id}: {task_id} failed: {reason}")
+        line = f"strategy_briefs_monthly {run_id}: {task_id} failed: {reason}"
+        notify_operators(OperatorNotice(run_id, task_id, reason, line))
 
 
 async def notify_delivery_deadline_missed(context: dict | None = None, **kwargs) -> None:
@@ -86,4 +161,5 @@ async def notify_delivery_deadline_missed(context: dict | None = None, **kwargs)
         f"strategy_briefs_monthly {run_id}: briefs not delivered within {days} day(s) of the "
         "scheduled run; check the run in the Airflow UI"
     )
-    await asyncio.to_thread(send_operator_notice, line)
+    reason = f"briefs not delivered within {days} day(s) of the scheduled run"
+    await asyncio.to_thread(notify_operators, OperatorNotice(run_id, None, reason, line))

@@ -7,6 +7,8 @@ params) into the typed arguments of the `strategy_briefs` functions that do the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -56,6 +58,20 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
     return str(period)
 
 
+@contextmanager
+def failing_at_once() -> Iterator[None]:
+    """A bad file, or a load the warehouse refused, fails the same way on every retry: fail
+    the task now (`AirflowFailException` skips the retries); the audit row has the reason."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from strategy_briefs.ingest import SubmissionInvalid
+
+    try:
+        yield
+    except SubmissionInvalid as error:
+        raise AirflowFailException(str(error)) from error
+
+
 def submissions_waiting(period: str) -> list[str]:
     """Lines of business whose file for `period` has not arrived yet (the sensor's poke)."""
     from strategy_briefs.catalogue import load_catalogue
@@ -89,7 +105,8 @@ def validate_month(period: str, run_id: str | None = None) -> list[str]:
     if problems:
         for problem in problems:
             log.error("%s", problem)
-        reject_month(params, period, submissions, problems, catalogue, run_id=run_id)
+        with failing_at_once():
+            reject_month(params, period, submissions, problems, catalogue, run_id=run_id)
     order = {code: lob.article_order for code, lob in catalogue.lines_of_business.items()}
     return sorted(submissions, key=order.__getitem__)
 
@@ -103,14 +120,15 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.seeds_dir)
     path = find_submissions(settings.incoming_dir, period)[lob_code]
-    result = load(
-        warehouse_params(LOADER_CONN_ID),
-        path,
-        period=period,
-        lob_code=lob_code,
-        catalogue=catalogue,
-        run_id=run_id,
-    )
+    with failing_at_once():
+        result = load(
+            warehouse_params(LOADER_CONN_ID),
+            path,
+            period=period,
+            lob_code=lob_code,
+            catalogue=catalogue,
+            run_id=run_id,
+        )
     log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
     items = publish_highlights(
         warehouse_params(LOADER_CONN_ID),
