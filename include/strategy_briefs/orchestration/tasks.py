@@ -129,15 +129,15 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
             catalogue=catalogue,
             run_id=run_id,
         )
-    log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
-    items = publish_highlights(
-        warehouse_params(LOADER_CONN_ID),
-        settings.incoming_dir,
-        period,
-        lob_code,
-        catalogue,
-        run_id=run_id,
-    )
+        log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
+        items = publish_highlights(
+            warehouse_params(LOADER_CONN_ID),
+            settings.incoming_dir,
+            period,
+            lob_code,
+            catalogue,
+            run_id=run_id,
+        )
     log.info("Highlights of %s for %s: %d item(s)", lob_code, period, items)
     return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
 
