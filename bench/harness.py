@@ -6,12 +6,13 @@ the ratio means something on a shared, noisy machine where absolute seconds do n
 
 from __future__ import annotations
 
+import json
 import platform
 import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,29 @@ class Result:
     notes: str = ""
     # markdown lines printed under the table (e.g. a per-stage breakdown)
     details: tuple[str, ...] | list[str] = ()
+    # when the row was measured ('YYYY-MM-DD HH:MM UTC'); set by `record`
+    measured_at: str = ""
+
+
+# Every row's last measurement, so `python -m bench NAME` re-runs one benchmark and keeps
+# the others' rows (each with the date it was measured) in docs/benchmarks.md.
+RESULTS_FILE = ROOT / "docs" / "benchmarks.json"
+# docs/benchmarks.md below this line is written by hand and kept by `make bench`.
+READING_MARKER = "<!-- written by hand below; make bench keeps it -->"
+
+
+def record(results: Sequence[Result], path: Path = RESULTS_FILE) -> list[Result]:
+    """Store `results` (stamped now) over the earlier rows of the same names; return all rows."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    rows = {row["name"]: Result(**row) for row in stored}
+    for result in results:
+        rows[result.name] = replace(result, measured_at=stamp, details=list(result.details))
+    path.write_text(
+        json.dumps([asdict(r) for r in rows.values()], ensure_ascii=False, indent=1) + "\n",
+        encoding="utf-8",
+    )
+    return list(rows.values())
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -57,24 +81,27 @@ def run_python(code: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None
 
 
 def write_table(results: Sequence[Result], path: Path) -> None:
+    reading = _hand_written_part(path)
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench`. Each row is a ratio against a baseline measured in the same",
-        "run on the same machine; absolute times are shown for context only. The machine is",
-        "a 2-core one shared with other engineers' builds and tests: absolute seconds are",
-        "noisy, the same-run ratios much less so.",
+        "Written by `make bench` (`python -m bench [name ...]` re-runs some and keeps the other"
+        " rows). Each row is a ratio against a baseline measured in the same run on the same"
+        " machine; absolute times are shown for context only. The machine is a 2-core one"
+        " shared with other engineers' builds and tests: absolute seconds are noisy, the"
+        " same-run ratios much less so.",
         "",
-        f"Last run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()},"
-        f" Python {platform.python_version()}.",
+        f"Machine: {platform.machine()}, Python {platform.python_version()}.",
         "",
-        "| benchmark | candidate | baseline | candidate | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|",
+        "| benchmark | candidate | baseline | candidate | baseline | ratio | target | met"
+        " | measured |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.name} | {r.candidate} | {r.baseline} | {r.candidate_value:.3g} {r.unit}"
-            f" | {r.baseline_value:.3g} {r.unit} | {r.ratio:.2f} | {r.target} | {'yes' if r.passed else 'NO'} |"
+            f" | {r.baseline_value:.3g} {r.unit} | {r.ratio:.2f} | {r.target}"
+            f" | {'yes' if r.passed else 'NO'} | {r.measured_at} |"
         )
     notes = [f"- **{r.name}**: {r.notes}" for r in results if r.notes]
     if notes:
@@ -82,4 +109,14 @@ def write_table(results: Sequence[Result], path: Path) -> None:
     for r in results:
         if r.details:
             lines += ["", f"## {r.name}: breakdown", "", *r.details]
+    lines += ["", READING_MARKER, *reading]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _hand_written_part(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    if READING_MARKER not in text:
+        return []
+    return text.split(READING_MARKER, 1)[1].strip("\n").splitlines()
