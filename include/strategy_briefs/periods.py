@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 BANK_TIMEZONE_NAME = "Asia/Shanghai"
 BANK_TIMEZONE = ZoneInfo(BANK_TIMEZONE_NAME)
+# The spans the page names by the quarter they close.
+_QUARTER_END_SPANS_ZH = {3: "一季度", 6: "上半年", 9: "前三季度", 12: "全年"}
 _PERIOD_RE = re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$")
 
 
@@ -56,6 +58,24 @@ class Period:
     @property
     def label_zh(self) -> str:
         return f"{self.year}年{self.month}月"
+
+    @property
+    def month_end_zh(self) -> str:
+        """How a point-in-time figure's date reads: '截至6月末'."""
+        return f"截至{self.month}月末"
+
+    @property
+    def year_to_date_zh(self) -> str:
+        """How a year-to-date figure's span reads: 一季度, 上半年, 前三季度, 全年 at the
+        quarter ends, '1-N月' otherwise ('1月' in January)."""
+        if self.month in _QUARTER_END_SPANS_ZH:
+            return _QUARTER_END_SPANS_ZH[self.month]
+        return "1月" if self.month == 1 else f"1-{self.month}月"
+
+    @property
+    def year_to_date_label_zh(self) -> str:
+        """'2020年上半年', '2020年1-7月': the masthead's period, by the year-to-date rule."""
+        return f"{self.year}年{self.year_to_date_zh}"
 
 
 def reporting_period(

@@ -173,7 +173,7 @@ def test_lead_paragraph_reads_like_the_page():
 def test_ytd_paragraph_uses_year_to_date_wording():
     facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
     assert narrative.ytd_paragraph(facts, _mobile_banking_rules()) == (
-        "截至6月末，手机银行交易金额累计达到31.5万亿元，与去年同期增长25.4%；"
+        "上半年，手机银行交易金额累计达到31.5万亿元，与去年同期增长25.4%；"
         "业务笔数累计达到369.0亿笔，与去年同期增长21.8%。"
     )
 
@@ -198,7 +198,7 @@ def test_missing_figures_and_comparisons_write_nothing():
     paragraphs = narrative.article_paragraphs(facts, _mobile_banking_rules())
     text = "".join(paragraphs)
     assert text == (
-        "截至6月末，手机银行月均动户数达到7726万户。截至6月末，手机银行交易金额累计达到31.5万亿元。"
+        "截至6月末，手机银行月均动户数达到7726万户。上半年，手机银行交易金额累计达到31.5万亿元。"
     )
     for bad in ("None", "nan", "0.0%", "同比", "领先", "客户数"):
         assert bad not in text

@@ -8,6 +8,7 @@ from strategy_briefs.briefs.numbers import (
     format_percent,
     format_points,
     format_quantity,
+    format_rate_change,
     format_value,
 )
 
@@ -94,3 +95,58 @@ def test_percent_points_and_quantities():
 )
 def test_chinese_ordinal(n, word):
     assert chinese_ordinal(n) == word
+
+
+@pytest.mark.parametrize(
+    ("submitted", "unit", "value_base", "base_unit", "expected"),
+    [
+        # submitted in another scale than the page prints: printed in the page's unit
+        ("368000", "亿元", Decimal("36800000000000"), "元", "36.8万亿元"),
+        ("3690000", "万笔", Decimal("36900000000"), "笔", "369亿笔"),
+        ("0.5", "万亿元", Decimal("500000000000"), "元", "5000亿元"),
+        # submitted in the page's unit: the published precision stays
+        ("369.0", "亿笔", Decimal("36900000000"), "笔", "369.0亿笔"),
+        ("31.5", "万亿元", Decimal("31500000000000"), "元", "31.5万亿元"),
+        ("7726", "万户", Decimal("77260000"), "户", "7726万户"),
+    ],
+)
+def test_a_figure_submitted_in_another_scale_is_printed_in_the_pages_unit(
+    submitted, unit, value_base, base_unit, expected
+):
+    assert (
+        format_value(
+            kind="amount",
+            base_unit=base_unit,
+            value_base=value_base,
+            value_submitted=submitted,
+            unit_submitted=unit,
+        )
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("fraction", "decimals", "expected"),
+    [
+        (Decimal("0.1114"), 1, "11.1%"),  # computed rates read with one decimal ...
+        (Decimal("0.5286"), 1, "52.9%"),
+        (Decimal("0.2539808917"), 1, "25.4%"),
+        (Decimal("0.2"), 1, "20%"),
+        (Decimal("-0.031"), 1, "3.1%"),
+        (Decimal("0.583501"), 2, "58.35%"),  # ... two where the catalogue says so
+    ],
+)
+def test_computed_rates_print_the_catalogues_decimals(fraction, decimals, expected):
+    assert format_rate_change(fraction, decimals) == expected
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        (Decimal("10.57"), "10.6个百分点"),
+        (Decimal("10.0"), "10个百分点"),
+        (Decimal("-0.04"), "0个百分点"),
+    ],
+)
+def test_percentage_point_moves_print_one_decimal(points, expected):
+    assert format_points(points) == expected

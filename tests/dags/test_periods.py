@@ -85,3 +85,23 @@ def test_empty_interval_is_refused_with_a_reason():
 def test_bad_period_text_is_refused(text):
     with pytest.raises(PeriodError, match="YYYY-MM"):
         Period.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("month", "span", "label"),
+    [
+        (1, "1月", "2020年1月"),
+        (2, "1-2月", "2020年1-2月"),
+        (3, "一季度", "2020年一季度"),
+        (6, "上半年", "2020年上半年"),
+        (7, "1-7月", "2020年1-7月"),
+        (9, "前三季度", "2020年前三季度"),
+        (11, "1-11月", "2020年1-11月"),
+        (12, "全年", "2020年全年"),
+    ],
+)
+def test_year_to_date_span_follows_the_month(month, span, label):
+    period = Period(2020, month)
+    assert period.year_to_date_zh == span
+    assert period.year_to_date_label_zh == label
+    assert period.month_end_zh == f"截至{month}月末"

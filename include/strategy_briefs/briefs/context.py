@@ -25,6 +25,7 @@ from strategy_briefs.briefs.numbers import (
     format_rate_change,
     format_value,
 )
+from strategy_briefs.periods import Period
 
 MISSING = "—"
 MAX_TREND_KPIS = 4
@@ -104,7 +105,7 @@ class PageFrame:
     publication_zh: str
     section_band_zh: str  # '专版'
     section_band_en: str  # 'Special Edition'
-    period_label: str  # '2020年6月'
+    period_label: str  # '2020年上半年', '2020年1-7月'
     confidentiality: str  # '内部资料'
     correction_note: str | None  # a re-issue prints '更正版' and this note
 
@@ -371,7 +372,8 @@ def _frame(config: EditionConfig, month: date, correction_note: str | None) -> P
         publication_zh=config.publication_zh,
         section_band_zh=config.section_band_zh,
         section_band_en=config.section_band_en,
-        period_label=period_label(month),
+        # the masthead names the span the month closes, as the year-to-date figures do
+        period_label=Period(month.year, month.month).year_to_date_label_zh,
         confidentiality=config.confidentiality,
         correction_note=correction_note,
     )

@@ -5,13 +5,17 @@ needed for it is missing: no sentence is ever written about a figure we do not h
 
 Rules (one function each):
 - level:    '手机银行客户数达到3.85亿户'; qualifiers 超过/近 replace 达到 ('线上获客占比超过50%')
-- change:   counts/amounts by a rate '同比增长25.4%' / '同比下降3.1%'; ratios by points
-            '同比提升10个百分点' / '同比下降2个百分点'; '同比持平' when the change rounds to zero;
-            cumulative (YTD) KPIs compare with '与去年同期'; 环比 the same with '环比'
+- change:   counts/amounts by a rate '同比增长25.4%' / '同比下降3.1%' (one decimal unless
+            the catalogue's change_decimals says two); ratios by points at one decimal
+            '同比提升10个百分点' / '同比下降2.5个百分点'; '同比持平' when the change rounds to
+            zero; cumulative (YTD) KPIs compare with '与去年同期'; 环比 the same with '环比'
 - rank:     '居四行首位', '居四行第二位', '并列四行首位' (rank 1 with a zero lead)
 - lead:     '领先第二名建行1762万户' (rank 1, a positive lead and a named runner-up only)
 - lead paragraph: '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，
-            领先第二名建行1762万户。'
+            领先第二名建行1762万户。' (point-in-time figures: 截至N月末)
+- year-to-date paragraph: opens with the span the month closes: 一季度 (March), 上半年
+            (June), 前三季度 (September), 全年 (December), else 1-N月 ('上半年，手机银行交易
+            金额累计达到31.5万亿元，与去年同期增长25.4%；……')
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from strategy_briefs.briefs.numbers import (
     format_quantity,
     format_rate_change,
     format_value,
-    month_end_phrase,
 )
+from strategy_briefs.periods import Period
 
 # Qualifiers that already say where the figure stands, so '达到' would be wrong.
 _REPLACES_REACHED = ("超过", "近", "接近")
@@ -293,11 +297,12 @@ def _lead(writer: _Writer) -> str | None:
     if not headline:
         return None
     groups = [writer.parts(f) for f in headline]
-    return join_sentences(groups, opener=month_end_phrase(headline[0].period.month) + "，") or None
+    opener = _period(headline[0]).month_end_zh + "，"
+    return join_sentences(groups, opener=opener) or None
 
 
 def ytd_paragraph(facts: Sequence[BriefFact], rules: ArticleRules | None = None) -> str | None:
-    """'截至6月末，手机银行交易金额累计达到31.5万亿元，与去年同期增长25.4%；业务笔数累计达到
+    """'上半年，手机银行交易金额累计达到31.5万亿元，与去年同期增长25.4%；业务笔数累计达到
     369.0亿笔，与去年同期增长21.8%。'"""
     return _ytd(_Writer(facts, rules or ArticleRules()))
 
@@ -313,7 +318,11 @@ def _ytd(writer: _Writer) -> str | None:
         groups.append(writer.parts(fact, name=name))
     # Cumulative figures pair up ('……；……。') the way the page prints them.
     text = "；".join("，".join(g) for g in groups if g)
-    return f"{month_end_phrase(ytd[0].period.month)}，{text}。" if text else None
+    return f"{_period(ytd[0]).year_to_date_zh}，{text}。" if text else None
+
+
+def _period(fact: BriefFact) -> Period:
+    return Period(fact.period.year, fact.period.month)
 
 
 def _others(writer: _Writer) -> str | None:

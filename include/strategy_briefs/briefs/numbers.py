@@ -2,7 +2,9 @@
 
 Two sources of a figure:
 - a *published* figure (value_submitted + unit_submitted, e.g. '369.0' + '亿笔') is printed
-  exactly as submitted: the newsletter's own precision is part of the fact;
+  exactly as submitted while it is in the page's unit: the newsletter's own precision is
+  part of the fact. Submitted in another scale ('368000亿元', '3690000万笔') it is printed in
+  the page's unit, the scale word babel's compact format gives it ('36.8万亿元', '369亿笔');
 - a *derived* figure (a lead over the runner-up, a value without a submission) is scaled by
   babel's Chinese compact decimal format, with the fewest decimals that state it exactly
   (at most two, then rounded).
@@ -108,16 +110,28 @@ def format_percent(fraction: Decimal | float | str, max_decimals: int = 2) -> st
     return sensible_decimals(_to_decimal(fraction) * 100, max_decimals) + "%"
 
 
-def format_points(points: Decimal | float | str, max_decimals: int = 2) -> str:
-    """10.0 -> '10个百分点' (magnitude only; the verb carries the sign)."""
-    return sensible_decimals(abs(_to_decimal(points)), max_decimals) + "个百分点"
+def format_points(points: Decimal | float | str, decimals: int = 1) -> str:
+    """A percentage-point move at one decimal, as the page prints them: 10.0 -> '10个百分点',
+    10.57 -> '10.6个百分点' (magnitude only; the verb carries the sign)."""
+    return _plain(abs(_to_decimal(points)), decimals) + "个百分点"
 
 
 def format_rate_change(fraction: Decimal | float | str, decimals: int = 1) -> str:
-    """Magnitude of a relative change: 0.254 -> '25.4%', -0.031 -> '3.1%', 0.2 -> '20%';
-    computed rates print `decimals` places (0.583497 -> '58.35%' with 2)."""
-    percent = abs(_to_decimal(fraction)) * 100
-    return sensible_decimals(percent, max(decimals, 2), fallback=decimals) + "%"
+    """Magnitude of a computed relative change at the catalogue's `decimals` (one unless it
+    says two, as the page prints them): 0.254 -> '25.4%', 0.1114 -> '11.1%', -0.031 ->
+    '3.1%', 0.2 -> '20%'; 0.583497 -> '58.35%' with 2."""
+    return _plain(abs(_to_decimal(fraction)) * 100, decimals) + "%"
+
+
+def scale_word(unit: str) -> str:
+    """'万亿' for '万亿元', '亿' for '亿笔', '' for '户' or '%'."""
+    return next((prefix for prefix in _SCALE_PREFIXES if unit.startswith(prefix)), "")
+
+
+def _page_scale_word(value_base: Decimal) -> str:
+    """The scale word the page prints a base-unit value with: 3.68e13 -> '万亿'."""
+    match = _COMPACT_RE.match(compact_number(value_base))
+    return (match.group(2) or "") if match else ""
 
 
 def format_value(
@@ -132,8 +146,15 @@ def format_value(
     """A KPI value as the newsletter prints it, or None when there is no value at all."""
     if value_submitted not in (None, "") and unit_submitted:
         submitted = value_submitted.strip()
-        if unit_submitted == "%" or is_scaled_unit(unit_submitted):
+        if unit_submitted == "%":
             return with_qualifier(submitted, unit_submitted, qualifier)
+        if is_scaled_unit(unit_submitted):
+            if value_base is None or scale_word(unit_submitted) == _page_scale_word(
+                _to_decimal(value_base)
+            ):
+                return with_qualifier(submitted, unit_submitted, qualifier)
+            page_number = compact_number(_to_decimal(value_base))
+            return with_qualifier(page_number, unit_word(base_unit), qualifier)
         # A figure submitted in base units: print it plainly while it is small, else scale it.
         if abs(Decimal(submitted)) < 10000:
             return with_qualifier(submitted, unit_submitted, qualifier)
@@ -166,8 +187,3 @@ def chinese_ordinal(n: int) -> str:
         tens, ones = divmod(n, 10)
         return CHINESE_DIGITS[tens] + "十" + (CHINESE_DIGITS[ones] if ones else "")
     return str(n)
-
-
-def month_end_phrase(month: int) -> str:
-    """'截至6月末'."""
-    return f"截至{month}月末"
