@@ -259,8 +259,10 @@ def strategy_briefs_monthly():
             doc_md="Sends the briefs to their distribution lists through `smtp_default`, "
             "recording each recipient in delivery.ledger before and after sending. A retry "
             "sends only to recipients not yet accepted; a recipient left 'unknown' (the task "
-            "died mid-send) needs an operator decision, see docs/delivery.md. With dry_run "
-            "nothing is sent.",
+            "died mid-send) needs an operator decision, see docs/delivery.md. A re-issue opens "
+            "a new edition of the briefs in reissue_briefs only (all by default); a brief "
+            "not named whose PDF changed stops the send (EditionConflict): name it too. With "
+            "dry_run nothing is sent.",
         )
         def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))
