@@ -223,10 +223,8 @@ def strategy_briefs_monthly():
             "an unknown brief id (trigger the run again with corrected params).",
         )
         def render_briefs(period: str, params=None) -> list[dict]:
-            params = dict(params or {})
-            return tasks.render_briefs(
-                period, tasks.reissue_reason(params), tasks.reissue_briefs(params)
-            )
+            reason, reissued = tasks.reissue_params(dict(params or {}))
+            return tasks.render_briefs(period, reason, reissued)
 
         return render_briefs(period)
 

@@ -14,7 +14,7 @@ import pytest
 from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 from marts_contract import contract_marts
 
-from strategy_briefs import warehouse
+from strategy_briefs import cli, warehouse
 from strategy_briefs.briefs.render import TEMPLATES_DIR, render_month
 from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver
 from strategy_briefs.delivery.archive import MANIFEST_NAME
@@ -153,3 +153,12 @@ def test_a_month_without_an_archive_is_one_clear_error(archived_month, tmp_path)
     params, _ = archived_month
     with pytest.raises(FileNotFoundError, match=f"no archive manifest for {PERIOD}"):
         verify_month(params, PERIOD, tmp_path / "archive")
+
+
+def test_verify_without_an_archive_prints_one_line_and_exits_2(
+    warehouse_params, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("STRATEGY_BRIEFS_OUTPUT", str(tmp_path))
+    assert cli.main(["verify", "--period", "2031-01"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no archive manifest for 2031-01" in err, err

@@ -34,6 +34,17 @@ def test_reissue_briefs_names_known_briefs_or_means_every_brief():
         tasks.reissue_briefs({"reissue_briefs": ["special_edition"]})
 
 
+def test_bad_reissue_params_fail_the_render_task_without_retries():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    good = {"force_reissue": True, "reissue_reason": "更正", "reissue_briefs": ["credit_card"]}
+    assert tasks.reissue_params(good) == ("更正", {"credit_card"})
+    with pytest.raises(AirflowFailException, match="unknown brief id gold_bars"):
+        tasks.reissue_params({**good, "reissue_briefs": ["gold_bars"]})
+    with pytest.raises(AirflowFailException, match="needs a reason"):
+        tasks.reissue_params({**good, "reissue_reason": ""})
+
+
 @pytest.mark.parametrize(
     "argv, words",
     [

@@ -170,6 +170,17 @@ def reissue_briefs(params: dict) -> frozenset[str] | None:
     return frozenset(named) or None
 
 
+def reissue_params(params: dict) -> tuple[str | None, frozenset[str] | None]:
+    """(`reissue_reason`, `reissue_briefs`) for the render task. Bad params fail the task at
+    once (`AirflowFailException` skips the retries): every retry would read the same params."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return reissue_reason(params), reissue_briefs(params)
+    except ValueError as error:
+        raise AirflowFailException(f"bad re-issue params: {error}") from error
+
+
 def render_briefs(
     period: str, correction_note: str | None = None, reissued: frozenset[str] | None = None
 ) -> list[dict]:
