@@ -12,7 +12,8 @@ Turns one month of line-of-business submissions into the executive PDF briefs.
 
 The reporting month is the month in which the run's data interval starts (Asia/Shanghai):
 a run on the 5th of July reports June. Params: `dry_run` (render, never send),
-`force_reissue` + `reissue_reason` (send a corrected edition, marked 更正版).
+`force_reissue` + `reissue_reason` (send a corrected edition, marked 更正版), `reissue_briefs`
+(the briefs that re-issue re-sends; empty: every brief).
 
 **When it fails**: open the failed task's log; its doc says what to do. Fix the input and
 clear the failed task: loads replace their month, delivery sends only what was not sent.
@@ -107,7 +108,15 @@ BRIEFS = Asset(name="briefs_pdf", uri="briefs://monthly", group="briefs")
         "reissue_reason": Param(
             "",
             type="string",
-            description="Why the corrected edition is sent (required with force_reissue).",
+            description="Why the corrected edition is sent (required with force_reissue); "
+            "printed as the 更正说明 on page 1.",
+        ),
+        "reissue_briefs": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            description="Brief ids the re-issue re-sends (special_edition or a line of "
+            "business code, one per line); empty: every brief.",
         ),
     },
 )
@@ -208,11 +217,14 @@ def strategy_briefs_monthly():
             outlets=[BRIEFS],
             execution_timeout=RENDER_TIMEOUT,
             doc_md="Renders the special edition and one brief per line of business from "
-            "marts.brief_facts. Fails on a missing glyph or an empty mart: check the "
-            "warehouse tasks of this run.",
+            "marts.brief_facts; on a re-issue the briefs named in reissue_briefs (all by "
+            "default) print 更正版 and the reason. Fails on a missing glyph, an empty mart "
+            "(check the warehouse tasks of this run), or a re-issue without a reason or with "
+            "an unknown brief id (trigger the run again with corrected params).",
         )
-        def render_briefs(period: str) -> list[dict]:
-            return tasks.render_briefs(period)
+        def render_briefs(period: str, params=None) -> list[dict]:
+            reason, reissued = tasks.reissue_params(dict(params or {}))
+            return tasks.render_briefs(period, reason, reissued)
 
         return render_briefs(period)
 
@@ -245,8 +257,10 @@ def strategy_briefs_monthly():
             doc_md="Sends the briefs to their distribution lists through `smtp_default`, "
             "recording each recipient in delivery.ledger before and after sending. A retry "
             "sends only to recipients not yet accepted; a recipient left 'unknown' (the task "
-            "died mid-send) needs an operator decision, see docs/delivery.md. With dry_run "
-            "nothing is sent.",
+            "died mid-send) needs an operator decision, see docs/delivery.md. A re-issue opens "
+            "a new edition of the briefs in reissue_briefs only (all by default); a brief "
+            "not named whose PDF changed stops the send (EditionConflict): name it too. With "
+            "dry_run nothing is sent.",
         )
         def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))

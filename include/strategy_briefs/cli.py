@@ -152,11 +152,27 @@ def run_month(
 # ---------------------------------------------------------------- subcommands
 
 
+def run_conf(args: argparse.Namespace) -> dict:
+    """The DAG params of `run`, checked by the tasks' own rules before anything runs."""
+    from strategy_briefs.orchestration import tasks
+
+    conf: dict = {"dry_run": args.dry_run}
+    if args.force_reissue is not None:
+        conf.update(force_reissue=True, reissue_reason=args.force_reissue)
+    if args.reissue_brief is not None:
+        if args.force_reissue is None:
+            raise CliError("--reissue-brief names the briefs of a re-issue: give --force-reissue")
+        conf["reissue_briefs"] = [b.strip() for b in args.reissue_brief.split(",")]
+        if not any(conf["reissue_briefs"]):
+            raise CliError("--reissue-brief names no brief")
+    tasks.reissue_reason(conf)
+    tasks.reissue_briefs(conf)
+    return conf
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    conf = {"dry_run": args.dry_run}
-    if args.force_reissue:
-        conf.update(force_reissue=True, reissue_reason=args.force_reissue)
+    conf = run_conf(args)
     for path in run_month(settings, periods.Period.parse(args.period), conf=conf):
         print(path)
     return 0
@@ -194,6 +210,29 @@ def cmd_render(args: argparse.Namespace) -> int:
         if args.png:
             for page in write_png_pages(brief.path, brief.path.parent / "png", dpi=args.png_dpi):
                 print(page)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Render the month again and compare with the archived PDFs; exit 1 on any difference."""
+    from strategy_briefs.delivery.verify import verify_month
+
+    settings = Settings.from_env()
+    owner = _owner_params(settings)
+    reporter = roles.role_params(
+        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
+    )
+    period = str(periods.Period.parse(args.period))
+    verification = verify_month(reporter, period, settings.output_dir / "archive")
+    for check in verification.checks:
+        print(check.line())
+    differing = [c.archived.brief_id for c in verification.checks if not c.identical]
+    if differing:
+        print(
+            f"{period}: {len(differing)} brief(s) differ: {', '.join(differing)}", file=sys.stderr
+        )
+        return 1
+    print(f"{period}: all {len(verification.checks)} archived brief(s) verified", file=sys.stderr)
     return 0
 
 
@@ -337,7 +376,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--force-reissue",
         metavar="REASON",
-        help="send a corrected edition (更正版) again, giving the reason",
+        help="send a corrected edition (更正版) again, giving the reason (printed on page 1)",
+    )
+    run.add_argument(
+        "--reissue-brief",
+        metavar="BRIEF[,BRIEF…]",
+        help="with --force-reissue: re-send only these briefs, e.g. "
+        "special_edition,precious_metals (default: every brief)",
     )
     run.set_defaults(func=cmd_run)
 
@@ -362,6 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--png-dpi", type=int, default=80, metavar="DPI", help="resolution of --png (default 80)"
     )
     render.set_defaults(func=cmd_render)
+
+    verify = sub.add_parser(
+        "verify",
+        help="re-render a month from the warehouse and compare with the archived PDFs byte "
+        "for byte; names each brief that differs and why (data or templates), exit 1 if any",
+    )
+    verify.add_argument("--period", required=True, metavar="YYYY-MM", help="reporting month")
+    verify.set_defaults(func=cmd_verify)
 
     demo = sub.add_parser(
         "demo", help=f"load the sample history and run {', '.join(DEMO_MONTHS)} end to end"

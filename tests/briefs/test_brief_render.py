@@ -229,7 +229,7 @@ def test_correction_reissue_prints_the_mark(tmp_path):
         [],
         PERIOD,
         tmp_path,
-        correction_note="更正私银客户数口径说明。",
+        corrections={"special_edition": "更正私银客户数口径说明。"},
         include_lob_briefs=False,
     )
     assert len(rendered) == 1 and rendered[0].is_correction

@@ -33,7 +33,7 @@ def copies_per_recipient(mailbox: Path) -> Counter[str]:
     return Counter(m.delivered_to for m in read_mailbox(mailbox))
 
 
-def run(params, period, briefs, recipients, tmp_path, reason=None):
+def run(params, period, briefs, recipients, tmp_path, reason=None, reissued=None):
     with AirflowSmtpSender() as sender:
         return deliver(
             params,
@@ -43,6 +43,7 @@ def run(params, period, briefs, recipients, tmp_path, reason=None):
             sender,
             archive_root=tmp_path / "archive",
             force_reissue_reason=reason,
+            reissue_brief_ids=reissued,
         )
 
 
@@ -163,6 +164,48 @@ def test_forced_reissue_sends_one_correction_per_recipient_and_keeps_both_editio
     assert (archive_dir / "mobile_banking.edition-2.pdf").read_bytes() == (
         corrected[1].path.read_bytes()
     )
+
+
+def test_a_reissue_naming_one_brief_sends_only_that_brief_again(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    run(warehouse_params, period, briefs, recipients, tmp_path)
+    # The special edition renders as before; only the mobile-banking brief is corrected.
+    corrected = [briefs[0], make_briefs(tmp_path / "corrected", period, "corrected")[1]]
+    reason = "手机银行客户数口径更正"
+    only_mobile = frozenset({"mobile_banking"})
+    reissue = run(
+        warehouse_params, period, corrected, recipients, tmp_path, reason, reissued=only_mobile
+    )
+    assert reissue.editions == {"special_edition": 1, "mobile_banking": 2}
+    assert sorted(r.recipient for r in reissue.sent) == MOBILE_HEADS
+    assert copies_per_recipient(mailbox) == Counter(EXECUTIVES + MOBILE_HEADS * 2)
+    rows = ledger.ledger_rows(warehouse_params, period)
+    assert {(r.brief_id, r.edition, r.reissue_reason) for r in rows} == {
+        ("special_edition", 1, None),
+        ("mobile_banking", 1, None),
+        ("mobile_banking", 2, reason),
+    }
+    assert not (tmp_path / "archive" / period / "special_edition.edition-2.pdf").exists()
+
+
+def test_a_reissue_not_naming_a_changed_brief_sends_nothing(
+    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+):
+    run(warehouse_params, period, briefs, recipients, tmp_path)
+    changed = make_briefs(tmp_path / "changed", period, variant="changed")
+    with pytest.raises(EditionConflict, match="special_edition .*name this one"):
+        run(
+            warehouse_params,
+            period,
+            changed,
+            recipients,
+            tmp_path,
+            "手机银行客户数口径更正",
+            reissued=frozenset({"mobile_banking"}),
+        )
+    assert len(read_mailbox(mailbox)) == 3
+    assert {r.edition for r in ledger.ledger_rows(warehouse_params, period)} == {1}
 
 
 def test_changed_pdf_without_reissue_sends_nothing(

@@ -6,6 +6,7 @@ dbt test. The process refuses every outbound connection that is not loopback thr
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -16,8 +17,13 @@ from pathlib import Path
 
 import pytest
 from e2e_pipeline import pipeline_env
+from pdf_pages import correction_marks, page_texts, unmarked_differences
 
-from strategy_briefs import roles
+from strategy_briefs import roles, warehouse
+from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
+from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
+from strategy_briefs.briefs.provenance import data_snapshot, template_version
+from strategy_briefs.briefs.render import TEMPLATES_DIR
 from strategy_briefs.cli import CliError, run_month
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.recipients import load_recipients
@@ -174,6 +180,124 @@ def test_a_second_run_of_the_month_sends_nothing_new(world):
     before = len(read_mailbox(world.mail_dir))
     run_month(world.settings, JUNE)
     assert len(read_mailbox(world.mail_dir)) == before
+
+
+REISSUED = ("special_edition", "precious_metals")
+REISSUE_REASON = "贵金属业务库存数据口径说明有误，现予更正。"
+
+
+@dataclass
+class Reissue:
+    archive: Path
+    edition_1: dict[str, tuple[bytes, int]]  # file name -> (bytes, mode) before the re-issue
+    manifest_before: dict
+    mails: list  # what the re-issue sent
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    cli = Path(sys.executable).with_name("strategy-briefs")
+    return subprocess.run([str(cli), *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def reissue(world):
+    """June re-issued for two briefs, through the command an operator types."""
+    archive = world.settings.output_dir / "archive" / str(JUNE)
+    edition_1 = {
+        p.name: (p.read_bytes(), p.stat().st_mode) for p in archive.glob("*.edition-1.pdf")
+    }
+    manifest_before = json.loads((archive / "manifest.json").read_text(encoding="utf-8"))
+    before = len(read_mailbox(world.mail_dir))
+    done = _cli("run", "--period", str(JUNE), "--force-reissue", REISSUE_REASON,
+                "--reissue-brief", ",".join(REISSUED))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Reissue(archive, edition_1, manifest_before, read_mailbox(world.mail_dir)[before:])
+
+
+def _brief_of(mail) -> str:
+    return dict(
+        part.strip().split("=") for part in str(mail.message["X-Strategy-Briefs"]).split(";")
+    )["brief"]
+
+
+def test_a_reissue_resends_only_the_named_briefs_as_corrections(world, reissue):
+    recipients = load_recipients(world.settings.recipients_file)
+    expected = sorted(a for brief in REISSUED for a in recipients.for_brief(brief))
+    assert sorted(m.delivered_to for m in reissue.mails) == expected
+    for mail in reissue.mails:
+        assert _brief_of(mail) in REISSUED
+        assert str(mail.message["Subject"]).startswith("【更正版】")
+        assert "edition=2" in str(mail.message["X-Strategy-Briefs"])
+    editions = {p.name for p in reissue.archive.glob("*.edition-2.pdf")}
+    assert editions == {f"{brief}.edition-2.pdf" for brief in REISSUED}
+
+
+def test_edition_1_stays_untouched_in_the_archive(reissue):
+    after = {
+        p.name: (p.read_bytes(), p.stat().st_mode) for p in reissue.archive.glob("*.edition-1.pdf")
+    }
+    assert after == reissue.edition_1 and len(after) == 5
+    manifest = json.loads((reissue.archive / "manifest.json").read_text(encoding="utf-8"))
+    first = [e for e in manifest["editions"] if e["edition"] == 1]
+    assert first == [e for e in reissue.manifest_before["editions"] if e["edition"] == 1]
+
+
+@pytest.mark.parametrize("brief_id", REISSUED)
+def test_edition_2_differs_from_edition_1_only_in_the_marked_places(reissue, brief_id):
+    before = page_texts(reissue.archive / f"{brief_id}.edition-1.pdf")
+    after = page_texts(reissue.archive / f"{brief_id}.edition-2.pdf")
+    assert after != before
+    marks = correction_marks(len(after), REISSUE_REASON)
+    assert unmarked_differences(before, after, marks) == []
+
+
+def test_the_manifest_records_what_each_edition_came_from(world, reissue):
+    manifest = json.loads((reissue.archive / "manifest.json").read_text(encoding="utf-8"))
+    reporter = roles.role_params(
+        warehouse.parse_url(os.environ["WAREHOUSE_URL"]),
+        roles.REPORTER,
+        roles.passwords_from(os.environ)[roles.REPORTER],
+    )
+    facts = load_brief_facts(reporter, str(JUNE))
+    highlights = load_brief_highlights(reporter, str(JUNE))
+    history = load_kpi_history(reporter, str(JUNE), months=24)
+    version = template_version(TEMPLATES_DIR, DEFAULT_CONFIG_FILE)
+    assert len(manifest["editions"]) == 7
+    for entry in manifest["editions"]:
+        lob = None if entry["brief_id"] == "special_edition" else entry["brief_id"]
+        assert entry["data_snapshot_sha256"] == data_snapshot(facts, highlights, history, lob)
+        assert entry["template_version"] == version
+        expected_reason = REISSUE_REASON if entry["edition"] == 2 else None
+        assert entry["reissue_reason"] == expected_reason
+
+
+def test_verify_proves_the_archive_and_names_a_brief_whose_data_changed(world, reissue):
+    done = _cli("verify", "--period", str(JUNE))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 5 and all(": identical to " in line for line in lines), lines
+    assert "special_edition edition 2: identical to special_edition.edition-2.pdf" in lines
+
+    owner = warehouse.parse_url(os.environ["WAREHOUSE_URL"])
+    where = "where period = %s and kpi_code = 'pb_clients'"
+    update = f"update marts.brief_facts set value_submitted = %s {where}"
+    with warehouse.connect(owner) as conn:
+        select = f"select value_submitted from marts.brief_facts {where}"
+        (submitted,) = conn.execute(select, (JUNE.first_day,)).fetchone()
+        conn.execute(update, (submitted + "1", JUNE.first_day))  # a figure changed since
+    try:
+        done = _cli("verify", "--period", str(JUNE))
+    finally:
+        with warehouse.connect(owner) as conn:
+            conn.execute(update, (submitted, JUNE.first_day))
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    by_brief = {line.split()[0]: line for line in done.stdout.splitlines()}
+    for brief in ("special_edition", "private_banking"):
+        assert "differs from" in by_brief[brief] and "data changed" in by_brief[brief]
+        assert "templates changed" not in by_brief[brief]
+    for brief in ("mobile_banking", "credit_card", "precious_metals"):
+        assert ": identical to " in by_brief[brief]
+    assert "2 brief(s) differ: private_banking, special_edition" in done.stderr
 
 
 def _operator_notices(mail_dir: Path) -> list:

@@ -11,7 +11,7 @@ Table rules (one function each):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,6 +28,10 @@ from strategy_briefs.briefs.numbers import (
 from strategy_briefs.periods import Period
 
 MISSING = "—"
+SPECIAL_EDITION_ID = "special_edition"  # the combined edition; every other brief is a lob_code
+# A reason prints in page 1's top margin (templates/css/page.css): two lines of the box hold
+# this much, and a longer one would run into the masthead.
+MAX_REISSUE_REASON_CHARS = 120
 MAX_TREND_KPIS = 4
 MAX_PEER_KPIS = 3
 
@@ -367,6 +371,19 @@ def article_context(
     )
 
 
+def checked_correction_note(note: str) -> str:
+    """The re-issue reason as printed, or a ValueError saying what is wrong with it."""
+    text = " ".join(note.split())
+    if not text:
+        raise ValueError("a re-issue needs a reason (it is printed as the 更正说明)")
+    if len(text) > MAX_REISSUE_REASON_CHARS:
+        raise ValueError(
+            f"the re-issue reason has {len(text)} characters; at most "
+            f"{MAX_REISSUE_REASON_CHARS} fit the 更正说明 box on page 1"
+        )
+    return text
+
+
 def _frame(config: EditionConfig, month: date, correction_note: str | None) -> PageFrame:
     return PageFrame(
         publication_zh=config.publication_zh,
@@ -384,10 +401,15 @@ def build_contexts(
     history: Sequence[HistoryPoint],
     month: date,
     config: EditionConfig,
-    correction_note: str | None = None,
+    corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
 ) -> tuple[SpecialEditionContext, list[LineOfBusinessBriefContext]]:
-    """The special edition and one brief per line of business that has facts this month."""
+    """The special edition and one brief per line of business that has facts this month.
+
+    `corrections`: brief id (`SPECIAL_EDITION_ID` or a lob_code) -> the reason a re-issue of
+    that brief prints as 更正版 and 更正说明; the other briefs print as they were.
+    """
+    notes = {brief: checked_correction_note(text) for brief, text in (corrections or {}).items()}
     by_lob: dict[str, list[BriefFact]] = defaultdict(list)
     highlights_by_lob: dict[str, list[BriefHighlight]] = defaultdict(list)
     for item in highlights:
@@ -406,7 +428,6 @@ def build_contexts(
         article_context(lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code])
         for lob in lobs
     ]
-    frame = _frame(config, month, correction_note)
     created = publication_date(month)
     label = period_label(month)
     edition = SpecialEditionContext(
@@ -417,7 +438,7 @@ def build_contexts(
             keywords=(config.section_band_zh, label, *(a.lob_name_zh for a in articles)),
             created=created,
         ),
-        frame=frame,
+        frame=_frame(config, month, notes.get(SPECIAL_EDITION_ID)),
         section_band_zh=config.section_band_zh,
         section_band_en=config.section_band_en,
         series_line=config.series_line,
@@ -435,7 +456,7 @@ def build_contexts(
                 keywords=(article.lob_name_zh, label, "第一个人金融银行"),
                 created=created,
             ),
-            frame=frame,
+            frame=_frame(config, month, notes.get(article.lob_code)),
             title=f"{article.lob_name_zh}月度简报",
             article=article,
             demo_notice=demo_notice([article]),

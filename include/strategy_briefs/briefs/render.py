@@ -2,15 +2,16 @@
 
 `render_documents` is pure (facts and history in, files out); `render_month` reads the marts
 first. The same facts, history and templates give byte-identical PDFs: the creation date
-comes from the period, the PDF identifier from the content, chart SVGs carry no date.
+comes from the period, the PDF identifier from the content, chart SVGs carry no date. Each
+brief carries what it came from (`briefs/provenance.py`), so an archived PDF can be checked
+against the warehouse by rendering it again (`delivery/verify.py`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,11 +20,17 @@ from pathlib import Path
 
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
+    SPECIAL_EDITION_ID,
     LineOfBusinessBriefContext,
     SpecialEditionContext,
     build_contexts,
 )
-from strategy_briefs.briefs.edition import DEFAULT_SEEDS_DIR, EditionConfig, load_edition_config
+from strategy_briefs.briefs.edition import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_SEEDS_DIR,
+    EditionConfig,
+    load_edition_config,
+)
 from strategy_briefs.briefs.facts import (
     BriefFact,
     BriefHighlight,
@@ -33,13 +40,14 @@ from strategy_briefs.briefs.facts import (
     load_kpi_history,
     parse_period,
 )
+from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.catalogue import Catalogue, load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.delivery.models import file_sha256
 from strategy_briefs.warehouse import WarehouseParams
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 PDF_VARIANT = "pdf/a-3b"
-SPECIAL_EDITION_ID = "special_edition"
 # The embedded CJK fonts every printed character must be in (regular faces; bold has the same cmap).
 CJK_FONT_FILES = (
     Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
@@ -70,6 +78,9 @@ class RenderedBrief:
     # WeasyPrint's, and highlights whose figures disagree with the facts (briefs/claims.py);
     # the quality gate holds the send on any
     warnings: tuple[str, ...]
+    data_snapshot_sha256: str  # the rows it was rendered from (briefs/provenance.py)
+    template_version: str  # the templates and wording config it was rendered with
+    correction_note: str | None = None  # the 更正说明 it prints, on a re-issue
 
 
 def special_edition_filename(period: str) -> str:
@@ -196,10 +207,6 @@ def write_pdf(
     return len(document.pages), list(warnings)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) -> list[str]:
     articles = (
         context.articles if isinstance(context, SpecialEditionContext) else (context.article,)
@@ -213,22 +220,28 @@ def render_documents(
     period: str,
     out_dir: Path,
     *,
-    correction_note: str | None = None,
+    corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
     config: EditionConfig | None = None,
+    config_file: Path = DEFAULT_CONFIG_FILE,
     catalogue: Catalogue | None = None,
     templates_dir: Path = TEMPLATES_DIR,
     include_lob_briefs: bool = True,
 ) -> list[RenderedBrief]:
-    """Write the special edition and one brief per line of business to `out_dir/<period>/`."""
+    """Write the special edition and one brief per line of business to `out_dir/<period>/`.
+
+    `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
+    is read from `config_file` unless given.
+    """
     month = parse_period(period)
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
-    config = config or load_edition_config()
+    config = config or load_edition_config(config_file)
     catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
     edition, briefs = build_contexts(
-        facts, history, month, config, correction_note, highlights=highlights
+        facts, history, month, config, corrections, highlights=highlights
     )
+    version = template_version(templates_dir, config_file)
     claims = disagreements(highlights, facts, catalogue.units)
     jobs: list[tuple[str, str, SpecialEditionContext | LineOfBusinessBriefContext, str]] = [
         (SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period))
@@ -245,7 +258,7 @@ def render_documents(
         check_glyphs(brief_id, html, _chart_texts(context))
         rendered_html.append(html)
     results = []
-    for (brief_id, title, _, filename), html in zip(jobs, rendered_html, strict=True):
+    for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
         path = out_dir / period / filename
         pages, warnings = write_pdf(html, path, templates_dir)
         warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
@@ -255,10 +268,15 @@ def render_documents(
                 title_zh=title,
                 period=period,
                 path=path,
-                sha256=_sha256(path),
+                sha256=file_sha256(path),
                 page_count=pages,
-                is_correction=correction_note is not None,
+                is_correction=context.frame.correction_note is not None,
                 warnings=tuple(warnings),
+                data_snapshot_sha256=data_snapshot(
+                    facts, highlights, history, None if brief_id == SPECIAL_EDITION_ID else brief_id
+                ),
+                template_version=version,
+                correction_note=context.frame.correction_note,
             )
         )
     return results
@@ -269,7 +287,9 @@ def render_month(
     period: str,
     out_dir: Path,
     *,
-    correction_note: str | None = None,
+    corrections: Mapping[str, str] | None = None,
+    templates_dir: Path = TEMPLATES_DIR,
+    config_file: Path = DEFAULT_CONFIG_FILE,
 ) -> list[RenderedBrief]:
     """Read one month's brief facts, highlights and KPI history from the marts and render."""
     facts = load_brief_facts(params, period)
@@ -280,8 +300,10 @@ def render_month(
         history,
         period,
         out_dir,
-        correction_note=correction_note,
+        corrections=corrections,
         highlights=highlights,
+        templates_dir=templates_dir,
+        config_file=config_file,
     )
 
 

@@ -253,7 +253,8 @@ def _plan_edition(conn, period: str, brief: BriefToSend, sha: str, reason: str |
         raise EditionConflict(
             f"{brief.brief_id} {period}: the PDF differs from edition {latest.edition} already "
             f"sent (sha256 {latest.pdf_sha256[:12]}…, now {sha[:12]}…); nothing sent. To send "
-            "the new content, re-issue with force_reissue and a reason"
+            "the new content, re-issue it with force_reissue and a reason (and, when naming "
+            "the briefs to re-issue, name this one)"
         )
     return latest.edition, latest.reissue_reason
 
@@ -267,8 +268,13 @@ def deliver(
     *,
     archive_root: Path,
     force_reissue_reason: str | None = None,
+    reissue_brief_ids: frozenset[str] | None = None,
 ) -> DeliveryReport:
-    """Send each brief to its distribution list once; see the module docstring."""
+    """Send each brief to its distribution list once; see the module docstring.
+
+    A re-issue (`force_reissue_reason`) opens a new edition of the briefs in
+    `reissue_brief_ids` (None: every brief); the others are delivered as on any run.
+    """
     parse_period(period)
     if force_reissue_reason is not None and not force_reissue_reason.strip():
         raise ValueError("force_reissue_reason must say why the brief is re-issued")
@@ -287,7 +293,10 @@ def deliver(
         plans: list[_Plan] = []
         for brief in briefs:  # decide and archive every edition before the first send
             sha = file_sha256(brief.path)
-            edition, edition_reason = _plan_edition(conn, period, brief, sha, reason)
+            reissued = reissue_brief_ids is None or brief.brief_id in reissue_brief_ids
+            edition, edition_reason = _plan_edition(
+                conn, period, brief, sha, reason if reissued else None
+            )
             archived = archive.archive_pdf(
                 archive_root, period, brief.brief_id, edition, brief.path
             )

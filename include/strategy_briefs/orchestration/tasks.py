@@ -142,15 +142,63 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
     return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
 
 
-def render_briefs(period: str, correction_note: str | None = None) -> list[dict]:
+def reissue_reason(params: dict) -> str | None:
+    """The reason of a re-issue (`force_reissue`), as the PDFs print it; None otherwise."""
+    from strategy_briefs.briefs.context import checked_correction_note
+
+    if not params.get("force_reissue"):
+        return None
+    return checked_correction_note(params.get("reissue_reason") or "")
+
+
+def reissue_briefs(params: dict) -> frozenset[str] | None:
+    """The briefs a re-issue re-sends (`reissue_briefs`); None, the default, is every brief."""
+    from strategy_briefs.delivery.recipients import known_brief_ids
+
+    named = params.get("reissue_briefs") or []
+    if isinstance(named, str):  # a run triggered with conf {"reissue_briefs": "a,b"}
+        named = named.split(",")
+    named = {brief.strip() for brief in named if brief.strip()}
+    if named and not params.get("force_reissue"):
+        raise ValueError("reissue_briefs names briefs to re-issue: it needs force_reissue")
+    known = known_brief_ids(Settings.from_env().seeds_dir)
+    unknown = sorted(named - known)
+    if unknown:
+        raise ValueError(
+            f"unknown brief id {', '.join(unknown)} in reissue_briefs (known: {', '.join(sorted(known))})"
+        )
+    return frozenset(named) or None
+
+
+def reissue_params(params: dict) -> tuple[str | None, frozenset[str] | None]:
+    """(`reissue_reason`, `reissue_briefs`) for the render task. Bad params fail the task at
+    once (`AirflowFailException` skips the retries): every retry would read the same params."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return reissue_reason(params), reissue_briefs(params)
+    except ValueError as error:
+        raise AirflowFailException(f"bad re-issue params: {error}") from error
+
+
+def render_briefs(
+    period: str, correction_note: str | None = None, reissued: frozenset[str] | None = None
+) -> list[dict]:
+    """Render the month; with a `correction_note`, the `reissued` briefs (None: all) print it."""
     from strategy_briefs.briefs.render import render_month
+    from strategy_briefs.delivery.recipients import known_brief_ids
 
     settings = Settings.from_env()
+    corrections = {}
+    if correction_note is not None:
+        corrections = dict.fromkeys(
+            reissued or known_brief_ids(settings.seeds_dir), correction_note
+        )
     rendered = render_month(
         warehouse_params(REPORTER_CONN_ID),
         period,
         settings.output_dir,
-        correction_note=correction_note,
+        corrections=corrections,
     )
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
@@ -161,6 +209,8 @@ def render_briefs(period: str, correction_note: str | None = None) -> list[dict]
             "path": str(b.path),
             "sha256": b.sha256,
             "warnings": list(b.warnings),
+            "data_snapshot_sha256": b.data_snapshot_sha256,
+            "template_version": b.template_version,
         }
         for b in rendered
     ]
@@ -238,13 +288,15 @@ def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
     if params.get("dry_run"):
         log.info("dry_run: %d briefs rendered, nothing sent", len(rendered))
         return {"sent": 0, "dry_run": True}
-    reason = None
-    if params.get("force_reissue"):
-        reason = (params.get("reissue_reason") or "").strip()
-        if not reason:
-            raise ValueError("force_reissue needs a reissue_reason")
     briefs = [
-        BriefToSend(r["brief_id"], r["title_zh"], Path(r["path"]), r.get("headline_lines", []))
+        BriefToSend(
+            r["brief_id"],
+            r["title_zh"],
+            Path(r["path"]),
+            r.get("headline_lines", []),
+            data_snapshot_sha256=r.get("data_snapshot_sha256"),
+            template_version=r.get("template_version"),
+        )
         for r in rendered
     ]
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
@@ -255,7 +307,8 @@ def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
             load_recipients(settings.recipients_file),
             sender,
             archive_root=settings.output_dir / "archive",
-            force_reissue_reason=reason,
+            force_reissue_reason=reissue_reason(params),
+            reissue_brief_ids=reissue_briefs(params),
         )
     log.info("%s", report.summary())
     return {"sent": len(report.sent), "manifest": str(report.manifest_path)}
