@@ -47,6 +47,7 @@ class Kpi:
     parent_kpi_code: str | None
     ranks_kpi_code: str | None
     change_decimals: int  # most decimals a brief prints for its 同比/环比
+    theme: str | None  # the article paragraph it is written in ('重点客群渗透'); None: 其他
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ def load_catalogue(seeds_dir: Path) -> Catalogue:
             parent_kpi_code=row["parent_kpi_code"] or None,
             ranks_kpi_code=row["ranks_kpi_code"] or None,
             change_decimals=int(row["change_decimals"]),
+            theme=row["theme"] or None,
         )
     units = {
         row["unit"]: Unit(

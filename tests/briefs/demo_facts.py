@@ -68,6 +68,8 @@ def fact(
         lead_over_runner_up=None,
         is_demo_data=False,
         change_decimals=int(row["change_decimals"]),
+        higher_is_better=row["higher_is_better"] == "true",
+        theme=row["theme"] or None,
     )
     values.update(overrides)
     return BriefFact(**values)

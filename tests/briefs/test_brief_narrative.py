@@ -1,6 +1,7 @@
 """Table-driven tests of every phrasing rule, from facts shaped like marts.brief_facts."""
 
 import re
+from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
@@ -279,3 +280,77 @@ def test_computed_rate_prints_the_decimals_the_catalogue_gives_the_kpi():
     assert narrative.change_clause(one, "yoy") == "同比增长58.4%"
     round_rate = fact("mb_monthly_active", "7726", "万户", yoy_change=D("0.2"), change_unit="rate")
     assert narrative.change_clause(round_rate, "yoy") == "同比增长20%"
+
+
+def _pen(code: str, points: str | None, **overrides):
+    return fact(
+        code,
+        "70",
+        "%",
+        yoy_change=None if points is None else D(points),
+        change_unit="pp",
+        **overrides,
+    )
+
+
+THRESHOLDS = narrative.DirectionThresholds()  # 2 KPIs, 75% share, median 10, flat under 1
+PEN = ["mb_pen_credit_card", "mb_pen_managed", "mb_pen_payroll", "mb_pen_in_branch"]
+
+
+@pytest.mark.parametrize(
+    ("moves", "expected"),
+    [
+        (["12", "10", "11", "15"], "显著提升"),  # all rose, median 11.5 >= 10
+        (["12", "9.9", "9.9", "15"], "显著提升"),  # median exactly 10.95
+        (["9", "9.9", "9.9", "9"], "稳步提升"),  # median 9.45 < 10
+        (["9", "5", "3", "-1"], "稳步提升"),  # 3 of 4 rose: 75% is enough
+        (["9", "5", "-3", "-1"], None),  # half and half: no judgement
+        (["-9", "-5", "-3", "1"], "有所回落"),  # 3 of 4 fell
+        (["0.9", "-0.5", "0.2", "0"], "保持稳定"),  # every move under 1 point
+        (["0.9", "-1", "0.2", "0"], None),  # one move reaches 1: not flat, no majority
+        (["12"], None),  # a single KPI is never a theme's judgement
+        (["12", "10", None, "15"], None),  # one KPI without a 同比: no judgement
+    ],
+)
+def test_theme_direction_from_the_share_that_rose_and_by_how_much(moves, expected):
+    facts = [_pen(code, move) for code, move in zip(PEN, moves, strict=False)]
+    assert narrative.theme_direction(facts, THRESHOLDS) == expected
+
+
+def test_a_fall_of_a_figure_where_less_is_better_is_good_news():
+    lower_npl = [
+        _pen("mb_pen_managed", "-3", higher_is_better=False),
+        _pen("mb_pen_payroll", "-2", higher_is_better=False),
+    ]
+    assert narrative.theme_direction(lower_npl, THRESHOLDS) == "稳步提升"
+    assert narrative.theme_direction(
+        [replace(f, higher_is_better=True) for f in lower_npl], THRESHOLDS
+    ) == ("有所回落")
+
+
+def test_themes_make_paragraphs_in_catalogue_order_with_their_judgement():
+    rules = replace(
+        load_edition_config().article_rules("mobile_banking"),
+        theme_subjects={"重点客群渗透": "重点客群渗透率"},
+    )
+    facts = [
+        fact("mb_customers", "3.85", "亿户", is_headline=True),
+        fact("mb_personal_customers_total", "6.6", "亿户"),  # no theme: 其他
+        *[_pen(code, move) for code, move in zip(PEN, ["12", "11", "10", "15"], strict=True)],
+        AMOUNT_YTD,
+    ]
+    paragraphs = narrative.article_paragraphs(facts, rules)
+    assert paragraphs[0].startswith("截至6月末，手机银行客户数达到3.85亿户")
+    # 交易 (display order 30) before 重点客群渗透 (60): the catalogue's order
+    assert paragraphs[1] == "上半年，手机银行交易金额累计达到31.5万亿元。"
+    assert paragraphs[2].startswith("重点客群渗透率显著提升，截至6月末，信用卡客户渗透率达到70%")
+    assert paragraphs[3] == "其他主要指标方面，全量个人客户数达到6.6亿户。"
+    # without a subject in config the theme is written, but not judged
+    plain = narrative.article_paragraphs(facts, replace(rules, theme_subjects={}))
+    assert plain[2].startswith("信用卡客户渗透率达到70%")
+
+
+def test_without_themes_the_article_reads_as_before():
+    facts = [replace(f, theme=None) for f in demo_facts() if f.lob_code == "mobile_banking"]
+    paragraphs = narrative.article_paragraphs(facts, _mobile_banking_rules())
+    assert [p[:6] for p in paragraphs] == ["截至6月末，", "上半年，手机", "其他主要指标"]

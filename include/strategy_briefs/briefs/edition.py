@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
-from strategy_briefs.briefs.narrative import ArticleRules, Companion
+from strategy_briefs.briefs.narrative import ArticleRules, Companion, DirectionThresholds
 from strategy_briefs.config import PROJECT_ROOT
 
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "briefs.yaml"
@@ -53,6 +54,8 @@ class EditionConfig:
     bank_short_names: dict[str, str]
     reporting_bank_code: str
     parent_of: dict[str, str] = field(default_factory=dict)  # kpi_catalogue.parent_kpi_code
+    theme_subjects: dict[str, str] = field(default_factory=dict)  # judgements.theme_subjects
+    direction: DirectionThresholds = field(default_factory=DirectionThresholds)
 
     def article_rules(self, lob_code: str) -> ArticleRules:
         lob = self.lines_of_business[lob_code]
@@ -61,6 +64,8 @@ class EditionConfig:
             companions=lob.lead_companions,
             parent_of=self.parent_of,
             neutral_verb_kpis=lob.neutral_verb_kpis,
+            theme_subjects=self.theme_subjects,
+            direction=self.direction,
         )
 
 
@@ -111,6 +116,10 @@ def load_edition_config(
             neutral_verb_kpis=frozenset(override.get("neutral_verb_kpis") or ()),
         )
 
+    judgements = raw.get("judgements") or {}
+    thresholds = {k: Decimal(str(v)) for k, v in (judgements.get("direction") or {}).items()}
+    if "min_kpis" in thresholds:
+        thresholds["min_kpis"] = int(thresholds["min_kpis"])
     banks = _read_csv(seeds_dir / "peer_banks.csv")
     reporting = [b["bank_code"] for b in banks if b["is_reporting_bank"].lower() == "true"]
     return EditionConfig(
@@ -126,6 +135,8 @@ def load_edition_config(
         lines_of_business=lobs,
         bank_short_names={b["bank_code"]: b["short_name_zh"] for b in banks},
         reporting_bank_code=reporting[0] if reporting else "icbc",
+        theme_subjects=dict(judgements.get("theme_subjects") or {}),
+        direction=DirectionThresholds(**thresholds),
         parent_of={
             row["kpi_code"]: row["parent_kpi_code"]
             for row in _read_csv(seeds_dir / "kpi_catalogue.csv")

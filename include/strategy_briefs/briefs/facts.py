@@ -65,6 +65,8 @@ class BriefFact:
     yoy_uses_demo_data: bool = False
     change_decimals: int = 1  # most decimals printed for 同比/环比 (kpi_catalogue)
     kpi_short_name_zh: str = ""  # the table's name: '客户数' (kpi_catalogue.short_name_zh)
+    higher_is_better: bool = True  # a rise is good news (kpi_catalogue)
+    theme: str | None = None  # the article paragraph it is written in (kpi_catalogue.theme)
 
 
 @dataclass(frozen=True)

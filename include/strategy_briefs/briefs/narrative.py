@@ -13,6 +13,16 @@ Rules (one function each):
 - lead:     '领先第二名建行1762万户' (rank 1, a positive lead and a named runner-up only)
 - lead paragraph: '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，
             领先第二名建行1762万户。' (point-in-time figures: 截至N月末)
+- themes:   after the lead, one paragraph per catalogue theme (kpi_catalogue.theme), in the
+            order of each theme's first KPI: its cumulative figures under the span the month
+            closes, then its point-in-time figures under 截至N月末; KPIs without a theme
+            close the article ('其他主要指标方面，……')
+- direction: a theme named in config (judgements.theme_subjects) opens with a judgement
+            from its KPIs' 同比, good news positive (a falling 不良率 is): 显著提升 when at
+            least `rising_share` rose and their median rise reaches `strong_median` (% or
+            points), 稳步提升 when they rose less, 有所回落 when as many fell, 保持稳定 when
+            every move is under `flat_below`; none when fewer than `min_kpis` KPIs or any
+            printed KPI has no 同比, or the moves disagree ('重点客群渗透率显著提升，截至6月末，……')
 - year-to-date paragraph: opens with the span the month closes: 一季度 (March), 上半年
             (June), 前三季度 (September), 全年 (December), else 1-N月 ('上半年，手机银行交易
             金额累计达到31.5万亿元，与去年同期增长25.4%；……')
@@ -20,6 +30,7 @@ Rules (one function each):
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -146,6 +157,16 @@ def lead_clause(fact: BriefFact) -> str | None:
 
 
 @dataclass(frozen=True)
+class DirectionThresholds:
+    """When a theme's 同比 moves earn a judgement (config/briefs.yaml: judgements)."""
+
+    min_kpis: int = 2  # KPIs with a 同比 before the theme is judged at all
+    rising_share: Decimal = Decimal("0.75")  # share that rose (or fell) for 提升 (回落)
+    strong_median: Decimal = Decimal("10")  # median rise, in % or points, for 显著提升
+    flat_below: Decimal = Decimal("1")  # every move under this, in % or points: 保持稳定
+
+
+@dataclass(frozen=True)
 class ArticleRules:
     """Per line of business: which facts sit inside others' sentences and how they read."""
 
@@ -153,6 +174,9 @@ class ArticleRules:
     companions: Mapping[str, Sequence[Companion]] = field(default_factory=dict)
     parent_of: Mapping[str, str] = field(default_factory=dict)  # child kpi -> parent kpi
     neutral_verb_kpis: frozenset[str] = frozenset()
+    # a theme's name in a judgement ('重点客群渗透' -> '重点客群渗透率'); unnamed: not judged
+    theme_subjects: Mapping[str, str] = field(default_factory=dict)
+    direction: DirectionThresholds = field(default_factory=DirectionThresholds)
 
 
 def _common_prefix_stripped(name: str, parent_name: str) -> str:
@@ -257,6 +281,7 @@ class _Writer:
         self.facts = _visible(facts)
         self.by_code = {f.kpi_code: f for f in self.facts}
         self.used: set[str] = set()
+        self.month_end_said = False  # a paragraph has dated the point-in-time figures
         self.children: dict[str, list[BriefFact]] = {}
         for f in self.facts:
             parent = rules.parent_of.get(f.kpi_code)
@@ -297,6 +322,7 @@ def _lead(writer: _Writer) -> str | None:
     if not headline:
         return None
     groups = [writer.parts(f) for f in headline]
+    writer.month_end_said = True
     opener = _period(headline[0]).month_end_zh + "，"
     return join_sentences(groups, opener=opener) or None
 
@@ -309,9 +335,13 @@ def ytd_paragraph(facts: Sequence[BriefFact], rules: ArticleRules | None = None)
 
 def _ytd(writer: _Writer) -> str | None:
     ytd = [f for f in writer.facts if f.is_ytd and writer.is_free(f)]
+    return _ytd_sentence(writer, ytd)
+
+
+def _ytd_sentence(writer: _Writer, ytd: list[BriefFact]) -> str | None:
     if not ytd:
         return None
-    ytd.sort(key=lambda f: (not f.is_headline, f.display_order, f.kpi_code))
+    ytd = sorted(ytd, key=lambda f: (not f.is_headline, f.display_order, f.kpi_code))
     groups = []
     for index, fact in enumerate(ytd):
         name = fact.kpi_name_zh if index == 0 else short_name(fact, writer.rules.lob_name_zh)
@@ -325,6 +355,63 @@ def _period(fact: BriefFact) -> Period:
     return Period(fact.period.year, fact.period.month)
 
 
+def _merit_move(fact: BriefFact) -> Decimal | None:
+    """The 同比 in % or points, positive when it is good news (a falling 不良率 is)."""
+    if fact.yoy_change is None or fact.change_unit not in ("rate", "pp"):
+        return None
+    move = Decimal(fact.yoy_change) * (100 if fact.change_unit == "rate" else 1)
+    return move if fact.higher_is_better else -move
+
+
+def theme_direction(facts: Sequence[BriefFact], thresholds: DirectionThresholds) -> str | None:
+    """显著提升 / 稳步提升 / 保持稳定 / 有所回落 from the theme's 同比 moves, or None when
+    fewer than `min_kpis` have one, any printed KPI lacks one, or the moves disagree."""
+    moves = [_merit_move(f) for f in facts]
+    if len(moves) < thresholds.min_kpis or any(m is None for m in moves):
+        return None
+    if all(abs(m) < thresholds.flat_below for m in moves):
+        return "保持稳定"
+    rose = Decimal(sum(m > 0 for m in moves)) / len(moves)
+    fell = Decimal(sum(m < 0 for m in moves)) / len(moves)
+    if rose >= thresholds.rising_share:
+        strong = statistics.median(moves) >= thresholds.strong_median
+        return "显著提升" if strong else "稳步提升"
+    if fell >= thresholds.rising_share:
+        return "有所回落"
+    return None
+
+
+def _theme(writer: _Writer, theme: str) -> str | None:
+    """One theme's paragraph: a judgement where the data earns one, then its year-to-date
+    figures under the span the month closes, then its point-in-time figures, dated 截至N月末
+    after a judgement or where no paragraph before has dated them."""
+    members = [f for f in writer.facts if f.theme == theme and writer.is_free(f)]
+    if not members:
+        return None
+    direction = None
+    if theme in writer.rules.theme_subjects:
+        direction = theme_direction(members, writer.rules.direction)
+    ytd = [f for f in members if f.is_ytd]
+    text = _ytd_sentence(writer, ytd) or ""
+    groups = [writer.parts(f) for f in members if not f.is_ytd]
+    dated = not text and (direction is not None or not writer.month_end_said)
+    opener = _period(members[0]).month_end_zh + "，" if dated else ""
+    writer.month_end_said = writer.month_end_said or dated
+    text += join_sentences(groups, opener=opener)
+    if text and direction:
+        text = f"{writer.rules.theme_subjects[theme]}{direction}，{text}"
+    return text or None
+
+
+def _themes_in_order(writer: _Writer) -> list[str]:
+    """The themes of the facts not yet written, in the catalogue's order of their first KPI."""
+    themes: list[str] = []
+    for fact in writer.facts:
+        if fact.theme and fact.theme not in themes and writer.is_free(fact):
+            themes.append(fact.theme)
+    return themes
+
+
 def _others(writer: _Writer) -> str | None:
     rest = [f for f in writer.facts if writer.is_free(f)]
     if not rest:
@@ -333,6 +420,10 @@ def _others(writer: _Writer) -> str | None:
 
 
 def article_paragraphs(facts: Sequence[BriefFact], rules: ArticleRules) -> list[str]:
-    """Lead (point-in-time headline figures), cumulative figures, then everything else."""
+    """Lead (point-in-time headline figures), one paragraph per theme in the catalogue's
+    order, the cumulative figures without a theme, then everything else."""
     writer = _Writer(facts, rules)
-    return [p for p in (_lead(writer), _ytd(writer), _others(writer)) if p]
+    paragraphs = [_lead(writer)]
+    paragraphs += [_theme(writer, theme) for theme in _themes_in_order(writer)]
+    paragraphs += [_ytd(writer), _others(writer)]
+    return [p for p in paragraphs if p]

@@ -60,7 +60,8 @@ final as (
         kpi_values.mom_uses_demo_data,
         kpi_values.yoy_uses_demo_data,
         kpi_values.change_decimals,
-        kpi_values.kpi_short_name_zh
+        kpi_values.kpi_short_name_zh,
+        kpi_values.theme
 
     from kpi_values
     left join peer_standings

@@ -57,7 +57,8 @@ final as (
         kpi_values.load_id,
         kpi_values.mom_uses_demo_data,
         kpi_values.yoy_uses_demo_data,
-        kpi_catalogue.change_decimals
+        kpi_catalogue.change_decimals,
+        kpi_catalogue.theme
 
     from kpi_values
     inner join kpi_catalogue
