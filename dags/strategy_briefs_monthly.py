@@ -211,7 +211,7 @@ def strategy_briefs_monthly():
             "marts.brief_facts. Fails on a missing glyph or an empty mart: check the "
             "warehouse tasks of this run.",
         )
-        def render_briefs(period: str) -> list[dict]:
+        def render_briefs(period: str) -> list[tasks.RenderedForDelivery]:
             return tasks.render_briefs(period)
 
         return render_briefs(period)
@@ -219,7 +219,7 @@ def strategy_briefs_monthly():
     rendered = briefs(period)
 
     @task_group(group_id="delivery")
-    def delivery(period: str, rendered: list[dict]):
+    def delivery(period: str, rendered: list[tasks.RenderedForDelivery]):
         """Check the month is fit to send, then email each brief exactly once."""
 
         @task(
@@ -237,7 +237,9 @@ def strategy_briefs_monthly():
             "fails nothing is sent and the operators get the reason in one line; fix the cause "
             "and clear the run from the first failed task.",
         )
-        def quality_gate(period: str, rendered: list[dict], run_id=None) -> str:
+        def quality_gate(
+            period: str, rendered: list[tasks.RenderedForDelivery], run_id=None
+        ) -> str:
             return tasks.quality_gate(period, rendered, run_id)
 
         @task(
@@ -248,7 +250,9 @@ def strategy_briefs_monthly():
             "died mid-send) needs an operator decision, see docs/delivery.md. With dry_run "
             "nothing is sent.",
         )
-        def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
+        def deliver_briefs(
+            period: str, rendered: list[tasks.RenderedForDelivery], params=None
+        ) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))
 
         freshness = check_source_freshness(period)

@@ -12,6 +12,7 @@ Rules (one function each):
 - lead:     '领先第二名建行1762万户' (rank 1, a positive lead and a named runner-up only)
 - lead paragraph: '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，
             领先第二名建行1762万户。'
+- lead sentence: the lead paragraph's first sentence, what a mail shows of the article
 """
 
 from __future__ import annotations
@@ -327,3 +328,10 @@ def article_paragraphs(facts: Sequence[BriefFact], rules: ArticleRules) -> list[
     """Lead (point-in-time headline figures), cumulative figures, then everything else."""
     writer = _Writer(facts, rules)
     return [p for p in (_lead(writer), _ytd(writer), _others(writer)) if p]
+
+
+def lead_sentence(lead: str) -> str:
+    """The first sentence of a lead paragraph, with its '截至6月末，' opener and full stop:
+    '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，领先第二名建行1762万户。'"""
+    end = lead.find("。")
+    return lead if end < 0 else lead[: end + 1]

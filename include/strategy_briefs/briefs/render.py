@@ -19,9 +19,11 @@ from pathlib import Path
 
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
+    HeadlineLine,
     LineOfBusinessBriefContext,
     SpecialEditionContext,
     build_contexts,
+    headline_lines,
 )
 from strategy_briefs.briefs.edition import DEFAULT_SEEDS_DIR, EditionConfig, load_edition_config
 from strategy_briefs.briefs.facts import (
@@ -70,6 +72,9 @@ class RenderedBrief:
     # WeasyPrint's, and highlights whose figures disagree with the facts (briefs/claims.py);
     # the quality gate holds the send on any
     warnings: tuple[str, ...]
+    # the lead sentence of each article and the note explaining ＊, for the mail
+    headline_lines: tuple[HeadlineLine, ...] = ()
+    demo_notice: str | None = None
 
 
 def special_edition_filename(period: str) -> str:
@@ -200,11 +205,14 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _articles(context: SpecialEditionContext | LineOfBusinessBriefContext):
+    return context.articles if isinstance(context, SpecialEditionContext) else (context.article,)
+
+
 def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) -> list[str]:
-    articles = (
-        context.articles if isinstance(context, SpecialEditionContext) else (context.article,)
-    )
-    return [text for article in articles for chart in article.charts for text in chart.texts]
+    return [
+        text for article in _articles(context) for chart in article.charts for text in chart.texts
+    ]
 
 
 def render_documents(
@@ -245,7 +253,7 @@ def render_documents(
         check_glyphs(brief_id, html, _chart_texts(context))
         rendered_html.append(html)
     results = []
-    for (brief_id, title, _, filename), html in zip(jobs, rendered_html, strict=True):
+    for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
         path = out_dir / period / filename
         pages, warnings = write_pdf(html, path, templates_dir)
         warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
@@ -259,6 +267,8 @@ def render_documents(
                 page_count=pages,
                 is_correction=correction_note is not None,
                 warnings=tuple(warnings),
+                headline_lines=headline_lines(_articles(context)),
+                demo_notice=context.demo_notice,
             )
         )
     return results
@@ -285,11 +295,21 @@ def render_month(
     )
 
 
+def _pdftoppm(*arguments: str) -> bytes:
+    """poppler's pdftoppm as PNG; returns what it writes to stdout (a page, without a root)."""
+    done = subprocess.run(["pdftoppm", "-png", *arguments], check=True, capture_output=True)
+    return done.stdout
+
+
 def write_png_pages(pdf: Path, out_dir: Path, dpi: int = 80) -> list[Path]:
     """Preview PNGs of every page (poppler's pdftoppm), named <pdf stem>-<n>.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = out_dir / pdf.stem
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(prefix)], check=True, capture_output=True
-    )
+    _pdftoppm("-r", str(dpi), str(pdf), str(out_dir / pdf.stem))
     return sorted(out_dir.glob(f"{pdf.stem}-*.png"))
+
+
+def first_page_png(pdf: Path, width_px: int) -> bytes:
+    """Page 1 as a PNG `width_px` wide (height keeps the page's proportions)."""
+    return _pdftoppm(
+        "-f", "1", "-l", "1", "-scale-to-x", str(width_px), "-scale-to-y", "-1", str(pdf)
+    )

@@ -10,11 +10,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 from strategy_briefs import periods, roles, warehouse
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
+from strategy_briefs.orchestration.handoff import RenderedForDelivery
 from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ def load_submission(period: str, lob_code: str, run_id: str | None = None) -> di
     return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
 
 
-def render_briefs(period: str, correction_note: str | None = None) -> list[dict]:
+def render_briefs(period: str, correction_note: str | None = None) -> list[RenderedForDelivery]:
     from strategy_briefs.briefs.render import render_month
 
     settings = Settings.from_env()
@@ -154,16 +154,7 @@ def render_briefs(period: str, correction_note: str | None = None) -> list[dict]
     )
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
-    return [
-        {
-            "brief_id": b.brief_id,
-            "title_zh": b.title_zh,
-            "path": str(b.path),
-            "sha256": b.sha256,
-            "warnings": list(b.warnings),
-        }
-        for b in rendered
-    ]
+    return [RenderedForDelivery.from_rendered(b) for b in rendered]
 
 
 def check_source_freshness(period: str, run_id: str) -> None:
@@ -201,7 +192,7 @@ def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
     return dict(rows)
 
 
-def quality_gate(period: str, rendered: list[dict], run_id: str) -> str:
+def quality_gate(period: str, rendered: list[RenderedForDelivery], run_id: str) -> str:
     """Raise `GateClosed` unless the month is fit to send; returns the verdict."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.delivery import check_gate
@@ -210,7 +201,7 @@ def quality_gate(period: str, rendered: list[dict], run_id: str) -> str:
     params = warehouse_params(REPORTER_CONN_ID)
     catalogue = load_catalogue(settings.seeds_dir)
     required = [code for code, lob in catalogue.lines_of_business.items()]
-    warnings = [w for r in rendered for w in r.get("warnings", [])]
+    warnings = [w for r in rendered for w in r.warnings]
     results = node_results(params, run_id)
     result = check_gate(
         params,
@@ -231,8 +222,8 @@ class GateClosed(RuntimeError):
     """The quality gate held the month back: nothing is sent."""
 
 
-def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
-    from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver, load_recipients
+def deliver_briefs(period: str, rendered: list[RenderedForDelivery], params: dict) -> dict:
+    from strategy_briefs.delivery import AirflowSmtpSender, deliver, load_recipients
 
     settings = Settings.from_env()
     if params.get("dry_run"):
@@ -243,10 +234,7 @@ def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
         reason = (params.get("reissue_reason") or "").strip()
         if not reason:
             raise ValueError("force_reissue needs a reissue_reason")
-    briefs = [
-        BriefToSend(r["brief_id"], r["title_zh"], Path(r["path"]), r.get("headline_lines", []))
-        for r in rendered
-    ]
+    briefs = [r.to_send() for r in rendered]
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
         report = deliver(
             warehouse_params(REPORTER_CONN_ID),
