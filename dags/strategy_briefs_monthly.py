@@ -222,7 +222,7 @@ def strategy_briefs_monthly():
             "(check the warehouse tasks of this run), or a re-issue without a reason or with "
             "an unknown brief id (trigger the run again with corrected params).",
         )
-        def render_briefs(period: str, params=None) -> list[dict]:
+        def render_briefs(period: str, params=None) -> list[tasks.RenderedForDelivery]:
             reason, reissued = tasks.reissue_params(dict(params or {}))
             return tasks.render_briefs(period, reason, reissued)
 
@@ -231,7 +231,7 @@ def strategy_briefs_monthly():
     rendered = briefs(period)
 
     @task_group(group_id="delivery")
-    def delivery(period: str, rendered: list[dict]):
+    def delivery(period: str, rendered: list[tasks.RenderedForDelivery]):
         """Check the month is fit to send, then email each brief exactly once."""
 
         @task(
@@ -249,7 +249,9 @@ def strategy_briefs_monthly():
             "fails nothing is sent and the operators get the reason in one line; fix the cause "
             "and clear the run from the first failed task.",
         )
-        def quality_gate(period: str, rendered: list[dict], run_id=None) -> str:
+        def quality_gate(
+            period: str, rendered: list[tasks.RenderedForDelivery], run_id=None
+        ) -> str:
             return tasks.quality_gate(period, rendered, run_id)
 
         @task(
@@ -262,7 +264,9 @@ def strategy_briefs_monthly():
             "not named whose PDF changed stops the send (EditionConflict): name it too. With "
             "dry_run nothing is sent.",
         )
-        def deliver_briefs(period: str, rendered: list[dict], params=None) -> dict:
+        def deliver_briefs(
+            period: str, rendered: list[tasks.RenderedForDelivery], params=None
+        ) -> dict:
             return tasks.deliver_briefs(period, rendered, dict(params or {}))
 
         freshness = check_source_freshness(period)

@@ -279,3 +279,36 @@ def test_highlights_print_as_sections_and_a_wrong_figure_warns(tmp_path):
         SPECIAL_EDITION_ID: (expected,),
         "mobile_banking": (expected,),
     }
+
+
+def test_each_brief_hands_on_the_lead_sentence_of_its_articles(demo_month):
+    out, rendered = demo_month
+    by_id = {r.brief_id: r for r in rendered}
+    special = by_id[SPECIAL_EDITION_ID]
+    assert [h.lob_name_zh for h in special.headline_lines] == [
+        "手机银行",
+        "信用卡",
+        "贵金属",
+        "私人银行",
+    ]
+    mobile = special.headline_lines[0].sentence
+    assert (
+        mobile
+        == "截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，领先第二名建行1762万户。"
+    )
+    # the same words the PDF prints, first sentence only (the lead goes on about 月均动户数)
+    assert mobile in flat(pdftext(special.path)) and "月均动户数" not in mobile
+    assert by_id["mobile_banking"].headline_lines == special.headline_lines[:1]
+    assert by_id["mobile_banking"].demo_notice.startswith("本期标＊的数据为演示数据")
+
+
+def test_a_demonstration_figure_keeps_its_mark_in_the_lead_sentence(tmp_path):
+    facts = [
+        replace(f, is_demo_data=True) if f.kpi_code == "mb_customers" else f
+        for f in demo_facts()
+        if f.lob_code == "mobile_banking"
+    ]
+    [special] = render_documents(facts, [], PERIOD, tmp_path, include_lob_briefs=False)
+    [line] = special.headline_lines
+    assert "3.85亿户＊" in line.sentence
+    assert special.demo_notice.startswith("本期标＊的数据为演示数据")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from strategy_briefs.briefs.context import HeadlineLine
 from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.sink import EmlSaver
 
 EXECUTIVES = ["president@example.com", "vp.retail@example.com"]
 MOBILE_HEADS = ["head.online-finance@example.com"]
 ALL_RECIPIENTS = EXECUTIVES + MOBILE_HEADS
+HEADLINES = (
+    HeadlineLine("手机银行", "截至6月末，手机银行客户数达到3.85亿户＊，居四行首位。"),
+    HeadlineLine("信用卡", "截至6月末，线上获客占比超过50%；融e借不良率为1.37%。"),
+)
+DEMO_NOTICE = "本期标＊的数据为演示数据或以演示数据为比较基期，仅用于展示版式。"
 
 
 def minimal_pdf(text: str) -> bytes:
@@ -54,7 +60,8 @@ def make_briefs(folder: Path, period: str, variant: str = "v1") -> list[BriefToS
                 brief_id=brief_id,
                 title_zh=title,
                 path=path,
-                headline_lines=["手机银行客户 4.3 亿户，同比增长 17.7%", "交易额 369.0 万亿元"],
+                headline_lines=HEADLINES,
+                demo_notice=DEMO_NOTICE,
                 data_snapshot_sha256="ab" * 32,
                 template_version="test-1",
             )

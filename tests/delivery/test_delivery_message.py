@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from email import policy
 from email.header import decode_header, make_header
 from email.parser import BytesParser
+from functools import lru_cache
 from pathlib import Path
 
 from delivery_helpers import minimal_pdf
 
+from strategy_briefs.briefs.context import HeadlineLine
+from strategy_briefs.briefs.render import first_page_png
 from strategy_briefs.delivery.message import build_message, message_id_for
 from strategy_briefs.delivery.models import BriefToSend
-from strategy_briefs.delivery.send import message_bytes
+from strategy_briefs.delivery.send import MAIL_PAGE_WIDTH_PX, message_bytes
 
 TITLE = "手机银行月度简报 2020年6月"
 SENDER = "战略简报 <strategy-briefs@example.com>"
 
 
-def _message(reissue_reason=None, title=TITLE, edition=1):
-    brief = BriefToSend("mobile_banking", title, Path("unused.pdf"), ["客户 4.3 亿户 <增长>"])
+LINE = HeadlineLine("手机银行", "客户 4.3 亿户 <增长>＊")
+
+
+@lru_cache(maxsize=1)
+def _page_png() -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / "x.pdf"
+        pdf.write_bytes(minimal_pdf("x"))
+        return first_page_png(pdf, MAIL_PAGE_WIDTH_PX)
+
+
+def _message(reissue_reason=None, title=TITLE, edition=1, demo_notice=None):
+    brief = BriefToSend("mobile_banking", title, Path("unused.pdf"), (LINE,), demo_notice)
     return build_message(
         brief,
         period="2020-06",
@@ -27,6 +42,7 @@ def _message(reissue_reason=None, title=TITLE, edition=1):
         recipient="head.online-finance@example.com",
         sender=SENDER,
         pdf_bytes=minimal_pdf("x"),
+        page_png=_page_png(),
         reissue_reason=reissue_reason,
     )
 
@@ -49,7 +65,7 @@ def test_raw_bytes_are_7bit_with_encoded_subject_and_both_filename_forms():
     assert str(make_header(decode_header(subject.split(b":", 1)[1].decode()))) == TITLE
 
     filename = f"{TITLE}.pdf"
-    disposition = _header_block(raw, b"Content-Disposition:").decode()
+    disposition = _header_block(raw, b"Content-Disposition: attachment").decode()
     (value,) = re.findall(r"filename\*=utf-8''(\S+)", disposition)
     from urllib.parse import unquote
 
@@ -71,8 +87,37 @@ def test_parsed_message_has_chinese_subject_attachment_and_both_bodies():
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == f"{TITLE}.pdf"
     assert attachment.get_content() == minimal_pdf("x")
-    assert "客户 4.3 亿户 <增长>" in msg.get_body(("plain",)).get_content()
-    assert "客户 4.3 亿户 &lt;增长&gt;" in msg.get_body(("html",)).get_content()
+    assert "手机银行：客户 4.3 亿户 <增长>＊" in msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "<strong>手机银行</strong>：客户 4.3 亿户 &lt;增长&gt;＊" in html
+
+
+def test_html_body_shows_page_one_by_cid_inside_multipart_related():
+    msg = BytesParser(policy=policy.default).parsebytes(message_bytes(_message()))
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, attachment = msg.get_payload()
+    plain, related = alternative.get_payload()
+    assert (plain.get_content_type(), related.get_content_type()) == (
+        "text/plain",
+        "multipart/related",
+    )
+    html, image = related.get_payload()
+    (cid,) = re.findall(r'src="cid:([^"]+)"', html.get_content())
+    assert image["Content-ID"] == f"<{cid}>"
+    assert cid == "page-1." + str(msg["Message-ID"]).strip("<>")  # stable per ledger row
+    assert image.get_content() == _page_png() and image.get_content().startswith(b"\x89PNG")
+    assert image.get_content_disposition() == "inline"
+    assert attachment.get_content_type() == "application/pdf"
+    assert "cid:" not in plain.get_content()
+
+
+def test_demo_notice_explains_the_mark_in_both_bodies():
+    notice = "本期标＊的数据为演示数据或以演示数据为比较基期，仅用于展示版式。"
+    msg = BytesParser(policy=policy.default).parsebytes(message_bytes(_message(demo_notice=notice)))
+    assert notice in msg.get_body(("plain",)).get_content()
+    assert notice in msg.get_body(("html",)).get_content()
+    plain_without = BytesParser(policy=policy.default).parsebytes(message_bytes(_message()))
+    assert "演示数据" not in plain_without.get_body(("plain",)).get_content()
 
 
 def test_reissue_is_marked_in_subject_filename_and_body():
@@ -83,6 +128,7 @@ def test_reissue_is_marked_in_subject_filename_and_body():
     (attachment,) = msg.iter_attachments()
     assert attachment.get_filename() == f"{TITLE}（更正版）.pdf"
     assert "更正原因：口径更正" in msg.get_body(("plain",)).get_content()
+    assert "更正原因：口径更正" in msg.get_body(("html",)).get_content()
 
 
 def test_long_title_keeps_each_encoded_word_short_and_round_trips():

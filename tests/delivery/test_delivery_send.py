@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from collections import Counter
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from delivery_helpers import (
     ALL_RECIPIENTS,
+    DEMO_NOTICE,
     EXECUTIVES,
+    HEADLINES,
     MOBILE_HEADS,
     RejectingSaver,
     make_briefs,
 )
+from PIL import Image
 
+from strategy_briefs.briefs.render import first_page_png
 from strategy_briefs.delivery import ledger
 from strategy_briefs.delivery.message import build_message, message_id_for
 from strategy_briefs.delivery.models import file_sha256
 from strategy_briefs.delivery.send import (
+    MAIL_PAGE_WIDTH_PX,
     AirflowSmtpSender,
     DeliveryError,
     EditionConflict,
@@ -45,6 +52,27 @@ def run(params, period, briefs, recipients, tmp_path, reason=None, reissued=None
             force_reissue_reason=reason,
             reissue_brief_ids=reissued,
         )
+
+
+def assert_phone_body(msg, archived_pdf: Path) -> None:
+    """本月要点 in both bodies, ＊ explained, page 1 of the attached PDF inline by cid."""
+    plain = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for line in HEADLINES:
+        assert f"{line.lob_name_zh}：{line.sentence}" in plain
+        assert f"<strong>{line.lob_name_zh}</strong>：{line.sentence}" in html
+    assert "本月要点" in plain and "本月要点" in html
+    assert DEMO_NOTICE in plain and DEMO_NOTICE in html
+    related = msg.get_body(("related",))
+    assert related.get_content_type() == "multipart/related"
+    html_part, image = related.get_payload()
+    assert image.get_content_type() == "image/png"
+    assert image.get_content_disposition() == "inline"
+    (cid,) = re.findall(r'<img src="cid:([^"]+)"', html_part.get_content())
+    assert image["Content-ID"] == f"<{cid}>"
+    assert image.get_content() == first_page_png(archived_pdf, MAIL_PAGE_WIDTH_PX)
+    with Image.open(BytesIO(image.get_content())) as picture:
+        assert picture.width == MAIL_PAGE_WIDTH_PX
 
 
 def test_three_runs_deliver_one_message_per_recipient(
@@ -74,7 +102,7 @@ def test_three_runs_deliver_one_message_per_recipient(
         assert attachment.get_param("name") == f"{brief.title_zh}.pdf"
         archived = archive_dir / f"{brief_id}.edition-1.pdf"
         assert attachment.get_content() == archived.read_bytes() == brief.path.read_bytes()
-        assert "4.3 亿户" in msg.get_body(("plain",)).get_content()
+        assert_phone_body(msg, archived)
         raw = item.path.read_bytes()
         assert b"filename*=utf-8''" in raw and b'name="=?utf-8?b?' in raw
 
@@ -242,6 +270,7 @@ def _send_without_outcome(params, period, brief, recipient, recipients, *, reall
             recipient=recipient,
             sender=recipients.sender,
             pdf_bytes=brief.path.read_bytes(),
+            page_png=first_page_png(brief.path, MAIL_PAGE_WIDTH_PX),
             message_id=message_id,
         )
         with AirflowSmtpSender() as sender:

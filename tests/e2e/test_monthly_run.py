@@ -174,6 +174,26 @@ def test_every_recipient_got_exactly_one_message_with_the_archived_pdf(world):
         assert "2020年6月" in str(item.message["Subject"])
         archived = [p for p in archive.glob("*.pdf") if p.read_bytes() == attachment.get_content()]
         assert archived, f"attachment for {item.delivered_to} is not in the archive"
+        # the render's lead sentences reached the mail through the DAG's XCom hand-off
+        plain = item.message.get_body(("plain",)).get_content()
+        assert "本月要点：" in plain and "截至6月末，" in plain
+        html = item.message.get_body(("html",)).get_content()
+        assert "本月要点" in html and 'src="cid:page-1.' in html
+        image = item.message.get_body(("related",)).get_payload()[1]
+        assert image.get_content_type() == "image/png"
+        assert len(image.get_content()) < 300_000  # small enough for a phone
+
+
+def test_the_special_edition_mail_leads_with_every_article(world):
+    [mail] = [
+        m
+        for m in read_mailbox(world.mail_dir)
+        if m.delivered_to == "president@example.com" and "2020年6月" in str(m.message["Subject"])
+    ]
+    plain = mail.message.get_body(("plain",)).get_content()
+    for lob in ("手机银行", "信用卡", "贵金属", "私人银行"):
+        assert f"  • {lob}：截至6月末，" in plain, lob
+    assert "手机银行：截至6月末，手机银行客户数达到3.85亿户" in plain
 
 
 def test_a_second_run_of_the_month_sends_nothing_new(world):

@@ -91,6 +91,23 @@ class ArticleContext:
 
 
 @dataclass(frozen=True)
+class HeadlineLine:
+    """One article's lead sentence, as the mail's 本月要点 lists it."""
+
+    lob_name_zh: str
+    sentence: str  # narrative.lead_sentence of the article's lead, demo marks (＊) kept
+
+
+def headline_lines(articles: Sequence[ArticleContext]) -> tuple[HeadlineLine, ...]:
+    """The lead sentence of each article that has a lead, in the document's order."""
+    return tuple(
+        HeadlineLine(a.lob_name_zh, narrative.lead_sentence(a.lead.text))
+        for a in articles
+        if a.lead is not None
+    )
+
+
+@dataclass(frozen=True)
 class DocumentMeta:
     """What goes into the PDF's metadata; `created` is derived from the period, never the clock."""
 

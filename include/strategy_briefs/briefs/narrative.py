@@ -13,6 +13,7 @@ Rules (one function each):
 - lead:     '领先第二名建行1762万户' (rank 1, a positive lead and a named runner-up only)
 - lead paragraph: '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，
             领先第二名建行1762万户。' (point-in-time figures: 截至N月末)
+- lead sentence: the lead paragraph's first sentence, what a mail shows of the article
 - themes:   after the lead, one paragraph per catalogue theme (kpi_catalogue.theme), in the
             order of each theme's first KPI: its cumulative figures under the span the month
             closes, then its point-in-time figures under 截至N月末; KPIs without a theme
@@ -427,3 +428,10 @@ def article_paragraphs(facts: Sequence[BriefFact], rules: ArticleRules) -> list[
     paragraphs += [_theme(writer, theme) for theme in _themes_in_order(writer)]
     paragraphs += [_ytd(writer), _others(writer)]
     return [p for p in paragraphs if p]
+
+
+def lead_sentence(lead: str) -> str:
+    """The first sentence of a lead paragraph, with its '截至6月末，' opener and full stop:
+    '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，领先第二名建行1762万户。'"""
+    end = lead.find("。")
+    return lead if end < 0 else lead[: end + 1]

@@ -21,9 +21,11 @@ from pathlib import Path
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     SPECIAL_EDITION_ID,
+    HeadlineLine,
     LineOfBusinessBriefContext,
     SpecialEditionContext,
     build_contexts,
+    headline_lines,
 )
 from strategy_briefs.briefs.edition import (
     DEFAULT_CONFIG_FILE,
@@ -81,6 +83,9 @@ class RenderedBrief:
     data_snapshot_sha256: str  # the rows it was rendered from (briefs/provenance.py)
     template_version: str  # the templates and wording config it was rendered with
     correction_note: str | None = None  # the 更正说明 it prints, on a re-issue
+    # the lead sentence of each article and the note explaining ＊, for the mail
+    headline_lines: tuple[HeadlineLine, ...] = ()
+    demo_notice: str | None = None
 
 
 def special_edition_filename(period: str) -> str:
@@ -207,11 +212,14 @@ def write_pdf(
     return len(document.pages), list(warnings)
 
 
+def _articles(context: SpecialEditionContext | LineOfBusinessBriefContext):
+    return context.articles if isinstance(context, SpecialEditionContext) else (context.article,)
+
+
 def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) -> list[str]:
-    articles = (
-        context.articles if isinstance(context, SpecialEditionContext) else (context.article,)
-    )
-    return [text for article in articles for chart in article.charts for text in chart.texts]
+    return [
+        text for article in _articles(context) for chart in article.charts for text in chart.texts
+    ]
 
 
 def render_documents(
@@ -277,6 +285,8 @@ def render_documents(
                 ),
                 template_version=version,
                 correction_note=context.frame.correction_note,
+                headline_lines=headline_lines(_articles(context)),
+                demo_notice=context.demo_notice,
             )
         )
     return results
@@ -307,11 +317,21 @@ def render_month(
     )
 
 
+def _pdftoppm(*arguments: str) -> bytes:
+    """poppler's pdftoppm as PNG; returns what it writes to stdout (a page, without a root)."""
+    done = subprocess.run(["pdftoppm", "-png", *arguments], check=True, capture_output=True)
+    return done.stdout
+
+
 def write_png_pages(pdf: Path, out_dir: Path, dpi: int = 80) -> list[Path]:
     """Preview PNGs of every page (poppler's pdftoppm), named <pdf stem>-<n>.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = out_dir / pdf.stem
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(prefix)], check=True, capture_output=True
-    )
+    _pdftoppm("-r", str(dpi), str(pdf), str(out_dir / pdf.stem))
     return sorted(out_dir.glob(f"{pdf.stem}-*.png"))
+
+
+def first_page_png(pdf: Path, width_px: int) -> bytes:
+    """Page 1 as a PNG `width_px` wide (height keeps the page's proportions)."""
+    return _pdftoppm(
+        "-f", "1", "-l", "1", "-scale-to-x", str(width_px), "-scale-to-y", "-1", str(pdf)
+    )

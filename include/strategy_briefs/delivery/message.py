@@ -7,7 +7,8 @@ Compatibility choices (checked on the raw bytes by tests/delivery/test_message.p
   `name="=?utf-8?b?...?="` (RFC 2047 words) on Content-Type, which Outlook and QQ Mail read.
   Those two header values are written verbatim (`set_raw` + `refold_source='none'`) so the
   policy cannot re-encode or split them.
-- Bodies in base64 so the whole message is 7-bit ASCII and needs no 8BITMIME/SMTPUTF8.
+- Bodies (Jinja templates under templates/mail/) and page 1's PNG in base64 so the whole
+  message is 7-bit ASCII and needs no 8BITMIME/SMTPUTF8.
 - Message-ID derived from (period, brief, edition, recipient): a resend of the same message
   carries the same id, which servers, archives and some clients use to de-duplicate.
 """
@@ -16,16 +17,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote
 
+from strategy_briefs.briefs.context import HeadlineLine
+from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.delivery.models import BriefToSend
 
 CORRECTION_MARK = "更正版"
+MAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "mail"
 # SMTP policy (CRLF, 78-column folding) but leave our pre-built raw headers untouched.
 MESSAGE_POLICY = policy.SMTP.clone(refold_source="none")
 _UNSAFE_FILENAME_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
@@ -75,42 +81,57 @@ def pdf_attachment(pdf_bytes: bytes, filename: str) -> MIMEPart:
     return part
 
 
-def _bodies(
-    brief: BriefToSend, period: str, reissue_reason: str | None, filename: str
-) -> tuple[str, str]:
-    intro = f"附件为《{brief.title_zh}》（{period}）。"
-    correction = (
-        f"本版为{CORRECTION_MARK}，更正原因：{reissue_reason}。请以本版为准，此前版本作废。"
-        if reissue_reason
-        else ""
-    )
-    footer = "本邮件由战略简报系统自动发送，请勿直接回复。"
-    headline_title = "本月要点："
-    plain = ["各位领导：", "", intro]
-    if correction:
-        plain += ["", correction]
-    if brief.headline_lines:
-        plain += ["", headline_title] + [f"  • {line}" for line in brief.headline_lines]
-    plain += ["", f"附件：{filename}", "", footer, ""]
+@dataclass(frozen=True)
+class MailBody:
+    """What the mail templates (templates/mail/brief.txt, .html) print."""
 
-    esc = html.escape
-    items = "".join(f"<li>{esc(line)}</li>" for line in brief.headline_lines)
-    parts = [
-        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head>',
-        "<body style=\"font-family: 'PingFang SC', 'Microsoft YaHei', sans-serif;\">",
-        "<p>各位领导：</p>",
-        f"<p>{esc(intro)}</p>",
-    ]
-    if correction:
-        parts.append(f'<p style="color:#b00000;"><strong>{esc(correction)}</strong></p>')
-    if items:
-        parts.append(f"<p>{headline_title}</p><ul>{items}</ul>")
-    parts += [
-        f"<p>附件：{esc(filename)}</p>",
-        f'<p style="color:#666666;font-size:12px;">{footer}</p>',
-        "</body></html>",
-    ]
-    return "\n".join(plain), "\n".join(parts) + "\n"
+    title_zh: str
+    headline_lines: tuple[HeadlineLine, ...]
+    demo_notice: str | None
+    reissue_reason: str | None
+    attachment_filename: str
+    page_image_cid: str  # the Content-ID of page 1's picture, without the angle brackets
+    correction_mark: str = CORRECTION_MARK
+
+
+@lru_cache(maxsize=1)
+def _mail_templates(templates_dir: str):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_bodies(body: MailBody, templates_dir: Path = MAIL_TEMPLATES_DIR) -> tuple[str, str]:
+    """(plain text, HTML) of one mail."""
+    env = _mail_templates(str(templates_dir))
+    return (
+        env.get_template("brief.txt").render(mail=body),
+        env.get_template("brief.html").render(mail=body),
+    )
+
+
+def page_image_cid(message_id: str) -> str:
+    """Page 1's Content-ID, derived from the Message-ID: unique per message, stable per row."""
+    return "page-1." + message_id.strip("<>")
+
+
+def _attach_page_image(html_part: MIMEPart, page_png: bytes, cid: str) -> None:
+    """Turn the HTML part into multipart/related with page 1's PNG, referred to as cid:."""
+    html_part.add_related(
+        page_png,
+        maintype="image",
+        subtype="png",
+        cid=f"<{cid}>",
+        disposition="inline",  # shown in place; the name only for clients that save it
+        filename="page-1.png",
+    )
 
 
 def build_message(
@@ -121,16 +142,32 @@ def build_message(
     recipient: str,
     sender: str,
     pdf_bytes: bytes,
+    page_png: bytes,
     reissue_reason: str | None = None,
     message_id: str | None = None,
 ) -> EmailMessage:
-    """The email for one (brief, edition, recipient); `pdf_bytes` is the archived PDF."""
+    """The email for one (brief, edition, recipient); `pdf_bytes` is the archived PDF and
+    `page_png` its page 1 (`briefs.render.first_page_png`), shown inline in the HTML part.
+
+    multipart/mixed [ multipart/alternative [ text/plain, multipart/related [ text/html,
+    image/png ] ], application/pdf ]: text-only clients show no picture, the rest show it
+    in place (cid:), and the PDF is the one attachment."""
     sender_name, sender_address = parseaddr(sender)
     if message_id is None:
         domain = sender_address.rsplit("@", 1)[1]
         message_id = message_id_for(period, brief.brief_id, edition, recipient, domain)
     filename = attachment_filename(brief.title_zh, reissue_reason)
-    plain, html_body = _bodies(brief, period, reissue_reason, filename)
+    cid = page_image_cid(message_id)
+    plain, html_body = render_bodies(
+        MailBody(
+            title_zh=brief.title_zh,
+            headline_lines=tuple(brief.headline_lines),
+            demo_notice=brief.demo_notice,
+            reissue_reason=reissue_reason,
+            attachment_filename=filename,
+            page_image_cid=cid,
+        )
+    )
 
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = subject_for(brief.title_zh, reissue_reason)
@@ -141,6 +178,7 @@ def build_message(
     msg["X-Strategy-Briefs"] = f"period={period}; brief={brief.brief_id}; edition={edition}"
     msg.set_content(plain, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(html_body, subtype="html", charset="utf-8", cte="base64")
+    _attach_page_image(msg.get_payload()[1], page_png, cid)
     msg.make_mixed()
     msg.attach(pdf_attachment(pdf_bytes, filename))
     for part in msg.walk():

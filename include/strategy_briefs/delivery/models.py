@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from strategy_briefs.briefs.context import HeadlineLine
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -18,14 +21,16 @@ OutcomeStatus = Literal["accepted", "rejected", "failed", "unknown"]
 class BriefToSend:
     """One rendered brief to deliver (the DAG adapts the renderer's `RenderedBrief` to this).
 
-    `data_snapshot_sha256` (see `archive.snapshot_hash`) and `template_version` only go
-    into the archive manifest.
+    `headline_lines` (each article's lead sentence) and `demo_notice` (what ＊ means, as the
+    PDF says it) go into the mail's body; `data_snapshot_sha256` (see
+    `archive.snapshot_hash`) and `template_version` only go into the archive manifest.
     """
 
     brief_id: str
     title_zh: str
     path: Path
-    headline_lines: list[str] = field(default_factory=list)
+    headline_lines: tuple[HeadlineLine, ...] = ()
+    demo_notice: str | None = None
     data_snapshot_sha256: str | None = None
     template_version: str | None = None
 

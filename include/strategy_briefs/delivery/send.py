@@ -33,6 +33,9 @@ from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
 
+# Page 1 in the mail: sharp on a phone's 2x screen at 400 CSS px, ~170 KB for a full page.
+MAIL_PAGE_WIDTH_PX = 800
+
 
 class Sender(Protocol):
     """Hands one message to a mail server for one envelope recipient."""
@@ -330,8 +333,11 @@ def _send_plan(
     server_unreachable: bool,
 ) -> bool:
     """Send one edition to every recipient not yet accepted; True once the server is gone."""
+    from strategy_briefs.briefs.render import first_page_png
+
     brief, edition = plan.brief, plan.edition
     pdf_bytes = plan.archived.path.read_bytes()
+    page_png = first_page_png(plan.archived.path, MAIL_PAGE_WIDTH_PX)  # of the archived bytes
     rows = ledger.edition_rows(conn, period, brief.brief_id, edition)
     for recipient in recipients.for_brief(brief.brief_id):
         row = rows.get(recipient)
@@ -378,6 +384,7 @@ def _send_plan(
             recipient=recipient,
             sender=recipients.sender,
             pdf_bytes=pdf_bytes,
+            page_png=page_png,
             reissue_reason=plan.reissue_reason,
             message_id=message_id,
         )

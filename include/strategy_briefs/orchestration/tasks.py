@@ -10,11 +10,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 from strategy_briefs import periods, roles, warehouse
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
+from strategy_briefs.orchestration.handoff import RenderedForDelivery
 from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def reissue_params(params: dict) -> tuple[str | None, frozenset[str] | None]:
 
 def render_briefs(
     period: str, correction_note: str | None = None, reissued: frozenset[str] | None = None
-) -> list[dict]:
+) -> list[RenderedForDelivery]:
     """Render the month; with a `correction_note`, the `reissued` briefs (None: all) print it."""
     from strategy_briefs.briefs.render import render_month
     from strategy_briefs.delivery.recipients import known_brief_ids
@@ -202,18 +202,7 @@ def render_briefs(
     )
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
-    return [
-        {
-            "brief_id": b.brief_id,
-            "title_zh": b.title_zh,
-            "path": str(b.path),
-            "sha256": b.sha256,
-            "warnings": list(b.warnings),
-            "data_snapshot_sha256": b.data_snapshot_sha256,
-            "template_version": b.template_version,
-        }
-        for b in rendered
-    ]
+    return [RenderedForDelivery.from_rendered(b) for b in rendered]
 
 
 def check_source_freshness(period: str, run_id: str) -> None:
@@ -251,7 +240,7 @@ def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
     return dict(rows)
 
 
-def quality_gate(period: str, rendered: list[dict], run_id: str) -> str:
+def quality_gate(period: str, rendered: list[RenderedForDelivery], run_id: str) -> str:
     """Raise `GateClosed` unless the month is fit to send; returns the verdict."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.delivery import check_gate
@@ -260,7 +249,7 @@ def quality_gate(period: str, rendered: list[dict], run_id: str) -> str:
     params = warehouse_params(REPORTER_CONN_ID)
     catalogue = load_catalogue(settings.seeds_dir)
     required = [code for code, lob in catalogue.lines_of_business.items()]
-    warnings = [w for r in rendered for w in r.get("warnings", [])]
+    warnings = [w for r in rendered for w in r.warnings]
     results = node_results(params, run_id)
     result = check_gate(
         params,
@@ -281,24 +270,14 @@ class GateClosed(RuntimeError):
     """The quality gate held the month back: nothing is sent."""
 
 
-def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
-    from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver, load_recipients
+def deliver_briefs(period: str, rendered: list[RenderedForDelivery], params: dict) -> dict:
+    from strategy_briefs.delivery import AirflowSmtpSender, deliver, load_recipients
 
     settings = Settings.from_env()
     if params.get("dry_run"):
         log.info("dry_run: %d briefs rendered, nothing sent", len(rendered))
         return {"sent": 0, "dry_run": True}
-    briefs = [
-        BriefToSend(
-            r["brief_id"],
-            r["title_zh"],
-            Path(r["path"]),
-            r.get("headline_lines", []),
-            data_snapshot_sha256=r.get("data_snapshot_sha256"),
-            template_version=r.get("template_version"),
-        )
-        for r in rendered
-    ]
+    briefs = [r.to_send() for r in rendered]
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
         report = deliver(
             warehouse_params(REPORTER_CONN_ID),
