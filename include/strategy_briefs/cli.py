@@ -201,6 +201,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled history, build the warehouse, run the demo months through the DAG."""
     from strategy_briefs.orchestration.history import load_history
 
+    # The demo never waits for a person; its approvals are recorded as automatic.
+    os.environ["STRATEGY_BRIEFS_APPROVAL"] = "auto"
     settings = Settings.from_env()
     _prepare(settings)
     first_demo = periods.Period.parse(DEMO_MONTHS[0])

@@ -231,7 +231,7 @@ class GateClosed(RuntimeError):
     """The quality gate held the month back: nothing is sent."""
 
 
-def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
+def deliver_briefs(period: str, rendered: list[dict], params: dict, run_id: str) -> dict:
     from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver, load_recipients
 
     settings = Settings.from_env()
@@ -247,6 +247,7 @@ def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
         BriefToSend(r["brief_id"], r["title_zh"], Path(r["path"]), r.get("headline_lines", []))
         for r in rendered
     ]
+    approval = approved_for_sending(period, rendered, run_id)
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
         report = deliver(
             warehouse_params(REPORTER_CONN_ID),
@@ -256,6 +257,20 @@ def deliver_briefs(period: str, rendered: list[dict], params: dict) -> dict:
             sender,
             archive_root=settings.output_dir / "archive",
             force_reissue_reason=reason,
+            approval=approval,
         )
     log.info("%s", report.summary())
     return {"sent": len(report.sent), "manifest": str(report.manifest_path)}
+
+
+def approved_for_sending(period: str, rendered: list[dict], run_id: str):
+    """This run's approval of exactly these PDFs; otherwise fail at once, sending nothing."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from strategy_briefs.delivery.approval import NotApproved, approval_for_run, require_approval
+
+    approval = approval_for_run(warehouse_params(REPORTER_CONN_ID), run_id)
+    try:
+        return require_approval(approval, period, {r["brief_id"]: r["sha256"] for r in rendered})
+    except NotApproved as refused:
+        raise AirflowFailException(str(refused)) from refused
