@@ -1,7 +1,9 @@
 """One month through the real DAG (`dag.test()` via `strategy-briefs run`'s code path):
 real PostgreSQL, real dbt, real PDFs read back with pdftotext, a real SMTP server on
 loopback. Then the runs that must send nothing: a missing line of business, a failing
-dbt test. The process refuses every outbound connection that is not loopback throughout.
+dbt test. Then the editor's approval through Airflow's HITL REST API (an api-server on the
+metadata database `dag.test()` runs on): a rejected month sends nothing, the approved re-run
+sends it. The process refuses every outbound connection that is not loopback throughout.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from airflow_api import ApiServer, running_api_server
 from e2e_pipeline import pipeline_env
 
 from strategy_briefs import roles
@@ -278,3 +282,155 @@ def test_the_run_set_the_role_passwords_it_was_given(world):
         )
     for role, env_name in roles.PASSWORD_ENV.items():
         assert _scram_matches(stored[role], SECRETS[env_name]), role
+
+
+# ---------------------------------------------------------------- the editor's approval
+
+EDITOR = "editor"
+BYSTANDER = "bystander"  # may use the UI, is not an editor
+APPROVAL_TASK = "delivery.editor_approval"
+ANSWER_TIMEOUT = 900  # generous: the run renders the month first; not a performance assertion
+
+
+def test_an_automatic_approval_is_recorded_as_such_in_ledger_and_manifest(world):
+    from strategy_briefs import warehouse
+    from strategy_briefs.delivery.archive import read_manifest
+
+    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
+        rows = conn.execute(
+            "select distinct a.policy, a.decision, a.decided_by from delivery.ledger l"
+            " join delivery.approvals a using (approval_id) where l.period = '2020-06-01'"
+        ).fetchall()
+        unapproved = conn.execute(
+            "select count(*) from delivery.ledger where period = '2020-06-01'"
+            " and approval_id is null"
+        ).fetchone()[0]
+    assert rows == [("auto", "approved", "STRATEGY_BRIEFS_APPROVAL=auto")]
+    assert unapproved == 0
+    manifest = read_manifest(world.settings.output_dir / "archive", "2020-06")
+    for edition in manifest["editions"]:
+        assert edition["approval"]["policy"] == "auto", edition["brief_id"]
+        assert edition["approval"]["decided_by"] == "STRATEGY_BRIEFS_APPROVAL=auto"
+        assert edition["approval"]["decided_at"]
+        assert all(r["approval_id"] == edition["approval"]["approval_id"]
+                   for r in edition["recipients"])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def editors_api(world, tmp_path_factory):
+    """The api-server the editors answer through, on the metadata DB dag.test() runs on."""
+    users = {EDITOR: "user", BYSTANDER: "user"}
+    with running_api_server(
+        tmp_path_factory.mktemp("api"), users, {"AIRFLOW_HOME": os.environ["AIRFLOW_HOME"]}
+    ) as server:
+        yield server
+
+
+@dataclass
+class AnsweredRun:
+    returncode: int
+    output: str
+    request: dict  # the HITL detail as the REST API showed it while the run waited
+
+
+def _pending_request(server: ApiServer, run: subprocess.Popen, log: Path) -> dict:
+    deadline = time.monotonic() + ANSWER_TIMEOUT
+    while time.monotonic() < deadline:
+        status, found = server.api(
+            EDITOR, "dags/strategy_briefs_monthly/dagRuns/~/hitlDetails?response_received=false"
+        )
+        assert status == 200, found
+        for detail in found["hitl_details"]:
+            if detail["task_instance"]["task_id"] == APPROVAL_TASK:
+                return detail
+        assert run.poll() is None, log.read_text(errors="replace")[-3000:]
+        time.sleep(2)
+    raise AssertionError(f"no approval request within {ANSWER_TIMEOUT}s")
+
+
+def run_and_answer(world, server: ApiServer, period: Period, option: str, comment: str):
+    """`strategy-briefs run` (non-interactive) with approval required; answer over REST."""
+    log = world.run_log.with_name(f"run-{period}-{option}.log")
+    env = {**os.environ, "STRATEGY_BRIEFS_APPROVAL": "required", "STRATEGY_BRIEFS_EDITORS": EDITOR}
+    cli = Path(sys.executable).with_name("strategy-briefs")
+    with log.open("w") as out:
+        run = subprocess.Popen([str(cli), "run", "--period", str(period)], env=env,
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            request = _pending_request(server, run, log)
+            path = (
+                f"dags/strategy_briefs_monthly/dagRuns/{request['task_instance']['dag_run_id']}"
+                f"/taskInstances/{APPROVAL_TASK}/-1/hitlDetails"
+            )
+            answer = {"chosen_options": [option], "params_input": {"comment": comment}}
+            status, refused = server.api(BYSTANDER, path, answer, method="PATCH")
+            assert status == 403, (status, refused)  # not an editor
+            status, recorded = server.api(EDITOR, path, answer, method="PATCH")
+            assert status == 200, (status, recorded)
+            run.wait(timeout=ANSWER_TIMEOUT)
+        finally:
+            if run.poll() is None:
+                run.kill()
+    return AnsweredRun(run.returncode, log.read_text(errors="replace"), request)
+
+
+def _approvals(period: Period) -> list[tuple]:
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
+        return conn.execute(
+            "select approval_id, policy, decision, decided_by, comment from delivery.approvals"
+            " where period = %s order by approval_id",
+            (period.first_day,),
+        ).fetchall()
+
+
+def _month_mail(mail_dir: Path, period: Period) -> list:
+    return [m for m in read_mailbox(mail_dir) if period.label_zh in str(m.message["Subject"])]
+
+
+def test_a_rejected_month_sends_nothing_and_tells_the_operators_the_comment(world, editors_api):
+    before = read_mailbox(world.mail_dir)
+    done = run_and_answer(world, editors_api, JULY, "Reject", "环比口径有误，请核对贵金属")
+    new = read_mailbox(world.mail_dir)[len(before) :]
+
+    body = done.request["body"]  # what the editor read in Required Actions
+    assert "2020年7月" in done.request["subject"]
+    for shown in ("Lines of business loaded: credit_card, mobile_banking, precious_metals,"
+                  " private_banking", "passed", "Render warnings: 0", "截至7月末，手机银行",
+                  "special-edition-2020-07.pdf"):  # fmt: skip
+        assert shown in body, shown
+    assert [u["id"] for u in done.request["assigned_users"]] == [EDITOR]
+    assert "Waiting for an editor's approval" in done.output  # the CLI showed the request
+
+    assert done.returncode != 0
+    assert "rejected by editor: 环比口径有误，请核对贵金属" in done.output
+    assert not _month_mail(world.mail_dir, JULY)
+    operators = load_recipients(world.settings.recipients_file).operators
+    assert len(new) == len(operators)  # one notice per operator, nothing else
+    assert all("环比口径有误，请核对贵金属" in str(m.message["Subject"]) for m in new)
+    assert _approvals(JULY)[-1][1:] == (
+        "required",
+        "rejected",
+        EDITOR,
+        "环比口径有误，请核对贵金属",
+    )
+
+
+def test_the_month_approved_in_the_rest_api_goes_out_under_that_approval(world, editors_api):
+    from strategy_briefs.delivery.archive import read_manifest
+
+    done = run_and_answer(world, editors_api, JULY, "Approve", "已核对")
+    assert done.returncode == 0, done.output[-3000:]
+    approval_id, *decision = _approvals(JULY)[-1]
+    assert decision == ["required", "approved", EDITOR, "已核对"]
+
+    recipients = load_recipients(world.settings.recipients_file)
+    expected = sorted(a for brief in recipients.lists.values() for a in brief)
+    assert sorted(m.delivered_to for m in _month_mail(world.mail_dir, JULY)) == expected
+    manifest = read_manifest(world.settings.output_dir / "archive", "2020-07")
+    for edition in manifest["editions"]:
+        assert edition["approval"]["approval_id"] == approval_id
+        assert edition["approval"]["decided_by"] == EDITOR
+        assert edition["approval"]["comment"] == "已核对"
+        assert {r["approval_id"] for r in edition["recipients"]} == {approval_id}

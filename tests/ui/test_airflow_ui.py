@@ -22,20 +22,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from airflow_api import ApiServer, http, running_api_server
 
-from strategy_briefs.orchestration.celery_run import airflow_executable, free_port
+from strategy_briefs.orchestration.celery_run import airflow_executable
 
 DAG_ID = "strategy_briefs_monthly"
 TASK_GROUPS = ("ingest", "warehouse", "briefs", "delivery")
@@ -43,13 +38,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "admin"
 # Generous: the machine may be busy; none of these is a performance assertion.
 MIGRATE_TIMEOUT = 600
-START_TIMEOUT = 300
 BROWSER_TIMEOUT = 120
 # The button the DAG page shows to switch from the grid to the graph (English UI).
 SHOW_GRAPH = "[title='Show Graph (Press g)']"
-SIMPLE_AUTH_MANAGER = (
-    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-)
 
 
 def _screenshot_path() -> Path:
@@ -57,35 +48,6 @@ def _screenshot_path() -> Path:
     if not var_dir.is_absolute():
         var_dir = PROJECT_ROOT / var_dir
     return var_dir / "test-output" / "ui" / f"{DAG_ID}-graph.png"
-
-
-# Loopback only, never through a proxy configured in the environment.
-_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _http(
-    url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with _LOCAL.open(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-@dataclass
-class ApiServer:
-    base_url: str
-    password: str
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(line[:400] for line in text.splitlines()[-lines:])
 
 
 def _run(args: list[str], env: dict[str, str], log_path: Path, timeout: float) -> None:
@@ -122,28 +84,12 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """Airflow's api-server on loopback, with the DAG serialized and a known admin password."""
     home = tmp_path_factory.mktemp("ui") / "airflow"
     home.mkdir()
-    password = secrets.token_urlsafe(16)
-    passwords_file = home / "passwords.json"
-    passwords_file.write_text(json.dumps({ADMIN: password}) + "\n")
-    port = free_port()
-    env = {
-        **os.environ,
+    own_db = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__EXPOSE_CONFIG": "False",
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
     }
+    env = {**os.environ, **own_db}
     _run([airflow_executable(), "db", "migrate"], env, home / "db-migrate.log", MIGRATE_TIMEOUT)
     # What the dag-processor stores, once: the UI draws the graph from the serialized DAG.
     _run(
@@ -152,58 +98,8 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         home / "reserialize.log",
         MIGRATE_TIMEOUT,
     )
-
-    log_path = home / "api-server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                airflow_executable(),
-                "api-server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            env=env,
-            cwd=home,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", password, log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                status, body = _http(f"{server.base_url}/api/v2/monitor/health")
-            except (urllib.error.URLError, OSError):
-                status, body = 0, b""
-            if status == 200 and json.loads(body)["metadatabase"]["status"] == "healthy":
-                break
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"api-server exited {process.returncode}:\n{server.log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(f"api-server not healthy in time:\n{server.log_tail()}")
-            time.sleep(1)
-        # The password the test wrote is the one in force: the manager kept it.
-        assert json.loads(passwords_file.read_text()) == {ADMIN: password}
+    with running_api_server(home, {ADMIN: "admin"}, own_db) as server:
         yield server
-    finally:
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(process.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
 
 
 @pytest.fixture
@@ -250,9 +146,9 @@ def browser(browser_binaries, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_unauthenticated_api_request_is_refused(api_server: ApiServer):
-    status, _ = _http(f"{api_server.base_url}/api/v2/dags/{DAG_ID}")
+    status, _ = http(f"{api_server.base_url}/api/v2/dags/{DAG_ID}")
     assert status == 401, f"GET /api/v2/dags/{DAG_ID} without a token answered {status}"
-    status, _ = _http(
+    status, _ = http(
         f"{api_server.base_url}/auth/token",
         data=json.dumps({"username": ADMIN, "password": "not-" + api_server.password}).encode(),
         headers={"Content-Type": "application/json"},
