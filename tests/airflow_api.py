@@ -1,4 +1,5 @@
-"""`airflow api-server` on a free loopback port, for the tests that use the UI or REST API.
+"""`airflow api-server` on a free loopback port, and headless Chromium, for the tests that use
+the Airflow UI or its REST API.
 
 The simple auth manager with the given users (name -> role), whose passwords the test
 writes into the passwords file beforehand (the manager keeps a password it finds there).
@@ -12,6 +13,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -167,3 +169,82 @@ def _stop(process: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def chromium_or_skip() -> tuple[str, str]:
+    """Debian's `chromium` and `chromedriver`, or skip the test saying what is missing."""
+    import pytest
+
+    chromium = shutil.which("chromium")
+    chromedriver = shutil.which("chromedriver")
+    if not chromium or not chromedriver:
+        missing = [n for n, p in (("chromium", chromium), ("chromedriver", chromedriver)) if not p]
+        pytest.skip(
+            f"UI test needs headless Chromium: {', '.join(missing)} not installed"
+            " (apt-get install chromium chromium-driver; `make setup` does it as root)"
+        )
+    return chromium, chromedriver
+
+
+@contextlib.contextmanager
+def headless_chromium(chromium: str, chromedriver: str):
+    """Headless Chromium through Debian's chromedriver; nothing downloaded, no network.
+
+    Selenium gets the driver's path, so Selenium Manager never runs (`SE_OFFLINE` is set
+    should it be reached); Chromium runs without proxy, background networking, component
+    updates or sync.
+    """
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    saved = {k: os.environ.get(k) for k in ("SE_OFFLINE", "NO_PROXY", "no_proxy")}
+    no_proxy = ",".join(
+        filter(None, [os.environ.get("NO_PROXY", os.environ.get("no_proxy")), "127.0.0.1"])
+    )
+    os.environ.update({"SE_OFFLINE": "true", "NO_PROXY": no_proxy, "no_proxy": no_proxy})
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1600,1000",
+        "--lang=en-US",
+        "--no-proxy-server",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-domain-reliability",
+        "--metrics-recording-only",
+    ):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def sign_in(driver, server: ApiServer, user: str, url: str, timeout: float = 120) -> None:
+    """Open `url`; on the login page it leads to, sign in as `user` and wait to get back."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout)
+    driver.get(url)
+    wait.until(ec.visibility_of_element_located((By.NAME, "username")))
+    driver.find_element(By.NAME, "username").send_keys(user)
+    driver.find_element(By.NAME, "password").send_keys(server.passwords[user])
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button[type='submit']"))).click()
+    wait.until(lambda d: "/auth/login" not in d.current_url)

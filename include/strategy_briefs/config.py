@@ -31,6 +31,20 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def _minutes(name: str, default: float, *, high: float = 20160.0) -> float:
+    """A positive number of minutes, fractions allowed (a test waits seconds, not hours)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of minutes, got {raw!r}") from None
+    if not 0 < value <= high:
+        raise ValueError(f"{name} must be more than 0 and at most {high:g}, got {raw}")
+    return value
+
+
 def _policy(raw: str | None) -> str:
     from strategy_briefs.delivery.approval import parse_policy
 
@@ -62,7 +76,7 @@ class Settings:
     # Maker-checker: 'required' (an editor decides in the Airflow UI) or 'auto' (demo, tests)
     approval_policy: str = "required"
     approval_editors: tuple[str, ...] = ()  # Airflow user ids who may approve or reject
-    approval_wait_minutes: int = 1440  # pending longer: operators told once, nothing sent
+    approval_wait_minutes: float = 1440.0  # pending longer: operators told once, nothing sent
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -93,9 +107,7 @@ class Settings:
             ),
             approval_policy=_policy(os.environ.get("STRATEGY_BRIEFS_APPROVAL")),
             approval_editors=_names(os.environ.get("STRATEGY_BRIEFS_EDITORS", "")),
-            approval_wait_minutes=_int(
-                "STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", 1440, low=1, high=20160
-            ),
+            approval_wait_minutes=_minutes("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", 1440.0),
         )
 
     @property

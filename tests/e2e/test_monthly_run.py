@@ -348,7 +348,9 @@ def _pending_request(server: ApiServer, run: subprocess.Popen, log: Path) -> dic
     raise AssertionError(f"no approval request within {ANSWER_TIMEOUT}s")
 
 
-def run_and_answer(world, server: ApiServer, period: Period, option: str, comment: str):
+def run_and_answer(
+    world, server: ApiServer, period: Period, option: str, comment: str, while_pending=None
+):
     """`strategy-briefs run` (non-interactive) with approval required; answer over REST."""
     log = world.run_log.with_name(f"run-{period}-{option}.log")
     env = {**os.environ, "STRATEGY_BRIEFS_APPROVAL": "required", "STRATEGY_BRIEFS_EDITORS": EDITOR}
@@ -365,6 +367,8 @@ def run_and_answer(world, server: ApiServer, period: Period, option: str, commen
             answer = {"chosen_options": [option], "params_input": {"comment": comment}}
             status, refused = server.api(BYSTANDER, path, answer, method="PATCH")
             assert status == 403, (status, refused)  # not an editor
+            if while_pending is not None:
+                while_pending(request)
             status, recorded = server.api(EDITOR, path, answer, method="PATCH")
             assert status == 200, (status, recorded)
             run.wait(timeout=ANSWER_TIMEOUT)
@@ -389,11 +393,77 @@ def _month_mail(mail_dir: Path, period: Period) -> list:
     return [m for m in read_mailbox(mail_dir) if period.label_zh in str(m.message["Subject"])]
 
 
-def test_a_rejected_month_sends_nothing_and_tells_the_operators_the_comment(world, editors_api):
-    before = read_mailbox(world.mail_dir)
-    done = run_and_answer(world, editors_api, JULY, "Reject", "环比口径有误，请核对贵金属")
-    new = read_mailbox(world.mail_dir)[len(before) :]
+REQUIRED_ACTION_PNG = "strategy_briefs_monthly-required-action.png"
 
+
+def _screenshot_required_action(server: ApiServer, request: dict) -> Path | None:
+    """What the editor sees in Required Actions while the run waits (skipped without Chromium)."""
+    import shutil
+    from urllib.parse import quote
+
+    from airflow_api import headless_chromium, sign_in
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not chromedriver:
+        return None
+    ti = request["task_instance"]
+    url = (
+        f"{server.base_url}/dags/strategy_briefs_monthly/runs/{quote(ti['dag_run_id'], safe='')}"
+        f"/tasks/{APPROVAL_TASK}/required_actions"
+    )
+    var_dir = Path(os.environ.get("STRATEGY_BRIEFS_VAR", "var")).resolve()
+    screenshot = var_dir / "test-output" / "ui" / REQUIRED_ACTION_PNG
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    screenshot.unlink(missing_ok=True)
+    with headless_chromium(chromium, chromedriver) as driver:
+        sign_in(driver, server, EDITOR, url)
+        try:
+            WebDriverWait(driver, 120).until(
+                lambda d: (
+                    request["subject"] in d.find_element(By.TAG_NAME, "body").text
+                    and "Approve" in d.find_element(By.TAG_NAME, "body").text
+                )
+            )
+        finally:
+            driver.save_screenshot(str(screenshot))
+        (screenshot.with_suffix(".txt")).write_text(
+            driver.find_element(By.TAG_NAME, "body").text, encoding="utf-8"
+        )
+    return screenshot
+
+
+@dataclass
+class RejectedRun:
+    done: AnsweredRun
+    new_mail: list
+    screenshot: Path | None
+
+
+@pytest.fixture(scope="module")
+def rejected_july(world, editors_api) -> RejectedRun:
+    before = read_mailbox(world.mail_dir)
+    shot: list[Path | None] = [None]
+
+    def look(request: dict) -> None:
+        shot[0] = _screenshot_required_action(editors_api, request)
+
+    done = run_and_answer(world, editors_api, JULY, "Reject", "环比口径有误，请核对贵金属", look)
+    return RejectedRun(done, read_mailbox(world.mail_dir)[len(before) :], shot[0])
+
+
+def test_the_editor_sees_the_pending_request_in_required_actions(rejected_july):
+    if rejected_july.screenshot is None:
+        pytest.skip("needs headless Chromium (apt-get install chromium chromium-driver)")
+    assert rejected_july.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = rejected_july.screenshot.with_suffix(".txt").read_text(encoding="utf-8")
+    for shown in ("2020年7月", "Approve", "Reject", "截至7月末，手机银行"):
+        assert shown in page, (shown, rejected_july.screenshot)
+
+
+def test_a_rejected_month_sends_nothing_and_tells_the_operators_the_comment(world, rejected_july):
+    done, new = rejected_july.done, rejected_july.new_mail
     body = done.request["body"]  # what the editor read in Required Actions
     assert "2020年7月" in done.request["subject"]
     for shown in ("Lines of business loaded: credit_card, mobile_banking, precious_metals,"
@@ -415,6 +485,31 @@ def test_a_rejected_month_sends_nothing_and_tells_the_operators_the_comment(worl
         EDITOR,
         "环比口径有误，请核对贵金属",
     )
+
+
+def test_an_approval_left_pending_tells_the_operators_once_and_sends_nothing(world, monkeypatch):
+    from strategy_briefs import warehouse
+
+    monkeypatch.setenv("STRATEGY_BRIEFS_APPROVAL", "required")
+    monkeypatch.setenv("STRATEGY_BRIEFS_EDITORS", EDITOR)
+    monkeypatch.setenv("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", "0.1")  # nobody answers
+    before = read_mailbox(world.mail_dir)
+    with pytest.raises(CliError, match="editor_approval"):
+        run_month(Settings.from_env(), JULY)
+    new = read_mailbox(world.mail_dir)[len(before) :]
+    assert not _month_mail(world.mail_dir, JULY)
+    operators = load_recipients(world.settings.recipients_file).operators
+    assert len(new) == len(operators)  # once: the approval task has no retries
+    for notice in new:
+        assert "approval of 2020-07 still pending after 0.1 minute(s)" in str(
+            notice.message["Subject"]
+        )
+    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
+        (recorded,) = conn.execute(
+            "select count(*) from audit.operator_notices where task_id = %s and reason like %s",
+            ("delivery.editor_approval", "%still pending%"),
+        ).fetchone()
+    assert recorded == 1
 
 
 def test_the_month_approved_in_the_rest_api_goes_out_under_that_approval(world, editors_api):

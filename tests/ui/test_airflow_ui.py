@@ -22,13 +22,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from airflow_api import ApiServer, http, running_api_server
+from airflow_api import (
+    ApiServer,
+    chromium_or_skip,
+    headless_chromium,
+    http,
+    running_api_server,
+)
 
 from strategy_briefs.orchestration.celery_run import airflow_executable
 
@@ -68,15 +73,7 @@ def _run(args: list[str], env: dict[str, str], log_path: Path, timeout: float) -
 
 @pytest.fixture(scope="module")
 def browser_binaries() -> tuple[str, str]:
-    chromium = shutil.which("chromium")
-    chromedriver = shutil.which("chromedriver")
-    if not chromium or not chromedriver:
-        missing = [n for n, p in (("chromium", chromium), ("chromedriver", chromedriver)) if not p]
-        pytest.skip(
-            f"UI test needs headless Chromium: {', '.join(missing)} not installed"
-            " (apt-get install chromium chromium-driver; `make setup` does it as root)"
-        )
-    return chromium, chromedriver
+    return chromium_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -103,46 +100,10 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture
-def browser(browser_binaries, monkeypatch: pytest.MonkeyPatch):
+def browser(browser_binaries):
     """Headless Chromium through Debian's chromedriver; nothing downloaded, no network."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, chromedriver = browser_binaries
-    # Belt and braces: with the driver's path given Selenium Manager is skipped anyway.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    no_proxy = ",".join(
-        filter(None, [os.environ.get("NO_PROXY", os.environ.get("no_proxy")), "127.0.0.1"])
-    )
-    monkeypatch.setenv("NO_PROXY", no_proxy)
-    monkeypatch.setenv("no_proxy", no_proxy)
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--window-size=1600,1000",
-        "--lang=en-US",
-        "--no-proxy-server",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--disable-domain-reliability",
-        "--metrics-recording-only",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
+    with headless_chromium(*browser_binaries) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_unauthenticated_api_request_is_refused(api_server: ApiServer):

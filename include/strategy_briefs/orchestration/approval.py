@@ -67,7 +67,7 @@ class ApprovalRequest:
     leads: tuple[ArticleLead, ...]
     pdfs: tuple[RenderedPdf, ...]
     editors: tuple[str, ...]
-    wait_minutes: int
+    wait_minutes: float
 
     @property
     def pdf_sha256(self) -> dict[str, str]:
@@ -258,9 +258,9 @@ class EditorApproval(ApprovalOperator):
         recorded = record_approval(_reporter(), decision)
         log.info("%s %s by %s: %s", period, recorded.decision, recorded.decided_by,
                  recorded.comment or "(no comment)")  # fmt: skip
-        super().execute_complete(context=context, event=event)  # a rejection skips the send
         if not recorded.approved:
-            notify_rejection(recorded, context)
+            notify_rejection(recorded, context)  # first: skipping the send raises
+        super().execute_complete(context=context, event=event)  # a rejection skips the send
         return {"approval_id": recorded.approval_id, "decision": recorded.decision}
 
 
