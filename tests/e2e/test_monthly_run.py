@@ -341,7 +341,9 @@ def _pending_request(server: ApiServer, run: subprocess.Popen, log: Path) -> dic
         )
         assert status == 200, found
         for detail in found["hitl_details"]:
-            if detail["task_instance"]["task_id"] == APPROVAL_TASK:
+            ti = detail["task_instance"]
+            # An earlier run's request that lapsed unanswered is listed too: not this one.
+            if ti["task_id"] == APPROVAL_TASK and ti["state"] == "awaiting_input":
                 return detail
         assert run.poll() is None, log.read_text(errors="replace")[-3000:]
         time.sleep(2)
@@ -417,19 +419,27 @@ def _screenshot_required_action(server: ApiServer, request: dict) -> Path | None
     screenshot = var_dir / "test-output" / "ui" / REQUIRED_ACTION_PNG
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     screenshot.unlink(missing_ok=True)
+    buttons = "//button[normalize-space()='Approve' or normalize-space()='Reject']"
     with headless_chromium(chromium, chromedriver) as driver:
+        driver.set_window_size(1600, 1500)  # the request and its buttons on one picture
         sign_in(driver, server, EDITOR, url)
         try:
             WebDriverWait(driver, 120).until(
                 lambda d: (
                     request["subject"] in d.find_element(By.TAG_NAME, "body").text
-                    and "Approve" in d.find_element(By.TAG_NAME, "body").text
+                    and len(d.find_elements(By.XPATH, buttons)) == 2
                 )
+            )
+            driver.execute_script(
+                "arguments[0].scrollIntoView({block: 'end'})",
+                driver.find_elements(By.XPATH, buttons)[0],
             )
         finally:
             driver.save_screenshot(str(screenshot))
-        (screenshot.with_suffix(".txt")).write_text(
-            driver.find_element(By.TAG_NAME, "body").text, encoding="utf-8"
+        shown = [b.text.strip() for b in driver.find_elements(By.XPATH, buttons)]
+        page = driver.find_element(By.TAG_NAME, "body").text
+        screenshot.with_suffix(".txt").write_text(
+            "buttons: " + ", ".join(shown) + "\n" + page, encoding="utf-8"
         )
     return screenshot
 
@@ -458,7 +468,13 @@ def test_the_editor_sees_the_pending_request_in_required_actions(rejected_july):
         pytest.skip("needs headless Chromium (apt-get install chromium chromium-driver)")
     assert rejected_july.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = rejected_july.screenshot.with_suffix(".txt").read_text(encoding="utf-8")
-    for shown in ("2020年7月", "Approve", "Reject", "截至7月末，手机银行"):
+    assert page.startswith("buttons: Approve, Reject\n"), page[:200]
+    for shown in (
+        "请审批 2020年7月",
+        "dbt tests:",
+        "截至7月末，手机银行",
+        "special-edition-2020-07.pdf",
+    ):
         assert shown in page, (shown, rejected_july.screenshot)
 
 
