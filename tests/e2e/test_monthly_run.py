@@ -545,3 +545,15 @@ def test_the_month_approved_in_the_rest_api_goes_out_under_that_approval(world, 
         assert edition["approval"]["decided_by"] == EDITOR
         assert edition["approval"]["comment"] == "已核对"
         assert {r["approval_id"] for r in edition["recipients"]} == {approval_id}
+
+
+def test_a_dry_run_asks_no_editor_and_sends_nothing(world, monkeypatch):
+    monkeypatch.setenv("STRATEGY_BRIEFS_APPROVAL", "required")
+    monkeypatch.setenv("STRATEGY_BRIEFS_EDITORS", EDITOR)
+    # Were the step not skipped, nobody would answer: the run would fail within seconds.
+    monkeypatch.setenv("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", "0.1")
+    decisions, mail = _approvals(JUNE), read_mailbox(world.mail_dir)
+    pdfs = run_month(Settings.from_env(), JUNE, conf={"dry_run": True})
+    assert pdfs  # rendered
+    assert _approvals(JUNE) == decisions
+    assert len(read_mailbox(world.mail_dir)) == len(mail)
