@@ -8,7 +8,8 @@ Turns one month of line-of-business submissions into the executive PDF briefs.
 2. **warehouse**: dbt seeds, staging, intermediate and marts for the month (one task per
    dbt node, tests after each model).
 3. **briefs**: render the special edition and one brief per line of business as PDF.
-4. **delivery**: the quality gate, then email to the distribution lists, exactly once.
+4. **delivery**: the quality gate, an editor's approval (Required Actions), then email to
+   the distribution lists, exactly once.
 
 The reporting month is the month in which the run's data interval starts (Asia/Shanghai):
 a run on the 5th of July reports June. Params: `dry_run` (render, never send),
@@ -40,6 +41,7 @@ from cosmos.operators.local import DbtTestLocalOperator
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
+from strategy_briefs.orchestration.approval import EditorApproval
 from strategy_briefs.orchestration.notify import (
     OperatorsNotifier,
     notify_delivery_deadline_missed,
@@ -232,7 +234,8 @@ def strategy_briefs_monthly():
 
     @task_group(group_id="delivery")
     def delivery(period: str, rendered: list[tasks.RenderedForDelivery]):
-        """Check the month is fit to send, then email each brief exactly once."""
+        """Check the month is fit to send, have an editor approve it, then email each brief
+        exactly once."""
 
         @task(
             doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
@@ -265,13 +268,22 @@ def strategy_briefs_monthly():
             "dry_run nothing is sent.",
         )
         def deliver_briefs(
-            period: str, rendered: list[tasks.RenderedForDelivery], params=None
+            period: str, rendered: list[tasks.RenderedForDelivery], params=None, run_id=None
         ) -> dict:
-            return tasks.deliver_briefs(period, rendered, dict(params or {}))
+            return tasks.deliver_briefs(period, rendered, dict(params or {}), run_id)
 
+        approval = EditorApproval(
+            task_id="editor_approval",
+            doc_md="An editor of STRATEGY_BRIEFS_EDITORS approves or rejects the rendered "
+            "briefs in Required Actions (month, gate summary, lead sentences, PDF paths), with a "
+            "comment. Rejected: nothing is sent and the operators get the comment; correct the "
+            "month and run it again. Unanswered after STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES: it "
+            "fails, the operators are told; clear it to ask again. Skipped with dry_run; "
+            "recorded without asking with STRATEGY_BRIEFS_APPROVAL=auto (demo and tests only).",
+        )
         freshness = check_source_freshness(period)
         gate = quality_gate(period, rendered)
-        freshness >> gate >> deliver_briefs(period, rendered)
+        freshness >> gate >> approval >> deliver_briefs(period, rendered)
         return freshness
 
     loaded >> warehouse

@@ -27,6 +27,9 @@ os.environ.update(
         "STRATEGY_BRIEFS_OUTPUT": str(_SESSION_DIR / "output"),
         # Retries still happen, one second apart instead of thirty.
         "STRATEGY_BRIEFS_RETRY_DELAY_SECONDS": "1",
+        # No person answers a test run: approvals are recorded as automatic; the approval
+        # tests switch to 'required' and answer through the REST API.
+        "STRATEGY_BRIEFS_APPROVAL": "auto",
         "STRATEGY_BRIEFS_VAR": os.environ.get(
             "STRATEGY_BRIEFS_VAR", str(Path(__file__).resolve().parents[1] / "var")
         ),

@@ -131,6 +131,12 @@ def run_month(
             sink = stack.enter_context(run_sink("127.0.0.1", 0, settings.mail_sink_dir))
             os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
             stack.callback(os.environ.pop, "AIRFLOW_CONN_SMTP_DEFAULT", None)
+        if settings.approval_policy == "required" and not (conf or {}).get("dry_run"):
+            from strategy_briefs.orchestration.approval_wait import ApprovalWatch
+
+            watch = ApprovalWatch(DAG_ID, logical_date)
+            watch.start()
+            stack.callback(watch.stop)
         run = dag.test(logical_date=logical_date, run_conf=conf or {})
     if run is None or str(run.state) != "success":
         failed = (
@@ -145,8 +151,27 @@ def run_month(
         raise CliError(
             f"run for {period} ended {getattr(run, 'state', 'without a run')}; failed tasks: {', '.join(failed) or 'none'}"
         )
+    _refuse_if_rejected(settings, period, run)
     out = settings.output_dir / str(period)
     return sorted(out.glob("*.pdf"))
+
+
+def _refuse_if_rejected(settings: Settings, period: periods.Period, run) -> None:
+    """A rejected month ends the run "successfully" in Airflow (the send is skipped); here it
+    is an error naming who rejected it and why."""
+    from strategy_briefs.delivery.approval import approval_for_run
+
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    if states.get("delivery.editor_approval") != "success":
+        return
+    if states.get("delivery.deliver_briefs") != "skipped":
+        return
+    approval = approval_for_run(warehouse.resolve(settings), run.run_id)
+    if approval is not None and not approval.approved:
+        raise CliError(
+            f"{period} rejected by {approval.decided_by}: {approval.comment or '(no comment)'};"
+            " nothing sent. Correct the month and run it again"
+        )
 
 
 # ---------------------------------------------------------------- subcommands
@@ -240,6 +265,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled history, build the warehouse, run the demo months through the DAG."""
     from strategy_briefs.orchestration.history import load_history
 
+    # The demo never waits for a person; its approvals are recorded as automatic.
+    os.environ["STRATEGY_BRIEFS_APPROVAL"] = "auto"
     settings = Settings.from_env()
     _prepare(settings)
     first_demo = periods.Period.parse(DEMO_MONTHS[0])

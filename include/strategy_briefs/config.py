@@ -31,6 +31,31 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def _minutes(name: str, default: float, *, high: float = 20160.0) -> float:
+    """A positive number of minutes, fractions allowed (a test waits seconds, not hours)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of minutes, got {raw!r}") from None
+    if not 0 < value <= high:
+        raise ValueError(f"{name} must be more than 0 and at most {high:g}, got {raw}")
+    return value
+
+
+def _policy(raw: str | None) -> str:
+    from strategy_briefs.delivery.approval import parse_policy
+
+    return parse_policy(raw)
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    """'alice, bob' -> ('alice', 'bob'): a comma-separated list, blanks dropped."""
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths and endpoints for one run."""
@@ -48,6 +73,10 @@ class Settings:
     delivery_deadline_days: int = 3
     ingest_timeout_minutes: int = 60  # one try of an ingest task (a 2M-row file: minutes)
     render_timeout_minutes: int = 30  # one try of rendering the month's PDFs
+    # Maker-checker: 'required' (an editor decides in the Airflow UI) or 'auto' (demo, tests)
+    approval_policy: str = "required"
+    approval_editors: tuple[str, ...] = ()  # Airflow user ids who may approve or reject
+    approval_wait_minutes: float = 1440.0  # pending longer: operators told once, nothing sent
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -76,6 +105,9 @@ class Settings:
             render_timeout_minutes=_int(
                 "STRATEGY_BRIEFS_RENDER_TIMEOUT_MINUTES", 30, low=1, high=1440
             ),
+            approval_policy=_policy(os.environ.get("STRATEGY_BRIEFS_APPROVAL")),
+            approval_editors=_names(os.environ.get("STRATEGY_BRIEFS_EDITORS", "")),
+            approval_wait_minutes=_minutes("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", 1440.0),
         )
 
     @property

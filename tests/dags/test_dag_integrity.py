@@ -12,7 +12,8 @@ import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 # A closed quality gate is a verdict on the data, not a glitch: retrying cannot change it.
-NO_RETRY_BY_DESIGN = {"delivery.quality_gate"}
+# A retry of the gate or of the approval would only repeat a decision (and its notice).
+NO_RETRY_BY_DESIGN = {"delivery.quality_gate", "delivery.editor_approval"}
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +183,15 @@ def test_dbt_tasks_keep_dbt_adapters_flag_list_fixed_before_running(dagbag):
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("warehouse.")]
     assert dbt_tasks
     assert all(t._pre_execute_hook is keep_dbt_behavior_flags_fixed for t in dbt_tasks)
+
+
+def test_an_editor_approval_stands_between_the_gate_and_the_send(dagbag):
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+    dag = dagbag.dags["strategy_briefs_monthly"]
+    approval = dag.get_task("delivery.editor_approval")
+    assert isinstance(approval, ApprovalOperator)
+    assert approval.upstream_task_ids == {"delivery.quality_gate"}
+    assert approval.downstream_task_ids == {"delivery.deliver_briefs"}
+    assert dag.get_task("delivery.deliver_briefs").upstream_task_ids >= {approval.task_id}
+    assert set(approval.params) == {"comment"}  # the DAG's params are not a form field

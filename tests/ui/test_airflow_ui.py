@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
-import signal
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from airflow_api import (
+    ApiServer,
+    chromium_or_skip,
+    headless_chromium,
+    http,
+    running_api_server,
+)
 
-from strategy_briefs.orchestration.celery_run import airflow_executable, free_port
+from strategy_briefs.orchestration.celery_run import airflow_executable
 
 DAG_ID = "strategy_briefs_monthly"
 TASK_GROUPS = ("ingest", "warehouse", "briefs", "delivery")
@@ -43,13 +43,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "admin"
 # Generous: the machine may be busy; none of these is a performance assertion.
 MIGRATE_TIMEOUT = 600
-START_TIMEOUT = 300
 BROWSER_TIMEOUT = 120
 # The button the DAG page shows to switch from the grid to the graph (English UI).
 SHOW_GRAPH = "[title='Show Graph (Press g)']"
-SIMPLE_AUTH_MANAGER = (
-    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-)
 
 
 def _screenshot_path() -> Path:
@@ -57,35 +53,6 @@ def _screenshot_path() -> Path:
     if not var_dir.is_absolute():
         var_dir = PROJECT_ROOT / var_dir
     return var_dir / "test-output" / "ui" / f"{DAG_ID}-graph.png"
-
-
-# Loopback only, never through a proxy configured in the environment.
-_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def _http(
-    url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with _LOCAL.open(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-@dataclass
-class ApiServer:
-    base_url: str
-    password: str
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(line[:400] for line in text.splitlines()[-lines:])
 
 
 def _run(args: list[str], env: dict[str, str], log_path: Path, timeout: float) -> None:
@@ -106,15 +73,7 @@ def _run(args: list[str], env: dict[str, str], log_path: Path, timeout: float) -
 
 @pytest.fixture(scope="module")
 def browser_binaries() -> tuple[str, str]:
-    chromium = shutil.which("chromium")
-    chromedriver = shutil.which("chromedriver")
-    if not chromium or not chromedriver:
-        missing = [n for n, p in (("chromium", chromium), ("chromedriver", chromedriver)) if not p]
-        pytest.skip(
-            f"UI test needs headless Chromium: {', '.join(missing)} not installed"
-            " (apt-get install chromium chromium-driver; `make setup` does it as root)"
-        )
-    return chromium, chromedriver
+    return chromium_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -122,28 +81,12 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """Airflow's api-server on loopback, with the DAG serialized and a known admin password."""
     home = tmp_path_factory.mktemp("ui") / "airflow"
     home.mkdir()
-    password = secrets.token_urlsafe(16)
-    passwords_file = home / "passwords.json"
-    passwords_file.write_text(json.dumps({ADMIN: password}) + "\n")
-    port = free_port()
-    env = {
-        **os.environ,
+    own_db = {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__EXPOSE_CONFIG": "False",
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
     }
+    env = {**os.environ, **own_db}
     _run([airflow_executable(), "db", "migrate"], env, home / "db-migrate.log", MIGRATE_TIMEOUT)
     # What the dag-processor stores, once: the UI draws the graph from the serialized DAG.
     _run(
@@ -152,107 +95,21 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         home / "reserialize.log",
         MIGRATE_TIMEOUT,
     )
-
-    log_path = home / "api-server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                airflow_executable(),
-                "api-server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            env=env,
-            cwd=home,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", password, log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                status, body = _http(f"{server.base_url}/api/v2/monitor/health")
-            except (urllib.error.URLError, OSError):
-                status, body = 0, b""
-            if status == 200 and json.loads(body)["metadatabase"]["status"] == "healthy":
-                break
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"api-server exited {process.returncode}:\n{server.log_tail()}"
-                )
-            if time.monotonic() > deadline:
-                raise AssertionError(f"api-server not healthy in time:\n{server.log_tail()}")
-            time.sleep(1)
-        # The password the test wrote is the one in force: the manager kept it.
-        assert json.loads(passwords_file.read_text()) == {ADMIN: password}
+    with running_api_server(home, {ADMIN: "admin"}, own_db) as server:
         yield server
-    finally:
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(process.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                break
-            try:
-                process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
 
 
 @pytest.fixture
-def browser(browser_binaries, monkeypatch: pytest.MonkeyPatch):
+def browser(browser_binaries):
     """Headless Chromium through Debian's chromedriver; nothing downloaded, no network."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, chromedriver = browser_binaries
-    # Belt and braces: with the driver's path given Selenium Manager is skipped anyway.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    no_proxy = ",".join(
-        filter(None, [os.environ.get("NO_PROXY", os.environ.get("no_proxy")), "127.0.0.1"])
-    )
-    monkeypatch.setenv("NO_PROXY", no_proxy)
-    monkeypatch.setenv("no_proxy", no_proxy)
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--window-size=1600,1000",
-        "--lang=en-US",
-        "--no-proxy-server",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
-        "--disable-domain-reliability",
-        "--metrics-recording-only",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
+    with headless_chromium(*browser_binaries) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_unauthenticated_api_request_is_refused(api_server: ApiServer):
-    status, _ = _http(f"{api_server.base_url}/api/v2/dags/{DAG_ID}")
+    status, _ = http(f"{api_server.base_url}/api/v2/dags/{DAG_ID}")
     assert status == 401, f"GET /api/v2/dags/{DAG_ID} without a token answered {status}"
-    status, _ = _http(
+    status, _ = http(
         f"{api_server.base_url}/auth/token",
         data=json.dumps({"username": ADMIN, "password": "not-" + api_server.password}).encode(),
         headers={"Content-Type": "application/json"},

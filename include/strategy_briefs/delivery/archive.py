@@ -116,7 +116,8 @@ def write_manifest(
     """Merge this run's editions into the month's manifest and attach the ledger's recipients.
 
     `editions`: dicts with brief_id, edition, title_zh, pdf_file, pdf_sha256,
-    data_snapshot_sha256, template_version, reissue_reason.
+    data_snapshot_sha256, template_version, reissue_reason, approval (who, when, comment,
+    policy: the decision the edition was first sent under).
     """
     manifest = read_manifest(archive_root, period)
     by_key = {(e["brief_id"], e["edition"]): e for e in manifest.get("editions", [])}
@@ -141,6 +142,7 @@ def write_manifest(
                 "attempts": row.attempts,
                 "sent_at": row.sent_at.isoformat() if row.sent_at else None,
                 "smtp_response": row.smtp_response,
+                "approval_id": row.approval_id,
             }
             for row in sorted(rows_by_key.get(key, []), key=lambda r: r.recipient)
         ]

@@ -38,6 +38,7 @@ class LedgerRow:
     intent_at: datetime
     sent_at: datetime | None
     reissue_reason: str | None
+    approval_id: int | None = None  # delivery.approvals row the send was authorised by
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class EditionInfo:
 
 _COLUMNS = (
     "period, brief_id, edition, recipient, pdf_sha256, status, message_id, smtp_response, "
-    "attempts, intent_at, sent_at, reissue_reason"
+    "attempts, intent_at, sent_at, reissue_reason, approval_id"
 )
 
 
@@ -115,6 +116,7 @@ def record_intent(
     pdf_sha256: str,
     message_id: str,
     reissue_reason: str | None,
+    approval_id: int | None = None,
 ) -> bool:
     """Write (or re-arm after a failure) the intent to send. False when the row is accepted,
     already in flight or unknown: then the caller must not send."""
@@ -122,11 +124,12 @@ def record_intent(
         """
         insert into delivery.ledger as l
             (period, brief_id, edition, recipient, pdf_sha256, status, message_id,
-             reissue_reason)
-        values (%s, %s, %s, %s, %s, 'intent', %s, %s)
+             reissue_reason, approval_id)
+        values (%s, %s, %s, %s, %s, 'intent', %s, %s, %s)
         on conflict (period, brief_id, edition, recipient) do update
             set status = 'intent', attempts = l.attempts + 1, intent_at = now(),
-                smtp_response = null, updated_at = now()
+                smtp_response = null, updated_at = now(),
+                approval_id = coalesce(excluded.approval_id, l.approval_id)
             where l.status in ('rejected', 'failed') and l.pdf_sha256 = excluded.pdf_sha256
         returning 1
         """,
@@ -138,6 +141,7 @@ def record_intent(
             pdf_sha256,
             message_id,
             reissue_reason,
+            approval_id,
         ),
     ).fetchone()
     return record is not None

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from strategy_briefs import warehouse
 from strategy_briefs.delivery import archive, ledger
+from strategy_briefs.delivery.approval import Approval, require_approval
 from strategy_briefs.delivery.message import build_message, message_id_for
 from strategy_briefs.delivery.models import BriefToSend, SmtpOutcome, file_sha256, parse_period
 from strategy_briefs.delivery.recipients import Recipients
@@ -235,6 +236,7 @@ class _Plan:
     edition: int
     reissue_reason: str | None
     archived: archive.ArchivedPdf
+    approval: Approval | None
 
 
 def _plan_edition(conn, period: str, brief: BriefToSend, sha: str, reason: str | None):
@@ -272,11 +274,14 @@ def deliver(
     archive_root: Path,
     force_reissue_reason: str | None = None,
     reissue_brief_ids: frozenset[str] | None = None,
+    approval: Approval | None = None,
 ) -> DeliveryReport:
     """Send each brief to its distribution list once; see the module docstring.
 
     A re-issue (`force_reissue_reason`) opens a new edition of the briefs in
     `reissue_brief_ids` (None: every brief); the others are delivered as on any run.
+    With an `approval`, only the PDFs it names are sent (`NotApproved` otherwise) and every
+    ledger row and manifest edition records it.
     """
     parse_period(period)
     if force_reissue_reason is not None and not force_reissue_reason.strip():
@@ -296,6 +301,8 @@ def deliver(
         plans: list[_Plan] = []
         for brief in briefs:  # decide and archive every edition before the first send
             sha = file_sha256(brief.path)
+            if approval is not None:
+                require_approval(approval, period, {brief.brief_id: sha})
             reissued = reissue_brief_ids is None or brief.brief_id in reissue_brief_ids
             edition, edition_reason = _plan_edition(
                 conn, period, brief, sha, reason if reissued else None
@@ -303,7 +310,7 @@ def deliver(
             archived = archive.archive_pdf(
                 archive_root, period, brief.brief_id, edition, brief.path
             )
-            plans.append(_Plan(brief, edition, edition_reason, archived))
+            plans.append(_Plan(brief, edition, edition_reason, archived, approval))
 
         report = DeliveryReport(period, {p.brief.brief_id: p.edition for p in plans})
         server_unreachable = False
@@ -373,6 +380,7 @@ def _send_plan(
             pdf_sha256=plan.archived.sha256,
             message_id=message_id,
             reissue_reason=plan.reissue_reason,
+            approval_id=plan.approval.approval_id if plan.approval else None,
         )
         if not armed:  # cannot happen under the period lock; never send on doubt
             note("unknown", "ledger row changed under the period lock; not sent")
@@ -413,6 +421,7 @@ def _manifest_entry(plan: _Plan) -> dict[str, Any]:
         "data_snapshot_sha256": plan.brief.data_snapshot_sha256,
         "template_version": plan.brief.template_version,
         "reissue_reason": plan.reissue_reason,
+        "approval": plan.approval.manifest_entry() if plan.approval else None,
     }
 
 

@@ -67,6 +67,9 @@ def airflow_environment(
         "STRATEGY_BRIEFS_OUTPUT": str(settings.output_dir),
         "STRATEGY_BRIEFS_RECIPIENTS": str(settings.recipients_file),
         "STRATEGY_BRIEFS_VAR": str(settings.var_dir),
+        "STRATEGY_BRIEFS_APPROVAL": settings.approval_policy,
+        # The local standalone UI signs in as admin: its editor unless others are configured.
+        "STRATEGY_BRIEFS_EDITORS": ",".join(settings.approval_editors) or "admin",
         **NO_TELEMETRY,
     }
     passwords = roles.passwords_from(os.environ)

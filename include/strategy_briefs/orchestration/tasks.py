@@ -270,7 +270,9 @@ class GateClosed(RuntimeError):
     """The quality gate held the month back: nothing is sent."""
 
 
-def deliver_briefs(period: str, rendered: list[RenderedForDelivery], params: dict) -> dict:
+def deliver_briefs(
+    period: str, rendered: list[RenderedForDelivery], params: dict, run_id: str
+) -> dict:
     from strategy_briefs.delivery import AirflowSmtpSender, deliver, load_recipients
 
     settings = Settings.from_env()
@@ -278,6 +280,7 @@ def deliver_briefs(period: str, rendered: list[RenderedForDelivery], params: dic
         log.info("dry_run: %d briefs rendered, nothing sent", len(rendered))
         return {"sent": 0, "dry_run": True}
     briefs = [r.to_send() for r in rendered]
+    approval = approved_for_sending(period, rendered, run_id)
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
         report = deliver(
             warehouse_params(REPORTER_CONN_ID),
@@ -288,6 +291,20 @@ def deliver_briefs(period: str, rendered: list[RenderedForDelivery], params: dic
             archive_root=settings.output_dir / "archive",
             force_reissue_reason=reissue_reason(params),
             reissue_brief_ids=reissue_briefs(params),
+            approval=approval,
         )
     log.info("%s", report.summary())
     return {"sent": len(report.sent), "manifest": str(report.manifest_path)}
+
+
+def approved_for_sending(period: str, rendered: list[RenderedForDelivery], run_id: str):
+    """This run's approval of exactly these PDFs; otherwise fail at once, sending nothing."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from strategy_briefs.delivery.approval import NotApproved, approval_for_run, require_approval
+
+    approval = approval_for_run(warehouse_params(REPORTER_CONN_ID), run_id)
+    try:
+        return require_approval(approval, period, {r.brief_id: r.sha256 for r in rendered})
+    except NotApproved as refused:
+        raise AirflowFailException(str(refused)) from refused
