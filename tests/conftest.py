@@ -1,10 +1,14 @@
 """Shared fixtures: every test session gets its own warehouse database, dropped afterwards.
 
 The server is `WAREHOUSE_URL` (CI: the machine's PostgreSQL 15) or the embedded one.
+With pytest-xdist (`-n 2 --dist loadfile`, docs/testing.md) each worker is a session of
+its own here (its own Airflow home, warehouse database and output folder), and every test
+file runs whole on one worker, so module fixtures are built once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -42,6 +46,24 @@ os.environ.update(NO_TELEMETRY)
 
 from strategy_briefs import warehouse  # noqa: E402
 from strategy_briefs.warehouse import WarehouseParams  # noqa: E402
+
+# The files that take minutes (a real DAG month, the Celery month, twelve dbt builds, the
+# Airflow UI), slowest first: `--dist loadfile` hands files out in collection order, so
+# these start at once, one per worker, and the many short files fill in around them.
+SLOWEST_FILES_FIRST = (
+    "tests/e2e/test_monthly_run.py",
+    "tests/scaleout/test_celery_executor.py",
+    "tests/dbt/test_dbt_backfill.py",
+    "tests/dbt/test_dbt_marts.py",
+    "tests/ui/test_airflow_ui.py",
+    "tests/briefs/test_brief_layout.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slowest files first; the order inside each file is kept (the sort is stable)."""
+    rank = {path: index for index, path in enumerate(SLOWEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 @pytest.fixture(scope="session")
@@ -121,4 +143,11 @@ def dbt_manifest() -> Path:
     from strategy_briefs.cli import build_manifest
     from strategy_briefs.config import Settings
 
-    return build_manifest(Settings.from_env())
+    settings = Settings.from_env()
+    # Both xdist workers ask for it: when the project changed, one parses, the other waits
+    # and then finds it current (two `dbt parse` into one target folder would collide).
+    lock_path = settings.dbt_manifest_path.parent / ".manifest.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build_manifest(settings)
