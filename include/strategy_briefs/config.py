@@ -31,6 +31,11 @@ def _int(name: str, default: int, *, low: int, high: int) -> int:
     return value
 
 
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated list; each entry is checked where it is used."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths and endpoints for one run."""
@@ -48,6 +53,9 @@ class Settings:
     delivery_deadline_days: int = 3
     ingest_timeout_minutes: int = 60  # one try of an ingest task (a 2M-row file: minutes)
     render_timeout_minutes: int = 30  # one try of rendering the month's PDFs
+    # The operators' list when the recipients file itself is broken (its first address
+    # also sends): the notice saying so must not depend on the file it is about.
+    fallback_operators: tuple[str, ...] = ()
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -76,6 +84,7 @@ class Settings:
             render_timeout_minutes=_int(
                 "STRATEGY_BRIEFS_RENDER_TIMEOUT_MINUTES", 30, low=1, high=1440
             ),
+            fallback_operators=_list("STRATEGY_BRIEFS_FALLBACK_OPERATORS"),
         )
 
     @property
