@@ -247,3 +247,27 @@ def test_xlsx_reading_stops_after_a_run_of_empty_rows(tmp_path, catalogue, stray
         "nothing below them was read: delete the cells outside the table (Ctrl+End shows "
         "the last one) and save again"
     ]
+
+
+def test_xlsx_declaring_more_rows_than_excel_holds_is_refused_before_reading(tmp_path, catalogue):
+    """A crafted <dimension>: no spreadsheet writes more than 1,048,576 rows."""
+    import re
+    import zipfile
+
+    path = tmp_path / "2020-06" / "mobile_banking.xlsx"
+    _padded_workbook(path, "F6")
+    crafted = tmp_path / "crafted.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(crafted, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, count = re.subn(
+                    rb'<dimension ref="[^"]*"', b'<dimension ref="A1:F99999999"', data
+                )
+                assert count == 1
+            target.writestr(item, data)
+    crafted.replace(path)
+    assert [str(p).removeprefix(f"{path}:") for p in validate_file(path, catalogue)] == [
+        "-:-: the sheet declares 99,999,999 rows, more than the 1,048,576 a spreadsheet can "
+        "hold: the file is damaged or not a submission"
+    ]

@@ -122,6 +122,8 @@ _CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # CJK, full-widt
 # that declares more columns than this (one stray cell at XFD1048576 declares 16,384) is
 # refused before a cell is read; openpyxl would pad every row to the declared width.
 XLSX_MAX_DECLARED_COLUMNS = 256
+# Excel's own row limit: a sheet declaring more was not written by a spreadsheet.
+XLSX_MAX_ROWS = 1_048_576
 # The header is looked for in this many first rows only.
 XLSX_HEADER_SEARCH_ROWS = 1000
 # Reading stops after this many empty rows in a row: openpyxl yields a padded row for every
@@ -406,6 +408,15 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
         )
         return None
     declared_rows = sheet.max_row or 0
+    if declared_rows > XLSX_MAX_ROWS:
+        workbook.close()
+        on_problem(
+            None,
+            None,
+            f"the sheet declares {declared_rows:,} rows, more than the {XLSX_MAX_ROWS:,} a "
+            "spreadsheet can hold: the file is damaged or not a submission",
+        )
+        return None
     sheet.reset_dimensions()  # rows as stored, not padded to a declared size
     header_rows = sheet.iter_rows(min_row=1)
     columns: list[str] = []
