@@ -139,17 +139,11 @@ def run_month(
             stack.callback(watch.stop)
         run = dag.test(logical_date=logical_date, run_conf=conf or {})
     if run is None or str(run.state) != "success":
-        failed = (
-            [
-                ti.task_id
-                for ti in run.get_task_instances()
-                if str(ti.state) in {"failed", "upstream_failed"}
-            ]
-            if run
-            else []
-        )
+        tis = run.get_task_instances() if run else []
+        failed = [ti.task_id for ti in tis if str(ti.state) == "failed"]  # not upstream_failed
         raise CliError(
-            f"run for {period} ended {getattr(run, 'state', 'without a run')}; failed tasks: {', '.join(failed) or 'none'}"
+            f"run for {period} ended {getattr(run, 'state', 'without a run')}; failed tasks: "
+            + (_failure_reasons(settings, run.run_id, failed) if run else "none")
         )
     _refuse_if_rejected(settings, period, run)
     out = settings.output_dir / str(period)
@@ -172,6 +166,20 @@ def _refuse_if_rejected(settings: Settings, period: periods.Period, run) -> None
             f"{period} rejected by {approval.decided_by}: {approval.comment or '(no comment)'};"
             " nothing sent. Correct the month and run it again"
         )
+
+
+def _failure_reasons(settings: Settings, run_id: str, failed: list[str]) -> str:
+    """'task (reason), …' from the operator notices the failure callback recorded: the
+    same reason the operators were sent, even when the mail server is what failed."""
+    with warehouse.connect(warehouse.resolve(settings)) as conn:
+        rows = conn.execute(
+            "select task_id, reason from audit.operator_notices where run_id = %s"
+            " order by notice_id",
+            (run_id,),
+        ).fetchall()
+    reasons = {task_id: reason for task_id, reason in rows}
+    named = [f"{task} ({reasons.get(task, 'no reason recorded')})" for task in failed]
+    return "; ".join(named) or "none"
 
 
 # ---------------------------------------------------------------- subcommands

@@ -51,9 +51,9 @@ def _policy(raw: str | None) -> str:
     return parse_policy(raw)
 
 
-def _names(raw: str) -> tuple[str, ...]:
-    """'alice, bob' -> ('alice', 'bob'): a comma-separated list, blanks dropped."""
-    return tuple(name.strip() for name in raw.split(",") if name.strip())
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated list; each entry is checked where it is used."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,10 @@ class Settings:
     approval_policy: str = "required"
     approval_editors: tuple[str, ...] = ()  # Airflow user ids who may approve or reject
     approval_wait_minutes: float = 1440.0  # pending longer: operators told once, nothing sent
+
+    # The operators' list when the recipients file itself is broken (its first address
+    # also sends): the notice saying so must not depend on the file it is about.
+    fallback_operators: tuple[str, ...] = ()
     project_root: Path = PROJECT_ROOT
 
     @classmethod
@@ -106,8 +110,9 @@ class Settings:
                 "STRATEGY_BRIEFS_RENDER_TIMEOUT_MINUTES", 30, low=1, high=1440
             ),
             approval_policy=_policy(os.environ.get("STRATEGY_BRIEFS_APPROVAL")),
-            approval_editors=_names(os.environ.get("STRATEGY_BRIEFS_EDITORS", "")),
+            approval_editors=_list("STRATEGY_BRIEFS_EDITORS"),
             approval_wait_minutes=_minutes("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", 1440.0),
+            fallback_operators=_list("STRATEGY_BRIEFS_FALLBACK_OPERATORS"),
         )
 
     @property

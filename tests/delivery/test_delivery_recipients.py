@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from strategy_briefs.config import PROJECT_ROOT
-from strategy_briefs.delivery.recipients import RecipientsError, known_brief_ids, load_recipients
+from strategy_briefs.delivery.recipients import (
+    AddressError,
+    RecipientsError,
+    known_brief_ids,
+    load_recipients,
+    parse_mailbox,
+)
 
 EXAMPLE = PROJECT_ROOT / "config" / "recipients.example.yaml"
 
@@ -105,3 +111,42 @@ def test_brief_without_list_is_an_error_at_use(tmp_path: Path):
     assert recipients.for_brief("special_edition") == ("ceo@example.com",)
     with pytest.raises(RecipientsError, match="briefs.credit_card: no distribution list"):
         recipients.for_brief("credit_card")
+
+
+SMUGGLED = [
+    "战略简报 <briefs@example.com>\r\nBcc: spy@example.com",
+    "briefs@example.com, spy@example.com",
+    "briefs@example.com <spy@example.com>",
+]
+
+
+@pytest.mark.parametrize("sender", SMUGGLED)
+def test_a_sender_with_crlf_or_a_second_address_is_refused_at_load(tmp_path, sender):
+    path = tmp_path / "recipients.yaml"
+    document = EXAMPLE.read_text(encoding="utf-8")
+    first_line = document.splitlines()[
+        next(i for i, line in enumerate(document.splitlines()) if line.startswith("sender:"))
+    ]
+    quoted = sender.replace("\r", "\\r").replace("\n", "\\n")
+    path.write_text(document.replace(first_line, f'sender: "{quoted}"'), encoding="utf-8")
+    with pytest.raises(RecipientsError) as error:
+        load_recipients(path)
+    assert [p for p in error.value.problems if p.startswith(f"{path}: sender: ")], error.value
+
+
+@pytest.mark.parametrize("address", SMUGGLED)
+def test_the_operator_notice_and_the_briefs_refuse_the_same_addresses(address):
+    """One parser everywhere: the notice used to copy the sender into From verbatim."""
+    from strategy_briefs.delivery.message import build_operator_notice
+
+    with pytest.raises(AddressError):
+        build_operator_notice(address, ("data-ops@example.com",), "a run failed")
+    with pytest.raises(AddressError):
+        build_operator_notice("briefs@example.com", (address,), "a run failed")
+    with pytest.raises(AddressError):
+        parse_mailbox(address)
+
+
+def test_a_display_name_sender_is_one_mailbox():
+    mailbox = parse_mailbox("战略简报 <strategy-briefs@example.com>")
+    assert (mailbox.name, mailbox.address) == ("战略简报", "strategy-briefs@example.com")

@@ -370,7 +370,7 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
     july.write_text("".join(broken), encoding="utf-8")
     try:
         before = read_mailbox(world.mail_dir)
-        with pytest.raises(CliError, match="fct_kpi_values_monthly"):
+        with pytest.raises(CliError, match="fct_kpi_values_monthly") as failure:
             run_month(world.settings, JULY)
         new = read_mailbox(world.mail_dir)[len(before) :]
     finally:
@@ -379,6 +379,9 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
     assert len(new) == len(operators)
     assert all(str(m.message["Subject"]).startswith("[战略简报]") for m in new)
     assert "fct_kpi_values_monthly" in str(new[0].message["Subject"])
+    # The CLI names the failing task with the reason the operators were sent.
+    sent_reason = str(new[0].message["Subject"]).split(" failed: ", 1)[1][:40]
+    assert f"({sent_reason}" in str(failure.value).split("failed tasks: ", 1)[1]
     assert not list((world.settings.output_dir / "2020-07").glob("*.pdf"))
 
 

@@ -7,6 +7,7 @@ secret is a file of our own outside the incoming folder.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -42,17 +43,18 @@ def audit_rows(db, period: str) -> list[tuple]:
 
 
 def test_a_symlinked_submission_is_refused_unread_and_audited_without_its_target(
-    warehouse_params, db, catalogue, tmp_path, copy_sample_month
+    warehouse_params, db, catalogue, tmp_path, copy_sample_month, caplog
 ):
     incoming = tmp_path / "incoming"
     folder = copy_sample_month("2020-06", incoming, "2032-01")
     card = folder / "credit_card.csv"
     card.unlink()
     card.symlink_to(secret_file(tmp_path))
-    with pytest.raises(SubmissionInvalid) as raised:
+    with caplog.at_level(logging.DEBUG), pytest.raises(SubmissionInvalid) as raised:
         load_month(warehouse_params, incoming, "2032-01", catalogue)
     assert [str(p) for p in raised.value.problems] == [f"{card}:-:-: {LINK}"]
     assert "SECRET" not in str(raised.value)
+    assert "SECRET" not in caplog.text and "root:x" not in caplog.text  # nor any log line
     # audited as rejected, with no digest or size: the target was never opened
     assert audit_rows(db, "2032-01") == [
         ("credit_card", "rejected", "", 0, f'["{card}:-:-: {LINK}"]')

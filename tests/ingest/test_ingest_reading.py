@@ -225,11 +225,49 @@ def test_xlsx_declaring_an_absurd_size_is_refused_before_reading(tmp_path, catal
     ]
 
 
-def test_xlsx_stray_cell_far_below_the_table_is_reported_not_dropped(tmp_path, catalogue):
-    """A stray cell a million rows down, within the header's columns: the gap is walked
-    within the declared columns only (cheap), and the cell is reported, never dropped."""
+def test_xlsx_stray_cell_below_the_table_is_reported_not_dropped(tmp_path, catalogue):
+    """A stray cell within the run of empty rows reading allows is reported on its row."""
     path = tmp_path / "2020-06" / "mobile_banking.xlsx"
-    _padded_workbook(path, "A1048576")
+    _padded_workbook(path, "A900")
     rows, problems = check_file(path, catalogue)
     assert [r.source_row for r in rows] == [2, 3, 4, 5]
-    assert [p.row for p in problems] and {p.row for p in problems} == {1048576}
+    assert [p.row for p in problems] and {p.row for p in problems} == {900}
+
+
+@pytest.mark.parametrize("stray_cell", ["A1048576", "IV1048576"])
+def test_xlsx_reading_stops_after_a_run_of_empty_rows(tmp_path, catalogue, stray_cell):
+    """The probe's padded sheet within 256 columns (IV1048576 took 229 s to walk): reading
+    stops 1,000 empty rows after the table, and the sheet declaring rows further down is
+    refused, so the cell down there is not silently dropped."""
+    path = tmp_path / "2020-06" / "mobile_banking.xlsx"
+    _padded_workbook(path, stray_cell)
+    assert path.stat().st_size < 10_000
+    assert [str(p).removeprefix(f"{path}:") for p in validate_file(path, catalogue)] == [
+        "-:-: the sheet declares rows down to 1,048,576 but rows 6-1,005 are empty, so "
+        "nothing below them was read: delete the cells outside the table (Ctrl+End shows "
+        "the last one) and save again"
+    ]
+
+
+def test_xlsx_declaring_more_rows_than_excel_holds_is_refused_before_reading(tmp_path, catalogue):
+    """A crafted <dimension>: no spreadsheet writes more than 1,048,576 rows."""
+    import re
+    import zipfile
+
+    path = tmp_path / "2020-06" / "mobile_banking.xlsx"
+    _padded_workbook(path, "F6")
+    crafted = tmp_path / "crafted.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(crafted, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, count = re.subn(
+                    rb'<dimension ref="[^"]*"', b'<dimension ref="A1:F99999999"', data
+                )
+                assert count == 1
+            target.writestr(item, data)
+    crafted.replace(path)
+    assert [str(p).removeprefix(f"{path}:") for p in validate_file(path, catalogue)] == [
+        "-:-: the sheet declares 99,999,999 rows, more than the 1,048,576 a spreadsheet can "
+        "hold: the file is damaged or not a submission"
+    ]

@@ -78,3 +78,38 @@ def test_a_broken_recipients_file_keeps_the_notice_unsent(
     [(_, _, _, sent, outcome)] = notice_row(db, "manual__broken")
     assert sent is False and outcome.startswith("not sent:")
     assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+def test_a_broken_recipients_file_falls_back_to_the_operators_in_the_environment(
+    warehouse_params, db, tmp_path, monkeypatch
+):
+    broken = tmp_path / "recipients.yaml"
+    broken.write_text("operators: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("STRATEGY_BRIEFS_RECIPIENTS", str(broken))
+    monkeypatch.setenv(
+        "STRATEGY_BRIEFS_FALLBACK_OPERATORS", "oncall@example.com, backup@example.com"
+    )
+    mailbox = tmp_path / "mailbox"
+    with run_sink(port=0, out_dir=mailbox) as sink:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", sink.airflow_conn_json())
+        assert notify_operators(notice("manual__fallback"), warehouse_params) is True
+    [(_, _, _, sent, outcome)] = notice_row(db, "manual__fallback")
+    assert sent is True and outcome == "accepted, accepted"
+    delivered = read_mailbox(mailbox)
+    assert sorted(m.delivered_to for m in delivered) == ["backup@example.com", "oncall@example.com"]
+    assert all("recipients file is broken too" in m.message.get_content() for m in delivered)
+
+
+def test_a_fallback_operator_with_a_second_address_is_refused(
+    warehouse_params, db, tmp_path, monkeypatch
+):
+    broken = tmp_path / "recipients.yaml"
+    broken.write_text("operators: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("STRATEGY_BRIEFS_RECIPIENTS", str(broken))
+    monkeypatch.setenv("STRATEGY_BRIEFS_FALLBACK_OPERATORS", "oncall@example.com <spy@evil.org>")
+    with run_sink(port=0, out_dir=tmp_path / "mailbox") as sink:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", sink.airflow_conn_json())
+        assert notify_operators(notice("manual__smuggled"), warehouse_params) is False
+        assert read_mailbox(tmp_path / "mailbox") == []
+    [(_, _, _, sent, outcome)] = notice_row(db, "manual__smuggled")
+    assert sent is False and "AddressError" in outcome

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -29,6 +29,7 @@ from urllib.parse import quote
 from strategy_briefs.briefs.context import HeadlineLine
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.delivery.models import BriefToSend
+from strategy_briefs.delivery.recipients import parse_mailbox
 
 CORRECTION_MARK = "更正版"
 MAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "mail"
@@ -152,9 +153,9 @@ def build_message(
     multipart/mixed [ multipart/alternative [ text/plain, multipart/related [ text/html,
     image/png ] ], application/pdf ]: text-only clients show no picture, the rest show it
     in place (cid:), and the PDF is the one attachment."""
-    sender_name, sender_address = parseaddr(sender)
+    sender_mailbox = parse_mailbox(sender)  # refuses CRLF and a second address
     if message_id is None:
-        domain = sender_address.rsplit("@", 1)[1]
+        domain = sender_mailbox.address.rsplit("@", 1)[1]
         message_id = message_id_for(period, brief.brief_id, edition, recipient, domain)
     filename = attachment_filename(brief.title_zh, reissue_reason)
     cid = page_image_cid(message_id)
@@ -171,8 +172,8 @@ def build_message(
 
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = subject_for(brief.title_zh, reissue_reason)
-    msg["From"] = formataddr((sender_name, sender_address)) if sender_name else sender_address
-    msg["To"] = recipient
+    msg["From"] = sender_mailbox.header
+    msg["To"] = parse_mailbox(recipient).header
     msg["Date"] = format_datetime(_now())
     msg.set_raw("Message-ID", message_id)  # unfolded: some systems mangle a folded id
     msg["X-Strategy-Briefs"] = f"period={period}; brief={brief.brief_id}; edition={edition}"
@@ -191,8 +192,8 @@ def build_operator_notice(sender: str, operators: tuple[str, ...], reason: str) 
     """A one-line notice to the operators (e.g. the quality gate held a month back)."""
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["Subject"] = f"[战略简报] {reason}"[:200]
-    msg["From"] = sender
-    msg["To"] = ", ".join(operators)
+    msg["From"] = parse_mailbox(sender).header  # the same parser as the briefs' sender
+    msg["To"] = ", ".join(parse_mailbox(operator).header for operator in operators)
     msg["Date"] = format_datetime(_now())
     msg.set_content(reason + "\n", charset="utf-8", cte="base64")
     return msg

@@ -18,7 +18,7 @@ import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parseaddr
+from email.utils import formataddr
 from pathlib import Path
 
 SPECIAL_EDITION = "special_edition"
@@ -28,6 +28,48 @@ _LOCAL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=
 _DOMAIN_RE = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
+
+
+# The one address form accepted anywhere (sender, lists, operator notice): a bare addr-spec
+# or 'Display Name <addr-spec>'; a name has no quotes, brackets, '@', ',' or ';', so a
+# second address cannot hide in it.
+_MAILBOX_RE = re.compile(r"^(?:(?P<name>[^<>@,;\"]*?)\s*<(?P<angle>[^<>]*)>|(?P<bare>[^<>]*))$")
+
+
+class AddressError(ValueError):
+    """Not exactly one usable mail address (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    name: str  # '' when the address has no display name
+    address: str  # local@domain
+
+    @property
+    def header(self) -> str:
+        """The form for a From/To header: the name RFC 2047-encoded by the policy."""
+        return formataddr((self.name, self.address)) if self.name else self.address
+
+
+def parse_mailbox(text: object) -> Mailbox:
+    """Exactly one address, 'local@domain' or 'Name <local@domain>'; raises `AddressError`.
+
+    Rules: a string; no control character anywhere (a CR or LF would start a new
+    header); one address only (a second one after ',' or in the name is refused);
+    the addr-spec a pragmatic dot-atom local part at a DNS domain.
+    """
+    if not isinstance(text, str):
+        raise AddressError(f"address must be a string, got {type(text).__name__} {text!r}")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        raise AddressError(f"address {text!r} has a control character (CR/LF): one line only")
+    match = _MAILBOX_RE.match(text.strip()) if text == text.strip() else None
+    address = match and (match["angle"] if match["angle"] is not None else match["bare"])
+    if not address or address.count("@") != 1:
+        raise AddressError(f"malformed address {text!r} (expected one local@domain)")
+    local, domain = address.split("@")
+    if not _LOCAL_RE.match(local) or len(local) > 64 or not _DOMAIN_RE.match(domain):
+        raise AddressError(f"malformed address {text!r} (expected one local@domain)")
+    return Mailbox(name=(match["name"] or "").strip(), address=address)
 
 
 class RecipientsError(ValueError):
@@ -50,7 +92,7 @@ class Recipients:
 
     @property
     def sender_address(self) -> str:
-        return parseaddr(self.sender)[1]
+        return parse_mailbox(self.sender).address
 
     @property
     def sender_domain(self) -> str:
@@ -78,13 +120,13 @@ def known_brief_ids(seeds_dir: Path | None = None) -> frozenset[str]:
 
 def address_problem(address: object, allowed_domains: Iterable[str]) -> str | None:
     """Why `address` is unusable as a recipient, or None when it is fine."""
-    if not isinstance(address, str):
-        return f"address must be a string, got {type(address).__name__} {address!r}"
-    if address != address.strip() or "@" not in address or address.count("@") != 1:
+    try:
+        mailbox = parse_mailbox(address)
+    except AddressError as error:
+        return str(error)
+    if mailbox.name or mailbox.address != address:
         return f"malformed address {address!r} (expected local@domain)"
-    local, domain = address.split("@")
-    if not _LOCAL_RE.match(local) or len(local) > 64 or not _DOMAIN_RE.match(domain):
-        return f"malformed address {address!r} (expected local@domain)"
+    domain = mailbox.address.split("@")[1]
     if domain.lower() not in {d.lower() for d in allowed_domains}:
         return f"domain {domain!r} of {address!r} is not in allowed_domains"
     return None
@@ -136,11 +178,13 @@ def parse_recipients(document: object, *, source: Path, brief_ids: Iterable[str]
             allowed.append(domain.lower())
 
     sender = document.get("sender")
-    sender_address = parseaddr(sender)[1] if isinstance(sender, str) else ""
-    if not isinstance(sender, str) or not sender_address:
-        problem("sender", f"malformed sender {sender!r} (expected 'Name <local@domain>')")
-    elif reason := address_problem(sender_address, allowed):
-        problem("sender", reason)
+    try:
+        sender_address = parse_mailbox(sender).address
+    except AddressError as error:
+        problem("sender", f"{error}; expected 'Name <local@domain>'")
+    else:
+        if reason := address_problem(sender_address, allowed):
+            problem("sender", reason)
 
     def address_list(key: str, value: object) -> tuple[str, ...]:
         if value is None or (isinstance(value, list) and not value):

@@ -122,8 +122,13 @@ _CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")  # CJK, full-widt
 # that declares more columns than this (one stray cell at XFD1048576 declares 16,384) is
 # refused before a cell is read; openpyxl would pad every row to the declared width.
 XLSX_MAX_DECLARED_COLUMNS = 256
+# Excel's own row limit: a sheet declaring more was not written by a spreadsheet.
+XLSX_MAX_ROWS = 1_048_576
 # The header is looked for in this many first rows only.
 XLSX_HEADER_SEARCH_ROWS = 1000
+# Reading stops after this many empty rows in a row: openpyxl yields a padded row for every
+# row in a gap, so a stray cell at IV1048576 would cost a million padded rows (minutes).
+XLSX_EMPTY_ROW_RUN = 1000
 # The most characters one cell may hold, CSV or .xlsx: Python's csv reader stops at this
 # (its default field_size_limit), so a file is never held whole as one runaway cell.
 MAX_CELL_CHARS = csv.field_size_limit()
@@ -402,6 +407,16 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
             "cells outside the table (Ctrl+End shows the last one) and save again",
         )
         return None
+    declared_rows = sheet.max_row or 0
+    if declared_rows > XLSX_MAX_ROWS:
+        workbook.close()
+        on_problem(
+            None,
+            None,
+            f"the sheet declares {declared_rows:,} rows, more than the {XLSX_MAX_ROWS:,} a "
+            "spreadsheet can hold: the file is damaged or not a submission",
+        )
+        return None
     sheet.reset_dimensions()  # rows as stored, not padded to a declared size
     header_rows = sheet.iter_rows(min_row=1)
     columns: list[str] = []
@@ -464,11 +479,16 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
     raw_rows = sheet.iter_rows(min_row=header_row + 1, max_col=max(declared_columns, width))
 
     def rows() -> Iterator[tuple[int, list[str | None]]]:
+        empty_since = header_row  # the last row with something in it
         try:
             for row_number, cells in enumerate(raw_rows, start=header_row + 1):
                 texts = [cell_text(c, row_number, i) for i, c in enumerate(cells)]
                 if not any(t is None or t for t in texts):
+                    if row_number - empty_since >= XLSX_EMPTY_ROW_RUN:
+                        _unread_rows(on_problem, empty_since, declared_rows)
+                        break
                     continue
+                empty_since = row_number
                 if len(texts) > width:
                     if any(t is None or t for t in texts[width:]):
                         on_problem(
@@ -484,6 +504,20 @@ def read_xlsx(path: Path, on_problem: ProblemSink, sheet_names: Sequence[str] = 
             workbook.close()
 
     return Table(header_row, header, rows(), "xlsx", workbook.close)
+
+
+def _unread_rows(on_problem: ProblemSink, last_row: int, declared_rows: int) -> None:
+    """Reading stopped after a run of empty rows: a sheet declaring rows further down is
+    refused, so a cell down there is reported, never silently dropped."""
+    if declared_rows > last_row + XLSX_EMPTY_ROW_RUN:
+        on_problem(
+            None,
+            None,
+            f"the sheet declares rows down to {declared_rows:,} but rows "
+            f"{last_row + 1:,}-{last_row + XLSX_EMPTY_ROW_RUN:,} are empty, so nothing "
+            f"below them was read: delete the cells outside the table (Ctrl+End shows the "
+            "last one) and save again",
+        )
 
 
 def read_table(

@@ -100,18 +100,37 @@ def one_line(text: object, limit: int = 300) -> str:
 
 def send_operator_notice(line: str) -> list[str]:
     """Email `line` to every operator; returns the SMTP outcome per operator."""
-    from strategy_briefs.delivery import AirflowSmtpSender, load_recipients
+    from strategy_briefs.delivery import AirflowSmtpSender
     from strategy_briefs.delivery.message import build_operator_notice
 
-    recipients = load_recipients(Settings.from_env().recipients_file)
-    message = build_operator_notice(recipients.sender, recipients.operators, line)
+    sender_address, operators, line = notice_addresses(line)
+    message = build_operator_notice(sender_address, operators, line)
     outcomes = []
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
-        for operator in recipients.operators:
+        for operator in operators:
             outcome = sender.send(message, operator)
             log.info("operator notice to %s: %s", operator, outcome.status)
             outcomes.append(outcome.status)
     return outcomes
+
+
+def notice_addresses(line: str) -> tuple[str, tuple[str, ...], str]:
+    """(sender, operators, line) from the recipients file; when the file is broken, from
+    STRATEGY_BRIEFS_FALLBACK_OPERATORS (its first address sends), the line saying why.
+    Raises the file's `RecipientsError` when there is no fallback either."""
+    from strategy_briefs.delivery.recipients import RecipientsError, load_recipients
+
+    settings = Settings.from_env()
+    try:
+        recipients = load_recipients(settings.recipients_file)
+    except RecipientsError as broken:
+        if not settings.fallback_operators:
+            raise
+        log.error("recipients file unusable, notice goes to STRATEGY_BRIEFS_FALLBACK_OPERATORS:"
+                  " %s", one_line(broken))  # fmt: skip
+        line = one_line(f"{line}; the recipients file is broken too: {broken.problems[0]}")
+        return settings.fallback_operators[0], settings.fallback_operators, line
+    return recipients.sender, recipients.operators, line
 
 
 def still_missing(period: str) -> str | None:
