@@ -195,7 +195,7 @@ def test_one_month_runs_end_to_end_on_celery_workers(
         text = subprocess.run(
             ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
         ).stdout
-        assert PERIOD.label_zh in text, f"{pdf.name} does not name the month"
+        assert PERIOD.year_to_date_label_zh in text, f"{pdf.name} does not name the month"
 
     # The sink received one message per recipient of each brief, and the ledger agrees.
     recipients = load_recipients(settings.recipients_file)
