@@ -25,6 +25,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from strategy_briefs.briefs.context import SPECIAL_EDITION_ID, HeadlineLine
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.approval import AUTO_DECIDER, Approval, record_approval
 from strategy_briefs.orchestration.handoff import RenderedForDelivery
@@ -47,12 +48,6 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
-class ArticleLead:
-    lob_name_zh: str
-    sentence: str
-
-
-@dataclass(frozen=True)
 class RenderedPdf:
     brief_id: str
     title_zh: str
@@ -65,7 +60,7 @@ class ApprovalRequest:
     period: Period
     period_label: str
     gate: GateSummary
-    leads: tuple[ArticleLead, ...]
+    leads: tuple[HeadlineLine, ...]
     pdfs: tuple[RenderedPdf, ...]
     editors: tuple[str, ...]
     wait_minutes: float
@@ -98,30 +93,11 @@ def gate_summary(params: WarehouseParams, period: Period, run_id: str, warnings)
     )
 
 
-def first_sentence(paragraph: str) -> str:
-    """'截至6月末，……。同比……。' -> '截至6月末，……。' (the lead sentence of a lead paragraph)."""
-    head, mark, _ = paragraph.partition("。")
-    return head + mark
-
-
-def article_leads(params: WarehouseParams, period: Period) -> tuple[ArticleLead, ...]:
-    """The lead sentence of each article, by the same narrative rules as the PDF."""
-    from strategy_briefs.briefs import narrative
-    from strategy_briefs.briefs.edition import load_edition_config
-    from strategy_briefs.briefs.facts import load_brief_facts
-
-    config = load_edition_config()
-    facts = load_brief_facts(params, str(period))
-    leads = []
-    for lob in sorted(config.lines_of_business.values(), key=lambda lob: lob.article_order):
-        mine = sorted(
-            (f for f in facts if f.lob_code == lob.lob_code),
-            key=lambda f: (f.display_order, f.kpi_code),
-        )
-        paragraphs = narrative.article_paragraphs(mine, config.article_rules(lob.lob_code))
-        if paragraphs:
-            leads.append(ArticleLead(lob.name_zh, first_sentence(paragraphs[0])))
-    return tuple(leads)
+def article_leads(rendered: list[RenderedForDelivery]) -> tuple[HeadlineLine, ...]:
+    """The lead sentence of each article, as the render handed them on for the mail: the
+    special edition's lines (every article), else every brief's."""
+    edition = [r for r in rendered if r.brief_id == SPECIAL_EDITION_ID]
+    return tuple(line for r in (edition or rendered) for line in r.headline_lines)
 
 
 def build_request(
@@ -135,7 +111,7 @@ def build_request(
         period=period,
         period_label=period.label_zh,
         gate=gate_summary(params, period, run_id, [w for r in rendered for w in r.warnings]),
-        leads=article_leads(params, period),
+        leads=article_leads(rendered),
         pdfs=tuple(RenderedPdf(r.brief_id, r.title_zh, r.path, r.sha256) for r in rendered),
         editors=settings.approval_editors,
         wait_minutes=settings.approval_wait_minutes,
