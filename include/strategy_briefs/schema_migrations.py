@@ -44,6 +44,10 @@ AFTER_MIGRATIONS = Path("repeatable/grants.sql")
 MIGRATE_COMMAND = "strategy-briefs warehouse migrate"
 SHA_TABLE = "public.schema_migration_sha256"
 _LOCK_KEY = "strategy_briefs.migrate"
+_APPLIED_IDS_SQL = (
+    "select migration_id from public._yoyo_migration order by applied_at_utc, migration_id"
+)
+_RECORDED_SHA_SQL = f"select migration_id, sha256 from {SHA_TABLE}"
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -114,15 +118,9 @@ def applied_migrations(params: WarehouseParams) -> list[AppliedMigration]:
         ).fetchone()
         if not has_yoyo:
             return []
-        sha_join = (
-            f"left join {SHA_TABLE} s using (migration_id)" if has_sha else ""
-        )  # constant table name: no user input reaches this SQL
-        sha_column = "s.sha256" if has_sha else "null"
-        rows = conn.execute(
-            f"select m.migration_id, {sha_column} from public._yoyo_migration m {sha_join}"
-            " order by m.applied_at_utc, m.migration_id"
-        ).fetchall()
-    return [AppliedMigration(migration_id, sha) for migration_id, sha in rows]
+        ids = [row[0] for row in conn.execute(_APPLIED_IDS_SQL)]
+        hashes = dict(conn.execute(_RECORDED_SHA_SQL).fetchall()) if has_sha else {}
+    return [AppliedMigration(migration_id, hashes.get(migration_id)) for migration_id in ids]
 
 
 def schema_state(params: WarehouseParams, files: list[MigrationFile]) -> SchemaState:
