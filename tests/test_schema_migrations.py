@@ -17,7 +17,7 @@ import pytest
 from psycopg import sql
 
 from strategy_briefs import roles, schema_migrations, warehouse
-from strategy_briefs.schema_migrations import SchemaNotCurrent
+from strategy_briefs.schema_migrations import MigrationFailed, SchemaNotCurrent
 from strategy_briefs.warehouse import MIGRATIONS_DIR, WarehouseParams
 
 NUMBERED = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
@@ -179,3 +179,29 @@ def test_other_commands_only_check_an_external_warehouse(
     assert "schema is not current (not applied: 001_raw.sql" in error
     assert error.rstrip().endswith("run `strategy-briefs warehouse migrate`")
     assert _scalar(empty_db, "select to_regclass('public._yoyo_migration')") is None
+
+
+def test_a_failing_migration_is_named_and_stays_pending(empty_db: WarehouseParams, release: Path):
+    (release / "008_probe.sql").write_text(PROBE, encoding="utf-8")
+    (release / "009_broken.sql").write_text(
+        "create table raw.half (x int);\nselect * from raw.no_such_table;\n", encoding="utf-8"
+    )
+    with pytest.raises(MigrationFailed, match=r"009_broken\.sql failed.*raw\.no_such_table"):
+        schema_migrations.migrate(empty_db, release)
+    assert _scalar(empty_db, "select to_regclass('raw.half')") is None  # rolled back whole
+    assert _scalar(empty_db, "select to_regclass('raw.probe')") == "raw.probe"  # 008 stays
+    with pytest.raises(SchemaNotCurrent, match=r"\(not applied: 009_broken\.sql\); run"):
+        schema_migrations.require_current(empty_db, release)
+
+
+def test_an_applied_migration_without_its_hash_is_recorded_by_the_next_migrate(
+    empty_db: WarehouseParams,
+):
+    """yoyo marks a file applied, then we record its hash: a process stopped in between."""
+    warehouse.migrate(empty_db)
+    with warehouse.connect(empty_db, autocommit=True) as conn:
+        conn.execute(f"delete from {schema_migrations.SHA_TABLE} where migration_id = '003_audit'")
+    with pytest.raises(SchemaNotCurrent, match=r"sha256 not recorded: 003_audit\.sql"):
+        schema_migrations.require_current(empty_db)
+    assert warehouse.migrate(empty_db) == []  # not applied again ...
+    schema_migrations.require_current(empty_db)  # ... but recorded

@@ -63,7 +63,7 @@ def _current_schema(
             warehouse.migrate(params)
         else:
             schema_migrations.require_current(params)
-    except schema_migrations.SchemaNotCurrent as not_current:
+    except schema_migrations.MigrationError as not_current:
         raise CliError(str(not_current)) from None
 
 
@@ -364,7 +364,7 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
     params = warehouse.resolve(settings)
     try:
         applied = warehouse.migrate(params)
-    except schema_migrations.SchemaNotCurrent as refused:
+    except schema_migrations.MigrationError as refused:
         raise CliError(str(refused)) from None
     roles.set_passwords(params, roles.passwords_from(os.environ))
     if args.action == "migrate":

@@ -13,6 +13,9 @@ Rules (one function each):
 - `run_repeatable`: `migrations/repeatable/roles.sql` before the numbered files and
   `grants.sql` after them run on every migrate and are never recorded: roles and grants are
   re-asserted each time (a role widened by hand is narrowed again, a new table is granted).
+- `apply_naming_the_file`: a file whose SQL fails is named with the database's reason; its
+  transaction is rolled back, so it stays pending; the files before it in the same migrate
+  stay applied, the ones after it wait.
 - `migrator_lock`: one migrate at a time per database. A session advisory lock, released by
   the server when the process dies, rather than yoyo's lock table, which a killed migrate
   would leave locked.
@@ -50,8 +53,16 @@ _APPLIED_IDS_SQL = (
 _RECORDED_SHA_SQL = f"select migration_id, sha256 from {SHA_TABLE}"
 
 
-class SchemaNotCurrent(RuntimeError):
+class MigrationError(RuntimeError):
+    """A migrate or a check that cannot go on; the message names the file(s)."""
+
+
+class SchemaNotCurrent(MigrationError):
     """The warehouse's schema is not the one this code's migrations describe."""
+
+
+class MigrationFailed(MigrationError):
+    """A migration file's SQL failed; its transaction was rolled back."""
 
 
 @dataclass(frozen=True)
@@ -188,8 +199,14 @@ def require_current(params: WarehouseParams, directory: Path = MIGRATIONS_DIR) -
         return
     problem = refusal(state, directory)
     if problem is None:
-        not_applied = [f.filename for f in state.pending + state.unrecorded]
-        problem = "not applied: " + ", ".join(not_applied)
+        problem = "; ".join(
+            f"{what}: {', '.join(f.filename for f in files)}"
+            for what, files in (
+                ("not applied", state.pending),
+                ("applied but its sha256 not recorded", state.unrecorded),
+            )
+            if files
+        )
     raise SchemaNotCurrent(
         f"warehouse {params.dbname} schema is not current ({problem}); run `{MIGRATE_COMMAND}`"
     )
@@ -245,7 +262,7 @@ def apply_pending(
     by_id = {f.migration_id: f for f in files}
     applied = []
     for migration in backend.to_apply(_yoyo_migrations(directory)):
-        backend.apply_one(migration)
+        apply_naming_the_file(backend, migration)
         _record_sha(params, by_id[migration.id])
         applied.append(by_id[migration.id].filename)
     return applied
@@ -255,7 +272,20 @@ def run_repeatable(backend, path: Path) -> None:
     """One repeatable file in one transaction, through yoyo (logged, never marked)."""
     from yoyo.migrations import Migration
 
-    backend.apply_one(Migration(f"repeatable/{path.stem}", str(path), str(path.parent)), mark=False)
+    migration = Migration(f"repeatable/{path.stem}", str(path), str(path.parent))
+    apply_naming_the_file(backend, migration, mark=False)
+
+
+def apply_naming_the_file(backend, migration, *, mark: bool = True) -> None:
+    """yoyo's apply, with a failure named by file; yoyo rolled the file's transaction back,
+    so a numbered file stays pending."""
+    try:
+        backend.apply_one(migration, mark=mark)
+    except backend.DatabaseError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise MigrationFailed(
+            f"{Path(migration.path).name} failed, nothing of it applied: {first_line}"
+        ) from error
 
 
 def _backend(params: WarehouseParams):
