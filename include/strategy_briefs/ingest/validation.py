@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from strategy_briefs.catalogue import Catalogue, Kpi, Unit
-from strategy_briefs.ingest.duplicates import KeyDigests
+from strategy_briefs.ingest.duplicates import KeyDigests, entity_digest
 from strategy_briefs.ingest.incoming import escaped, excerpt, has_control_characters
 from strategy_briefs.ingest.reading import (
     CHINESE_HEADERS,
@@ -95,6 +96,18 @@ class FigureRow:
 # (kpi_code, entity_type, entity_code, value_submitted, unit_submitted, value_base,
 #  qualifier, note, is_demo_data, source_row): the hot loop's row, without per-file constants
 RowTuple = tuple[str, str, str, str, str, Decimal, str | None, str | None, bool, int]
+
+
+class Entity(NamedTuple):
+    """A row's entity, ('bank', 'icbc') or ('branch', '广东'), with its key's digest."""
+
+    type: str
+    code: str
+    digest: bytes
+
+
+def entity_of(entity_type: str, entity_code: str) -> Entity:
+    return Entity(entity_type, entity_code, entity_digest(entity_type, entity_code))
 
 
 @dataclass(frozen=True)
@@ -518,7 +531,7 @@ class SubmissionCheck:
                 ok = False
 
             # entity
-            entity: tuple[str, str] | None = None
+            entity: Entity | None = None
             text = cells[i_entity]
             if text is not None:
                 found_entity = entity_memo[text]
@@ -587,7 +600,7 @@ class SubmissionCheck:
                     ok = False
 
             if kpi is not None and entity is not None:
-                add_key(kpi.kpi_code, entity[0], entity[1], row_number)
+                add_key(kpi.kpi_code, entity.digest, row_number)
                 if entity[1] == reporting and entity[0] == "bank":
                     reported_for.add(kpi.kpi_code)
 
@@ -621,7 +634,7 @@ class SubmissionCheck:
         # The fast path: rows whose every part was seen valid before (nearly all of them in a
         # big file) cost a few dictionary lookups; anything else goes through check_slow.
         fast_kpi: dict[str, Kpi] = {}
-        fast_entity: dict[str, tuple[str, str]] = {}
+        fast_entity: dict[str, Entity] = {}
         fast_units: dict[str, dict[str, Unit]] = {}
         fast_period_lob: list[tuple[str | None, str | None]] = [(None, None)]
         plain = _PLAIN_NUMBER.fullmatch
@@ -643,7 +656,7 @@ class SubmissionCheck:
                         if note and not note.isprintable() and note_problem(note):
                             pass  # check_slow reports it
                         elif kind != "ratio" or value_base <= one:
-                            add_key(kpi.kpi_code, entity[0], entity[1], row_number)
+                            add_key(kpi.kpi_code, entity.digest, row_number)
                             if entity[1] == reporting and entity[0] == "bank":
                                 reported_for.add(kpi.kpi_code)
                             yield (
@@ -698,8 +711,8 @@ class SubmissionCheck:
         try:
             for row_number, cells in table.rows:
                 if row_number in first_row:
-                    kpi, (kind, code) = kpi_memo[cells[i_kpi]], entity_memo[cells[i_entity]]
-                    entity_text = code if kind == "bank" else f"branch:{code}"
+                    kpi, entity = kpi_memo[cells[i_kpi]], entity_memo[cells[i_entity]]
+                    entity_text = entity.code if entity.type == "bank" else f"branch:{entity.code}"
                     self._add(
                         row_number,
                         h_kpi,
@@ -733,7 +746,7 @@ class SubmissionCheck:
         hint = f" (did you mean {close[0]}?)" if close else ""
         return f"unknown kpi_code '{excerpt(text)}'{hint}"
 
-    def _find_entity(self, text: str) -> tuple[str, str] | str:
+    def _find_entity(self, text: str) -> Entity | str:
         if not text:
             return "entity is empty"
         normal = unicodedata.normalize("NFKC", text).strip()
@@ -744,10 +757,10 @@ class SubmissionCheck:
                 name = name[:-2]
             if not name:
                 return f"entity '{excerpt(text)}' names no branch: write branch:<name>, e.g. branch:广东"
-            return branch_problem(name) or ("branch", name)
+            return branch_problem(name) or entity_of("branch", name)
         bank = self.catalogue.bank_by_name(normal)
         if bank is not None:
-            return ("bank", bank.bank_code)
+            return entity_of("bank", bank.bank_code)
         codes = ", ".join(self.catalogue.banks)
         return (
             f"unknown entity '{excerpt(text)}': use a bank code ({codes}), a bank's Chinese name, "
