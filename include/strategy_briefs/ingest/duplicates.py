@@ -76,8 +76,11 @@ class KeyDigests:
         # first entry is its first row
         parts = (kpis[candidates], halves[candidates, 1], halves[candidates, 0])
         order = candidates[np.lexsort(parts)]
-        keys = np.column_stack((halves[order], kpis[order]))
-        starts = np.concatenate(([True], np.any(keys[1:] != keys[:-1], axis=1)))
+        del candidates, parts
+        starts = np.zeros(len(order), dtype=bool)  # where a group of equal keys starts
+        starts[0] = True
+        for part in (halves[order, 0], halves[order, 1], kpis[order]):  # one at a time
+            starts[1:] |= part[1:] != part[:-1]
         first = order[starts][np.cumsum(starts) - 1]
         duplicate, of = order[~starts], first[~starts]
         shown = np.argsort(duplicate, kind="stable")[: max(most, 0)]
@@ -89,13 +92,20 @@ class KeyDigests:
 
 
 def _sharing(values):
-    """Positions (ascending) whose value another position shares: a cheap one-key sort of
-    the values alone (no positions, not stable: ten times faster) narrows the exact
-    three-key sort to these few, and to none in a file without duplicates."""
+    """Positions (ascending) whose value another position shares: a sort of the values
+    alone (no positions, not stable: ten times faster) says whether any repeats, which a
+    file without duplicates stops at; an unstable argsort then narrows the exact
+    three-key sort to the positions that share."""
     import numpy as np
 
     ordered = np.sort(values)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if repeated.size == 0:
-        return repeated
-    return np.flatnonzero(np.isin(values, repeated))
+    if not (ordered[1:] == ordered[:-1]).any():
+        return np.empty(0, dtype=np.intp)
+    del ordered
+    order = np.argsort(values)
+    ordered = values[order]
+    same = ordered[1:] == ordered[:-1]
+    shared = np.zeros(len(order), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    return np.sort(order[shared])
