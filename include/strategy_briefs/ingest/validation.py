@@ -220,8 +220,8 @@ def branch_problem(name: str) -> str | None:
 class _Memo(dict):
     """cell text -> check(text), bounded: cleared when full, a long text never kept.
 
-    Nearly every cell of a big file repeats one seen before, so checking each distinct
-    text once is the fast path; a file of ever new texts costs a re-check, never memory.
+    Nearly every cell of a big file repeats one seen before, so each distinct text is
+    checked once; a file of ever new texts costs a re-check per cell, never memory.
     """
 
     def __init__(self, check: Callable[[str], object]):
