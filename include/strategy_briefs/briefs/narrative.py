@@ -451,10 +451,11 @@ def _length(groups: Sequence[Sequence[Clause]]) -> int:
     return len(_sentence(groups).text)
 
 
-def join_clauses(groups: Iterable[Sequence[Clause]]) -> list[Sentence]:
+def join_clauses(groups: Iterable[Sequence[Clause]], reserve: int = 0) -> list[Sentence]:
     """Clause groups into sentences: a group of three or more clauses (a figure with its
     comparison, rank or lead) stands alone; short groups share a sentence, '；'-separated,
-    at most three to a sentence and never past MAX_SENTENCE_CHARS."""
+    at most three to a sentence and never past MAX_SENTENCE_CHARS, the first keeping
+    `reserve` characters for the opener it will get."""
     sentences: list[Sentence] = []
     pending: list[Sequence[Clause]] = []
 
@@ -470,7 +471,8 @@ def join_clauses(groups: Iterable[Sequence[Clause]]) -> list[Sentence]:
             flush()
             sentences.append(_sentence([group]))
             continue
-        if pending and _length([*pending, group]) > MAX_SENTENCE_CHARS:
+        room = MAX_SENTENCE_CHARS - (0 if sentences else reserve)
+        if pending and _length([*pending, group]) > room:
             flush()
         pending.append(group)
         if len(pending) == _MAX_CLAUSES_PER_SENTENCE:
@@ -533,6 +535,11 @@ class _Writer:
         )
 
 
+def _reserve(openers: Sequence[Clause | None]) -> int:
+    """The characters openers take before a first sentence ('截至6月末，')."""
+    return sum(len(c.text) + 1 for c in openers if c is not None)
+
+
 def _period_clause(text: str, facts: Sequence[BriefFact]) -> Clause:
     return Clause(text, "period", tuple(f.brief_fact_key for f in facts))
 
@@ -548,11 +555,11 @@ def _lead(writer: _Writer) -> TracedParagraph | None:
     headline = [f for f in writer.facts if f.is_headline and not f.is_ytd and writer.is_free(f)]
     if not headline:
         return None
-    sentences = join_clauses(writer.parts(f) for f in headline)
+    opener = _period_clause(_period(headline[0]).month_end_zh, headline)
+    sentences = join_clauses((writer.parts(f) for f in headline), _reserve([opener]))
     if not sentences:
         return None
     writer.month_end_said = True
-    opener = _period_clause(_period(headline[0]).month_end_zh, headline)
     sentences = _prepend(sentences, [opener])
     summary = rank_summary(writer.facts, writer.rules.rank_summary, writer.rules.lob_name_zh)
     if summary:
@@ -575,7 +582,7 @@ def _ytd(writer: _Writer) -> TracedParagraph | None:
     return TracedParagraph(tuple(sentences)) if sentences else None
 
 
-def _ytd_sentences(writer: _Writer, ytd: list[BriefFact]) -> list[Sentence]:
+def _ytd_sentences(writer: _Writer, ytd: list[BriefFact], reserve: int = 0) -> list[Sentence]:
     """Cumulative figures pair up ('……；……。') the way the page prints them, under the span
     the month closes; a pair past MAX_SENTENCE_CHARS splits."""
     if not ytd:
@@ -591,7 +598,8 @@ def _ytd_sentences(writer: _Writer, ytd: list[BriefFact]) -> list[Sentence]:
     opener = _period_clause(_period(ytd[0]).year_to_date_zh, ytd)
     sentences: list[list[Sequence[Clause]]] = [[]]
     for group in groups:
-        if sentences[-1] and _length([*sentences[-1], group]) + 5 > MAX_SENTENCE_CHARS:
+        head = _reserve([opener]) + reserve if len(sentences) == 1 else 0
+        if sentences[-1] and _length([*sentences[-1], group]) + head > MAX_SENTENCE_CHARS:
             sentences.append([])
         sentences[-1].append(group)
     return _prepend([_sentence(s) for s in sentences], [opener])
@@ -665,12 +673,13 @@ def _theme(writer: _Writer, theme: str) -> TracedParagraph | None:
         return None
     judgement = theme_judgement(members, writer.rules)
     ytd = [f for f in members if f.is_ytd]
-    sentences = _ytd_sentences(writer, ytd)
+    sentences = _ytd_sentences(writer, ytd, _reserve([judgement]))
     points = [f for f in members if not f.is_ytd]
-    point_sentences = join_clauses(writer.parts(f) for f in points)
     dated = not sentences and (judgement is not None or not writer.month_end_said)
-    if dated and point_sentences:
-        opener = _period_clause(_period(members[0]).month_end_zh, points)
+    opener = _period_clause(_period(members[0]).month_end_zh, points) if dated else None
+    reserve = 0 if sentences else _reserve([judgement, opener])
+    point_sentences = join_clauses((writer.parts(f) for f in points), reserve)
+    if opener and point_sentences:
         point_sentences = _prepend(point_sentences, [opener])
         writer.month_end_said = True
     sentences += point_sentences
@@ -692,8 +701,8 @@ def _others(writer: _Writer) -> TracedParagraph | None:
     rest = [f for f in writer.facts if writer.is_free(f)]
     if not rest:
         return None
-    sentences = join_clauses(writer.parts(f) for f in rest)
     opener = Clause("其他主要指标方面", "others", tuple(f.brief_fact_key for f in rest))
+    sentences = join_clauses((writer.parts(f) for f in rest), _reserve([opener]))
     sentences = _prepend(sentences, [opener])
     return TracedParagraph(tuple(sentences)) if sentences else None
 
