@@ -41,3 +41,19 @@ def test_snapshot_hash_ignores_row_order_and_sees_value_changes():
     assert snapshot_hash(rows) == snapshot_hash(same)
     changed = [rows[0], dict(rows[1], value_base=Decimal("369.1"))]
     assert snapshot_hash(rows) != snapshot_hash(changed)
+
+
+def test_the_claims_file_is_archived_with_its_pdf_under_the_same_rule(tmp_path):
+    pdf = tmp_path / "special-edition-2020-06.pdf"
+    pdf.write_bytes(minimal_pdf("one"))
+    trace = tmp_path / "special-edition-2020-06.trace.json"
+    trace.write_text('{"sentences": []}\n', encoding="utf-8")
+    first = archive_pdf(tmp_path / "archive", "2020-06", "special_edition", 1, pdf)
+    assert first.trace_path == first.path.parent / "special_edition.edition-1.trace.json"
+    assert first.trace_path.read_text(encoding="utf-8") == '{"sentences": []}\n'
+    assert stat.S_IMODE(first.trace_path.stat().st_mode) == 0o444
+
+    trace.write_text('{"sentences": ["changed"]}\n', encoding="utf-8")
+    with pytest.raises(ArchiveConflict, match="already holds a different claims file"):
+        archive_pdf(tmp_path / "archive", "2020-06", "special_edition", 1, pdf)
+    assert first.trace_path.read_text(encoding="utf-8") == '{"sentences": []}\n'
