@@ -121,6 +121,22 @@ def test_streak_clause(kpi, months, mom, expected):
     assert narrative.streak_clause(_streak(kpi, months, mom), STREAKS) == expected
 
 
+@pytest.mark.parametrize(
+    ("kpi", "yoy", "expected"),
+    [
+        ("mb_customers", "0.05", "连续4个月增长"),
+        ("mb_customers", "0", "连续4个月增长"),  # flat on the year is no contradiction
+        ("mb_customers", "-0.05", None),  # '同比下降……，连续4个月增长' is never written
+        ("cc_rongejie_npl", "-0.1", "连续4个月下降"),  # 不良率 down on the year: good news
+        ("cc_rongejie_npl", "0.1", None),
+    ],
+)
+def test_a_streak_is_never_said_beside_a_year_on_year_fall(kpi, yoy, expected):
+    mom = "-0.02" if kpi == "cc_rongejie_npl" else "0.01"
+    f = _streak(kpi, 4, mom, yoy_change=D(yoy))
+    assert narrative.streak_clause(f, STREAKS) == expected
+
+
 def test_a_streak_on_demonstration_months_carries_the_mark():
     f = _streak("mb_customers", 6, "0.01", streak_uses_demo_data=True)
     assert narrative.streak_clause(f, STREAKS) == "连续6个月增长＊"
@@ -223,6 +239,8 @@ def test_a_ytd_record_checks_its_own_growth():
     assert narrative.record_clause(fell, RECORDS) is None  # below last year: no record
     npl = fact("cc_rongejie_npl", "1.37", "%", record_years=5, history_years=5)
     assert narrative.record_clause(npl, RECORDS) is None  # less is better: no records
+    point = _clients(5, 5, yoy_change=D("-0.2"), change_unit="rate")
+    assert narrative.record_clause(point, RECORDS) is None  # rose since December, down on the year
 
 
 # --- rank summary: 两项指标均稳居四行首位 ---------------------------------------------------

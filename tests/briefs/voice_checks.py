@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from demo_facts import UNIT_FACTORS, demo_facts
+from demo_facts import CATALOGUE, UNIT_FACTORS, demo_facts
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.facts import BriefFact
@@ -95,6 +95,11 @@ def check_judgement_phrases(sentences) -> None:
         assert set(bare) <= set("，；。"), f"{bare!r} of {sentence.text!r} has no rule"
 
 
+def _merit_fell(f: BriefFact) -> bool:
+    move = narrative._merit_move(f)
+    return move is not None and move < 0
+
+
 def _sign(change) -> int:
     return 0 if change is None else (Decimal(change) > 0) - (Decimal(change) < 0)
 
@@ -116,9 +121,11 @@ def _check_clause(clause, facts: list[BriefFact], rules) -> None:
     elif clause.rule == "streak":
         assert _sign(f.mom_change) == (1 if f.higher_is_better else -1), text
         assert f.rise_streak_months >= rules.streaks.min_months, text
+        assert not _merit_fell(f), f"{text} beside a 同比 the other way"
     elif clause.rule == "record":
         span = f.value_base if f.is_ytd else f.change_since_year_start_base
         assert span is not None and span > 0 and f.record_years >= 2, text
+        assert not _merit_fell(f), f"{text} beside a 同比 fall"
     elif clause.rule in ("direction", "sustained"):
         moves = [narrative._merit_move(m) for m in facts]
         rose = sum(m is not None and m > 0 for m in moves)
@@ -173,15 +180,18 @@ def _scaled(f: BriefFact, factor: Decimal) -> BriefFact:
     new = (submitted * factor).quantize(submitted) if submitted.as_tuple().exponent < 0 else None
     new = new if new is not None else Decimal(int(submitted * factor))
     if f.unit_submitted == "%":
-        new = min(new, Decimal(100))
+        new = min(new, Decimal(99 if f.qualifier else 100))  # 'over 100%' is no share
     new = max(new, Decimal(1))
     text = f"{new:f}"
     return replace(f, value_submitted=text, value_base=new * UNIT_FACTORS[f.unit_submitted])
 
 
-def varied_fact(f: BriefFact, rnd: random.Random, month: date) -> BriefFact:
-    """One fact of a made-up month: its value, comparisons, streak, record and rank varied."""
-    f = _scaled(f, Decimal(rnd.randint(50, 150)) / 100)
+def varied_fact(
+    f: BriefFact, rnd: random.Random, month: date, factor: Decimal | None = None
+) -> BriefFact:
+    """One fact of a made-up month: its value (by `factor`, else a random one), comparisons,
+    streak, record and rank varied."""
+    f = _scaled(f, factor or Decimal(rnd.randint(50, 150)) / 100)
     key = f"{month:%Y-%m}|{f.lob_code}|{f.kpi_code}"
     unit = "pp" if f.kind == "ratio" else "rate"
     pick = rnd.random
@@ -217,5 +227,10 @@ def varied_fact(f: BriefFact, rnd: random.Random, month: date) -> BriefFact:
 def generated_month(seed: int, month: date = date(2021, 9, 1)) -> list[BriefFact]:
     """Every demo fact varied, a few left out, for `month` (2021-09 by default)."""
     rnd = random.Random(seed)
-    facts = [varied_fact(f, rnd, month) for f in demo_facts()]
+    factors: dict[str, Decimal] = {}  # a part scales with its total (其中 never above it)
+    facts = []
+    for f in demo_facts():
+        parent = CATALOGUE[f.kpi_code]["parent_kpi_code"]
+        factor = factors.setdefault(parent or f.kpi_code, Decimal(rnd.randint(50, 150)) / 100)
+        facts.append(varied_fact(f, rnd, month, factor))
     return [f for f in facts if rnd.random() > 0.1 or f.is_headline]

@@ -32,7 +32,8 @@ Rules (one function each):
             rise exactly on a step, under one step, or a fall prints as computed
 - streak:   '连续6个月增长' (提升 for a ratio, 下降 where less is better) from the months in
             a row the figure moved the good way (dbt: int_kpi_value_runs), from
-            `streaks.min_months`; never when this month's 环比 is missing or disagrees
+            `streaks.min_months`; never when this month's 环比 is missing or disagrees, nor
+            beside a 同比 that went the other way
 - sustained: a judged theme says '持续扩大' instead of 稳步提升 (or of no direction) when at
             least `streaks.min_kpis` KPIs, all point-in-time and more-is-better, each have a
             streak and none fell year on year
@@ -40,6 +41,7 @@ Rules (one function each):
             the years the warehouse holds: '上半年增量达五年来最高水平' from `records.min_years`,
             at most `records.max_years`; '创历史新高' only when the years held reach back to the
             KPI's first year (`records.first_years`); never of a figure that did not grow
+            or whose 同比 fell
 - rank summary: the lead closes with '手机银行客户数、月均动户数两项指标均稳居四行首位' when every KPI
             the article ranks is first, untied, among the same peers, and every KPI the
             catalogue ranks is there and ranked (at least `rank_summary.min_kpis`)
@@ -325,13 +327,15 @@ def stepped_change_clause(fact: BriefFact) -> str | None:
 
 def streak_clause(fact: BriefFact, thresholds: StreakThresholds) -> str | None:
     """'连续6个月增长' (提升 for a ratio, 下降 where less is better) from the months in a row
-    the figure moved the good way; None under `min_months`, or when this month's 环比 is
-    missing or disagrees (a streak is never said of a month that fell)."""
+    the figure moved the good way; None under `min_months`, when this month's 环比 is
+    missing or disagrees, or the 同比 went the other way (a streak is never said beside a fall)."""
     months = fact.rise_streak_months
     if months is None or months < thresholds.min_months or fact.mom_change is None:
         return None
     mom = Decimal(fact.mom_change)
     if (mom <= 0) if fact.higher_is_better else (mom >= 0):
+        return None
+    if _fell_year_on_year(fact):
         return None
     if not fact.higher_is_better:
         verb = "下降"
@@ -345,15 +349,15 @@ def record_clause(fact: BriefFact, thresholds: RecordThresholds) -> str | None:
     """'上半年增量达五年来最高水平' (point-in-time: the rise since December) or
     '达五年来最高水平' (year-to-date) over the years the warehouse holds, at most
     `max_years`; '创历史新高' only when the years held reach back to the KPI's first year.
-    None under `min_years`, or when the figure did not grow (its rise, or its 同比, is not
-    positive): a record is never said of a fall."""
+    None under `min_years`, or when the figure did not grow (its rise is not positive, or
+    its 同比 fell): a record is never said of a fall."""
     years, held = fact.record_years, fact.history_years
     if years is None or held is None or not fact.higher_is_better:
         return None
     span = fact.value_base if fact.is_ytd else fact.change_since_year_start_base
     if span is None or Decimal(span) <= 0:
         return None
-    if fact.yoy_change is not None and fact.is_ytd and Decimal(fact.yoy_change) <= 0:
+    if _fell_year_on_year(fact):
         return None
     subject = "" if fact.is_ytd else f"{_period(fact).year_to_date_zh}增量"
     mark = DEMO_MARK if fact.record_uses_demo_data else ""
@@ -364,6 +368,12 @@ def record_clause(fact: BriefFact, thresholds: RecordThresholds) -> str | None:
     if years < thresholds.min_years:
         return None
     return f"{subject}达{chinese_ordinal(min(years, thresholds.max_years))}年来最高水平{mark}"
+
+
+def _fell_year_on_year(fact: BriefFact) -> bool:
+    """The 同比 went the bad way (a rising 不良率, a falling count)."""
+    move = _merit_move(fact)
+    return move is not None and move < 0
 
 
 def _count_word(n: int) -> str:
