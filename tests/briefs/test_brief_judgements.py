@@ -275,6 +275,15 @@ def test_rank_summary_needs_every_ranked_kpi_first(changes, expected):
     assert narrative.rank_summary(_mobile(**changes), RANKS, "手机银行") == expected
 
 
+def test_more_ranked_kpis_than_max_are_not_listed():
+    ranked = first_of_four("1", "computed")
+    codes = ["mb_market_share", "mb_pen_credit_card", "mb_pen_managed"]
+    five = _mobile(**{code: ranked for code in codes})  # five firsts
+    assert narrative.rank_summary(five, RANKS, "手机银行") is None
+    four = _mobile(**{code: ranked for code in codes[:2]})
+    assert narrative.rank_summary(four, RANKS, "手机银行").endswith("四项指标均稳居四行首位")
+
+
 def test_a_single_ranked_kpi_is_not_summed_up():
     private = [f for f in demo_facts() if f.lob_code == "private_banking"]
     assert narrative.rank_summary(private, RANKS, "私人银行") is None

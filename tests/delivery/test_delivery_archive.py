@@ -53,7 +53,11 @@ def test_the_claims_file_is_archived_with_its_pdf_under_the_same_rule(tmp_path):
     assert first.trace_path.read_text(encoding="utf-8") == '{"sentences": []}\n'
     assert stat.S_IMODE(first.trace_path.stat().st_mode) == 0o444
 
-    trace.write_text('{"sentences": ["changed"]}\n', encoding="utf-8")
-    with pytest.raises(ArchiveConflict, match="already holds a different claims file"):
-        archive_pdf(tmp_path / "archive", "2020-06", "special_edition", 1, pdf)
+    # a render of the same PDF again: the claims file archived with it stays as it was
+    trace.write_text('{"sentences": ["renamed rule"]}\n', encoding="utf-8")
+    assert archive_pdf(tmp_path / "archive", "2020-06", "special_edition", 1, pdf) == first
     assert first.trace_path.read_text(encoding="utf-8") == '{"sentences": []}\n'
+    # a new edition carries its own
+    pdf.write_bytes(minimal_pdf("two"))
+    second = archive_pdf(tmp_path / "archive", "2020-06", "special_edition", 2, pdf)
+    assert second.trace_path.read_text(encoding="utf-8") == '{"sentences": ["renamed rule"]}\n'

@@ -44,7 +44,7 @@ Rules (one function each):
             or whose 同比 fell
 - rank summary: the lead closes with '手机银行客户数、月均动户数两项指标均稳居四行首位' when every KPI
             the article ranks is first, untied, among the same peers, and every KPI the
-            catalogue ranks is there and ranked (at least `rank_summary.min_kpis`)
+            catalogue ranks is there and ranked (`rank_summary.min_kpis` to `max_kpis`)
 - sentences: at most MAX_SENTENCE_CHARS characters where groups can be split; each sentence
             carries its clauses, their rules and brief_fact_keys (the claims file, trace.py)
 """
@@ -212,6 +212,7 @@ class RankSummaryThresholds:
     """When the article sums its ranks up (judgements.rank_summary)."""
 
     min_kpis: int = 2  # ranked KPIs before '两项指标均稳居四行首位'
+    max_kpis: int = 4  # more are not listed by name: no summary (the page sums up three)
 
 
 @dataclass(frozen=True)
@@ -386,10 +387,11 @@ def rank_summary(
 ) -> str | None:
     """'手机银行客户数、月均动户数两项指标均稳居四行首位' when every ranked KPI of the article is
     first and not tied, among the same peers; None when one the catalogue ranks is missing
-    or unranked this month (均 is never said with one missing), or fewer than `min_kpis`."""
+    or unranked this month (均 is never said with one missing), when fewer than `min_kpis`
+    or more than `max_kpis` are ranked, or the sentence would run past MAX_SENTENCE_CHARS."""
     ranked = [f for f in facts if f.kind != "rank" and (f.peer_rank or f.is_rank_expected)]
     expected = max((f.lob_expected_rank_count for f in facts), default=0)
-    if len(ranked) < max(thresholds.min_kpis, 1):
+    if not max(thresholds.min_kpis, 1) <= len(ranked) <= thresholds.max_kpis:
         return None
     if sum(f.is_rank_expected for f in ranked) < expected:
         return None
@@ -401,7 +403,8 @@ def rank_summary(
         return None
     names = "、".join(f.kpi_short_name_zh or f.kpi_name_zh for f in ranked)
     group = peer_group(ranked[0].peer_count)
-    return f"{lob_name_zh}{names}{_count_word(len(ranked))}项指标均稳居{group}首位"
+    summary = f"{lob_name_zh}{names}{_count_word(len(ranked))}项指标均稳居{group}首位"
+    return summary if len(summary) < MAX_SENTENCE_CHARS else None
 
 
 def fact_clauses(

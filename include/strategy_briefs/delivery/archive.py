@@ -5,7 +5,7 @@
   a no-op; different bytes for an archived edition raise `ArchiveConflict`.
 - `<brief_id>.edition-<n>.trace.json`: the claims file rendered beside the PDF (every
   sentence, the brief_fact_keys it rests on and the rule that wrote it, briefs/trace.py),
-  archived with it under the same write-once rule.
+  archived with it, written once and read-only; the first one archived with a PDF stays.
 - `manifest.json`: per brief and edition the PDF's SHA-256, the data snapshot hash of the
   brief facts, the template version, the re-issue reason and, from the ledger, every
   recipient with its Message-ID and status. Rewritten atomically after each delivery; the
@@ -62,11 +62,12 @@ def archive_pdf(
     target = archived_pdf_path(archive_root, period, brief_id, edition)
     sha = _archive_once(target, Path(pdf_path).read_bytes(), "PDF", brief_id, edition)
     rendered_trace = trace_path(pdf_path)
-    archived_trace = None
-    if rendered_trace.exists():
-        archived_trace = target.with_suffix(TRACE_SUFFIX)
+    archived_trace = target.with_suffix(TRACE_SUFFIX)
+    # The claims file describes the archived bytes: the first one archived with them stays
+    # (a later render of the same PDF says the same sentences).
+    if rendered_trace.exists() and not archived_trace.exists():
         _archive_once(archived_trace, rendered_trace.read_bytes(), "claims file", brief_id, edition)
-    return ArchivedPdf(target, sha, archived_trace)
+    return ArchivedPdf(target, sha, archived_trace if archived_trace.exists() else None)
 
 
 def _archive_once(target: Path, data: bytes, noun: str, brief_id: str, edition: int) -> str:
