@@ -447,11 +447,6 @@ def fact_clauses(
     return clauses
 
 
-def fact_sentence_parts(fact: BriefFact, **options) -> list[str]:
-    """The texts of `fact_clauses`."""
-    return [c.text for c in fact_clauses(fact, **options)]
-
-
 def short_name(fact: BriefFact, lob_name_zh: str) -> str:
     """Drop the line-of-business prefix once the sentence has named it: '业务笔数累计'."""
     name = fact.kpi_name_zh
@@ -492,13 +487,6 @@ def join_clauses(groups: Iterable[Sequence[Clause]], reserve: int = 0) -> list[S
             flush()
     flush()
     return sentences
-
-
-def join_sentences(clause_groups: Iterable[Sequence[str]], opener: str = "") -> str:
-    """`join_clauses` for plain texts; `opener` ('截至6月末，') starts the first sentence."""
-    groups = [[Clause(t, "", ()) for t in g] for g in clause_groups]
-    text = "".join(s.text for s in join_clauses(groups))
-    return opener + text if text else ""
 
 
 def _visible(facts: Iterable[BriefFact]) -> list[BriefFact]:

@@ -7,7 +7,10 @@
       history_years = years in a row, this one included, the warehouse holds it for;
       record_years = years in a row over which this year's is strictly the highest.
     The briefs turn them into words (include/strategy_briefs/briefs/narrative.py) and never
-    claim more years than record_years. Unlike the comparisons, this reads every earlier month.
+    claim more years than record_years. Unlike the comparisons this reads back in time, but
+    only var('judgement_history_months') months (seven years: more than the five a record
+    claims), so a month's cost stops growing with the history; a longer streak or history
+    is counted to that window, never beyond it.
 -#}
 
 with
@@ -18,6 +21,8 @@ kpi_values as (
     where entity_type = 'bank'
     {%- if target_period() is not none %}
         and period <= {{ target_period_date() }}
+        and period > ({{ target_period_date() }}
+            - interval '{{ var("judgement_history_months") | int }} months')::date
     {%- endif %}
 
 ),
