@@ -298,3 +298,21 @@ def test_the_summary_closes_the_lead_and_names_its_facts():
     assert set(last.fact_keys) == {"2020-06|mobile_banking|mb_customers"} | {
         "2020-06|mobile_banking|mb_monthly_active"
     }
+
+
+def test_a_threshold_changed_in_config_changes_the_text(tmp_path):
+    import yaml
+
+    from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
+
+    raw = yaml.safe_load(DEFAULT_CONFIG_FILE.read_text(encoding="utf-8"))
+    raw["judgements"]["streaks"]["min_months"] = 5
+    raw["judgements"]["records"]["min_years"] = 2
+    raw["judgements"]["rank_summary"]["min_kpis"] = 3
+    changed = tmp_path / "briefs.yaml"
+    changed.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    config = load_edition_config(changed)
+    four = _streak("mb_customers", 4, "0.01")
+    assert narrative.streak_clause(four, config.streaks) is None  # 4 < 5 now
+    assert narrative.record_clause(_clients(2, 2), config.records) == "上半年增量达两年来最高水平"
+    assert narrative.rank_summary(_mobile(), config.rank_summary, "手机银行") is None

@@ -368,7 +368,7 @@ def record_clause(fact: BriefFact, thresholds: RecordThresholds) -> str | None:
         return f"{subject}创历史新高{mark}"
     if years < thresholds.min_years:
         return None
-    return f"{subject}达{chinese_ordinal(min(years, thresholds.max_years))}年来最高水平{mark}"
+    return f"{subject}达{_count_word(min(years, thresholds.max_years))}年来最高水平{mark}"
 
 
 def _fell_year_on_year(fact: BriefFact) -> bool:
