@@ -265,12 +265,10 @@ class TracedParagraph:
         return "".join(s.text for s in self.sentences)
 
 
-def _sentence(groups: Sequence[Sequence[Clause]], opener: Sequence[Clause] = ()) -> Sentence:
-    """'opener，a，b；c，d。': clauses of a group by '，', groups by '；'."""
+def _sentence(groups: Sequence[Sequence[Clause]]) -> Sentence:
+    """'a，b；c，d。': clauses of a group by '，', groups by '；'."""
     body = "；".join("，".join(c.text for c in g) for g in groups if g)
-    head = "".join(c.text + "，" for c in opener)
-    clauses = (*opener, *(c for g in groups for c in g))
-    return Sentence(head + body + "。", clauses)
+    return Sentence(body + "。", tuple(c for g in groups for c in g))
 
 
 def _prepend(sentences: list[Sentence], opener: Sequence[Clause]) -> list[Sentence]:
