@@ -48,9 +48,9 @@ uv sync --frozen --quiet
 docs=dbt_project/target/index.html
 if [[ ! -f $docs ]] || [[ -n "$(find dbt_project -path dbt_project/target -prune -o -newer "$docs" \
   \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print -quit)" ]]; then
-  if [[ -z "${WAREHOUSE_URL:-}" ]] || ! .venv/bin/strategy-briefs build-docs >/dev/null 2>&1; then
-    [[ -z "${WAREHOUSE_URL:-}" ]] || echo "setup: WAREHOUSE_URL did not answer with a current" \
-      "schema; dbt docs without its catalog (later: strategy-briefs build-docs)" >&2
+  if [[ -z "${WAREHOUSE_URL:-}" ]] || ! why=$(.venv/bin/strategy-briefs build-docs 2>&1 >/dev/null); then
+    [[ -z "${WAREHOUSE_URL:-}" ]] || echo "setup: dbt docs without the warehouse's catalog" \
+      "(${why##*error: })" >&2
     .venv/bin/strategy-briefs build-docs --empty-catalog >/dev/null
   fi
 fi
