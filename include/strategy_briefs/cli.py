@@ -67,38 +67,80 @@ def _current_schema(
         raise CliError(str(not_current)) from None
 
 
-def build_manifest(settings: Settings, *, force: bool = False) -> Path:
-    """`dbt parse` so Cosmos reads the manifest instead of running `dbt ls` at parse time."""
-    manifest = settings.dbt_manifest_path
+def is_current(settings: Settings, artifact: Path) -> bool:
+    """`artifact` exists and is newer than every file of the dbt project."""
+    if not artifact.exists():
+        return False
     sources = [
         p
         for p in settings.dbt_project_dir.rglob("*")
         if p.suffix in {".sql", ".yml", ".csv"} and "target" not in p.parts
     ]
-    if not force and manifest.exists():
-        newest = max((p.stat().st_mtime for p in sources), default=0)
-        if manifest.stat().st_mtime >= newest:
-            return manifest
+    newest = max((p.stat().st_mtime for p in sources), default=0)
+    return artifact.stat().st_mtime >= newest
+
+
+def build_manifest(settings: Settings, *, force: bool = False) -> Path:
+    """`dbt parse` so Cosmos reads the manifest instead of running `dbt ls` at parse time."""
+    manifest = settings.dbt_manifest_path
+    if not force and is_current(settings, manifest):
+        return manifest
     from strategy_briefs.dbt_command import DbtFailed, run_dbt
 
-    # `dbt parse` connects to nothing, but the profile must resolve.
+    try:
+        run_dbt(
+            settings.dbt_project_dir,
+            "parse",
+            "--quiet",
+            env=_offline_profile(),
+            target_path=manifest.parent,
+        )
+    except DbtFailed as failed:
+        raise CliError(str(failed)) from None
+    return manifest
+
+
+def _offline_profile() -> dict[str, str]:
+    """Values the dbt profile needs to resolve when dbt connects to nothing."""
     placeholders = {
         "WAREHOUSE_HOST": "localhost",
         "WAREHOUSE_PORT": "5432",
         "WAREHOUSE_USER": "postgres",
         "WAREHOUSE_DBNAME": "postgres",
     }
+    return {k: os.environ.get(k, v) for k, v in placeholders.items()}
+
+
+def build_docs(settings: Settings, *, empty_catalog: bool = False) -> Path:
+    """`dbt docs generate` into the folder Cosmos serves in the Airflow UI; returns index.html.
+
+    The models, their columns and descriptions come from the manifest `build_manifest` left
+    in that folder (`--no-compile`: the manifest Cosmos reads stays the parsed one). Against
+    the warehouse the catalog adds what it holds (column types, row counts);
+    `empty_catalog` connects to nothing (set-up without a warehouse, the image build).
+    """
+    from strategy_briefs.dbt_command import DbtFailed, run_dbt
+
+    if empty_catalog:
+        build_manifest(settings)
+        args, env = ("--empty-catalog",), _offline_profile()
+    else:
+        _prepare(settings)  # the warehouse up, dbt's login (the transformer) in the env
+        args, env = (), {}
     try:
         run_dbt(
             settings.dbt_project_dir,
-            "parse",
+            "docs",
+            "generate",
             "--quiet",
-            env={k: os.environ.get(k, v) for k, v in placeholders.items()},
-            target_path=manifest.parent,
+            "--no-compile",
+            *args,
+            env=env,
+            target_path=settings.dbt_docs_dir,
         )
     except DbtFailed as failed:
         raise CliError(str(failed)) from None
-    return manifest
+    return settings.dbt_docs_dir / "index.html"
 
 
 AIRFLOW_DB = "airflow.db"
@@ -380,6 +422,11 @@ def cmd_build_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build_docs(args: argparse.Namespace) -> int:
+    print(build_docs(Settings.from_env(), empty_catalog=args.empty_catalog))
+    return 0
+
+
 def _owner_params(settings: Settings) -> warehouse.WarehouseParams:
     owner = warehouse.resolve(settings)
     _current_schema(settings, owner)
@@ -555,6 +602,18 @@ def build_parser() -> argparse.ArgumentParser:
         "build-manifest", help="parse the dbt project into target/manifest.json"
     )
     manifest.set_defaults(func=cmd_build_manifest)
+
+    docs = sub.add_parser(
+        "build-docs",
+        help="dbt docs generate into dbt_project/target, served in the Airflow UI "
+        "(Browse > dbt Docs)",
+    )
+    docs.add_argument(
+        "--empty-catalog",
+        action="store_true",
+        help="connect to no warehouse: models, columns and descriptions, no column types",
+    )
+    docs.set_defaults(func=cmd_build_docs)
     return parser
 
 
