@@ -5,6 +5,11 @@ first. The same facts, history and templates give byte-identical PDFs: the creat
 comes from the period, the PDF identifier from the content, chart SVGs carry no date. Each
 brief carries what it came from (`briefs/provenance.py`), so an archived PDF can be checked
 against the warehouse by rendering it again (`delivery/verify.py`).
+
+Set-up is paid once, not once a document: the Jinja environment and the fontconfig/Pango
+font map (`_font_config`) live for the process, and the month's five documents share one
+image cache (`render_documents`), so a chart printed in the special edition and in its line's
+brief is parsed once. The charts themselves are drawn once a month (`briefs/context.py`).
 """
 
 from __future__ import annotations
@@ -198,16 +203,37 @@ def _weasyprint_warnings() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+@lru_cache(maxsize=1)
+def _font_config():
+    """One font configuration for the process.
+
+    WeasyPrint otherwise builds one per document: fontconfig loads its configuration and
+    font list again and Pango opens the CJK collections again, for the same system fonts.
+    We use no @font-face (templates/css/fonts.css), so nothing document-specific is added.
+    """
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
 def write_pdf(
-    html: str, target: Path, templates_dir: Path = TEMPLATES_DIR
+    html: str,
+    target: Path,
+    templates_dir: Path = TEMPLATES_DIR,
+    *,
+    images: dict | None = None,
 ) -> tuple[int, list[str]]:
-    """HTML -> PDF/A-3b at `target`; returns (page count, WeasyPrint warnings)."""
+    """HTML -> PDF/A-3b at `target`; returns (page count, WeasyPrint warnings).
+
+    `images`: WeasyPrint's image cache (URL -> parsed image), shared by the documents of
+    one month so a chart they have in common is parsed once.
+    """
     import weasyprint
 
     with _weasyprint_warnings() as warnings:
         document = weasyprint.HTML(
             string=html, base_url=str(templates_dir) + "/", media_type="print"
-        ).render(pdf_variant=PDF_VARIANT)
+        ).render(pdf_variant=PDF_VARIANT, font_config=_font_config(), cache=images)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".pdf.tmp")
         document.write_pdf(tmp, pdf_variant=PDF_VARIANT)
@@ -269,9 +295,10 @@ def render_documents(
         check_glyphs(brief_id, html, _chart_texts(context))
         rendered_html.append(html)
     results = []
+    images: dict = {}  # the month's charts, parsed once for all its documents
     for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
         path = out_dir / period / filename
-        pages, warnings = write_pdf(html, path, templates_dir)
+        pages, warnings = write_pdf(html, path, templates_dir, images=images)
         trace = write_trace(trace_document(brief_id, period, title, _articles(context)), path)
         warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
         results.append(
