@@ -6,8 +6,11 @@ image build), so parsing the DAG never runs `dbt ls`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.operators.local import DbtSourceLocalOperator, DbtTestLocalOperator
 
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
@@ -67,3 +70,29 @@ operator_args = {
         "A broken model: fix it in dbt_project/, rebuild the manifest, clear this task."
     ),
 }
+
+
+def staging_cross_checks(dbt_args: dict[str, Any], **task_args: Any) -> DbtTestLocalOperator:
+    """The one task running `STAGING_CROSS_CHECKS`' tests that read a seed (see above)."""
+    return DbtTestLocalOperator(
+        project_dir=DBT_PROJECT_DIR,
+        profile_config=profile_config,
+        select=STAGING_CROSS_CHECKS,
+        **{**dbt_args, "indirect_selection": "eager", **task_args},
+    )
+
+
+def source_freshness(dbt_args: dict[str, Any], **task_args: Any) -> DbtSourceLocalOperator:
+    """`dbt source freshness` in the task's process, like every dbt task of the month.
+
+    In-process it shares the warehouse tasks' parsed project (Cosmos' partial-parse cache),
+    so it costs its six `max(loaded_at)` queries and little more; a subprocess paid dbt's
+    start-up and a full parse (7 s). Its outcome lands in audit.dbt_node_results through
+    the project's on-run-end hook, where the quality gate reads it.
+    """
+    args = {k: v for k, v in dbt_args.items() if k != "indirect_selection"}  # not a flag of it
+    return DbtSourceLocalOperator(
+        project_dir=DBT_PROJECT_DIR,
+        profile_config=profile_config,
+        **{**args, **task_args},
+    )

@@ -205,27 +205,6 @@ def render_briefs(
     return [RenderedForDelivery.from_rendered(b) for b in rendered]
 
 
-def check_source_freshness(period: str, run_id: str) -> None:
-    """`dbt source freshness`; its outcome lands in audit.dbt_node_results like every node's."""
-    import json
-
-    from strategy_briefs.dbt_command import DbtFailed, run_dbt
-
-    settings = Settings.from_env()
-    params = warehouse_params(TRANSFORMER_CONN_ID)
-    try:
-        run_dbt(
-            settings.dbt_project_dir,
-            "source",
-            "freshness",
-            "--vars",
-            json.dumps({"period": period, "airflow_run_id": run_id}),
-            env=params.dbt_env(),
-        )
-    except DbtFailed as failed:
-        raise RuntimeError(f"stale or unreadable sources for {period}: {failed}") from None
-
-
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
     """The latest dbt outcome of every node this DAG run built, tested or checked."""
     with warehouse.connect(params) as conn:
