@@ -57,11 +57,16 @@ RUN --mount=type=cache,target=/root/.cache/uv \
  && .venv/bin/python -m compileall -q include dags
 
 # The dbt manifest, built now so Cosmos reads it and never runs `dbt ls` while parsing the
-# DAG. `dbt parse` opens no connection; the warehouse values are placeholders.
+# DAG, and the dbt docs the api-server serves beside it (Browse > dbt Docs; no warehouse
+# at build time, so an empty catalog). Neither opens a connection; the warehouse values
+# are placeholders.
 RUN WAREHOUSE_HOST=placeholder WAREHOUSE_PORT=5432 WAREHOUSE_USER=placeholder \
     WAREHOUSE_DBNAME=placeholder DBT_SEND_ANONYMOUS_USAGE_STATS=False \
     .venv/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet \
+ && .venv/bin/dbt docs generate --no-compile --empty-catalog --project-dir dbt_project \
+      --profiles-dir dbt_project --quiet \
  && test -s dbt_project/target/manifest.json \
+ && test -s dbt_project/target/index.html \
  && rm -rf dbt_project/logs
 
 # Nothing phones home, even when the image runs outside the compose file

@@ -10,6 +10,7 @@ from bench.harness import ROOT, record, write_table
 BENCHMARKS = [
     "bench_dag_parse",
     "bench_load",
+    "bench_validate_memory",
     "bench_month_stages",
     "bench_render",
     "bench_backfill",

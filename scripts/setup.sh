@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian/Ubuntu machine needs, idempotent: system packages for
 # WeasyPrint's Chinese text (and headless Chromium + chromedriver for the UI test,
-# tests/ui), uv, the locked virtual environment, the dbt manifest.
+# tests/ui), uv, the locked virtual environment, the dbt manifest and docs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +42,16 @@ fi
 
 uv sync --frozen --quiet
 .venv/bin/strategy-briefs build-manifest >/dev/null
-echo "setup: ready (.venv, dbt manifest)" >&2
+# The dbt docs the Airflow UI serves (Browse > dbt Docs), when missing or older than a dbt
+# file: with the warehouse's catalog when WAREHOUSE_URL names one, else (or when it does
+# not answer) from the manifest alone. `strategy-briefs build-docs` refreshes them.
+docs=dbt_project/target/index.html
+if [[ ! -f $docs ]] || [[ -n "$(find dbt_project -path dbt_project/target -prune -o -newer "$docs" \
+  \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print -quit)" ]]; then
+  if [[ -z "${WAREHOUSE_URL:-}" ]] || ! why=$(.venv/bin/strategy-briefs build-docs 2>&1 >/dev/null); then
+    [[ -z "${WAREHOUSE_URL:-}" ]] || echo "setup: dbt docs without the warehouse's catalog" \
+      "(${why##*error: })" >&2
+    .venv/bin/strategy-briefs build-docs --empty-catalog >/dev/null
+  fi
+fi
+echo "setup: ready (.venv, dbt manifest and docs)" >&2

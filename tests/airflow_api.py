@@ -192,7 +192,8 @@ def headless_chromium(chromium: str, chromedriver: str):
 
     Selenium gets the driver's path, so Selenium Manager never runs (`SE_OFFLINE` is set
     should it be reached); Chromium runs without proxy, background networking, component
-    updates or sync.
+    updates or sync, and resolves no host name but loopback's. Its network requests are
+    logged: `requested_urls(driver)` lists them.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -220,9 +221,12 @@ def headless_chromium(chromium: str, chromedriver: str):
         "--disable-extensions",
         "--disable-domain-reliability",
         "--metrics-recording-only",
+        # A page asking for anything off this machine fails instead of reaching out.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     ):
         options.add_argument(arg)
     options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     try:
         yield driver
@@ -233,6 +237,16 @@ def headless_chromium(chromium: str, chromedriver: str):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def requested_urls(driver) -> list[str]:
+    """Every URL the browser has requested since the last call (Chromium's performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
 
 
 def sign_in(driver, server: ApiServer, user: str, url: str, timeout: float = 120) -> None:

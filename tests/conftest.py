@@ -8,10 +8,9 @@ file runs whole on one worker, so module fixtures are built once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -75,10 +74,12 @@ def session_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Airflow's metadata database for this session, migrated."""
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
-    return _SESSION_DIR / "airflow" / "airflow.db"
+    """Airflow's metadata database for this session, migrated the way the CLI does it (the
+    installed version recorded beside it, so `run_month` finds it current)."""
+    from strategy_briefs.cli import AIRFLOW_DB, migrate_airflow_db
+
+    migrate_airflow_db(_SESSION_DIR / "airflow")
+    return _SESSION_DIR / "airflow" / AIRFLOW_DB
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +139,17 @@ def db(warehouse_params: WarehouseParams):
         yield conn
 
 
+@contextlib.contextmanager
+def _dbt_target_lock(settings) -> Iterator[None]:
+    """Both xdist workers may ask for the manifest or the docs: when the project changed, one
+    runs dbt, the other waits (two dbt runs into one target folder would collide)."""
+    lock_path = settings.dbt_manifest_path.parent / ".manifest.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
     """The dbt manifest Cosmos reads at DAG parse time, built ahead as set-up does."""
@@ -145,10 +157,22 @@ def dbt_manifest() -> Path:
     from strategy_briefs.config import Settings
 
     settings = Settings.from_env()
-    # Both xdist workers ask for it: when the project changed, one parses, the other waits
-    # and then finds it current (two `dbt parse` into one target folder would collide).
-    lock_path = settings.dbt_manifest_path.parent / ".manifest.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _dbt_target_lock(settings):
         return build_manifest(settings)
+
+
+@pytest.fixture(scope="session")
+def dbt_docs(dbt_manifest) -> Path:
+    """The folder of the dbt docs Cosmos serves in the Airflow UI: the ones set-up generated
+    when still current, else generated as set-up does without a warehouse."""
+    from strategy_briefs.cli import build_docs, is_current
+    from strategy_briefs.config import Settings
+
+    settings = Settings.from_env()
+    with _dbt_target_lock(settings):
+        if not all(
+            is_current(settings, settings.dbt_docs_dir / name)
+            for name in ("index.html", "catalog.json")
+        ):
+            build_docs(settings, empty_catalog=True)
+        return settings.dbt_docs_dir

@@ -138,5 +138,13 @@ class Settings:
         return self.dbt_project_dir / "target" / "manifest.json"
 
     @property
+    def dbt_docs_dir(self) -> Path:
+        """The dbt docs site (index.html, manifest.json, catalog.json) Cosmos serves in the UI.
+
+        The manifest's own folder: `dbt docs generate --no-compile` reads the manifest there.
+        """
+        return self.dbt_manifest_path.parent
+
+    @property
     def seeds_dir(self) -> Path:
         return self.dbt_project_dir / "seeds"

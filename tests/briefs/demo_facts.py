@@ -26,6 +26,7 @@ def _seed(name: str) -> list[dict[str, str]]:
 
 
 CATALOGUE = {row["kpi_code"]: row for row in _seed("kpi_catalogue.csv")}
+RANKED = {row["ranks_kpi_code"] for row in CATALOGUE.values() if row["ranks_kpi_code"]}
 UNIT_FACTORS = {row["unit"]: Decimal(row["factor"]) for row in _seed("units.csv")}
 
 
@@ -70,6 +71,11 @@ def fact(
         change_decimals=int(row["change_decimals"]),
         higher_is_better=row["higher_is_better"] == "true",
         theme=row["theme"] or None,
+        change_round_step=Decimal(row["change_round_step"]) if row["change_round_step"] else None,
+        is_rank_expected=kpi_code in RANKED,
+        lob_expected_rank_count=sum(
+            CATALOGUE[code]["lob_code"] == row["lob_code"] for code in RANKED
+        ),
     )
     values.update(overrides)
     return BriefFact(**values)

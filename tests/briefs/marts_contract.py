@@ -23,7 +23,10 @@ create table marts.brief_facts (
   peer_rank int, peer_rank_source text, peer_count int,
   runner_up_bank_code text, runner_up_short_name text, lead_over_runner_up numeric,
   is_demo_data boolean, mom_uses_demo_data boolean, yoy_uses_demo_data boolean,
-  change_decimals int, kpi_short_name_zh text, higher_is_better boolean, theme text);
+  change_decimals int, kpi_short_name_zh text, higher_is_better boolean, theme text,
+  change_since_year_start_base numeric, change_round_step numeric, rise_streak_months int,
+  streak_uses_demo_data boolean, history_years int, record_years int,
+  record_uses_demo_data boolean, is_rank_expected boolean, lob_expected_rank_count int);
 create table marts.fct_kpi_values_monthly (
   period date, lob_code text, kpi_code text, entity_type text, entity_code text,
   value_base numeric, qualifier text, prior_month_value numeric, prior_year_value numeric,

@@ -10,7 +10,9 @@ from dataclasses import replace
 
 import pytest
 from demo_facts import PERIOD, demo_facts, demo_history
+from voice_checks import check_article, generated_month
 
+from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE, build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.facts import BriefHighlight
@@ -20,6 +22,7 @@ from strategy_briefs.briefs.render import (
     render_documents,
     render_html,
 )
+from strategy_briefs.briefs.trace import HIGHLIGHT_RULE, OUTLOOK_RULE, read_trace, trace_path
 
 # Every figure of FIGURES.md that the demo facts carry, in its published form.
 PUBLISHED_FIGURES = [
@@ -220,6 +223,7 @@ def test_same_facts_give_byte_identical_pdfs(demo_month, tmp_path):
     second_mobile = next(r for r in again if r.brief_id == "mobile_banking")
     assert second_mobile.path.read_bytes() == first_mobile.path.read_bytes()
     assert second_mobile.sha256 == first_mobile.sha256
+    assert second_mobile.trace_path.read_bytes() == first_mobile.trace_path.read_bytes()
 
 
 def test_correction_reissue_prints_the_mark(tmp_path):
@@ -312,3 +316,54 @@ def test_a_demonstration_figure_keeps_its_mark_in_the_lead_sentence(tmp_path):
     [line] = special.headline_lines
     assert "3.85亿户＊" in line.sentence
     assert special.demo_notice.startswith("本期标＊的数据为演示数据")
+
+
+def _check_claims_file(brief, facts):
+    """The claims file beside the PDF: every generated sentence is printed in the PDF, rests
+    on facts and rules, and every number and judgement phrase in it maps to them."""
+    assert brief.trace_path == trace_path(brief.path) and brief.trace_path.exists()
+    document = read_trace(brief.trace_path)
+    assert (document.brief_id, document.period) == (brief.brief_id, brief.period)
+    printed = flat(pdftext(brief.path))
+    generated = [
+        s for s in document.sentences if s.rules not in ((HIGHLIGHT_RULE,), (OUTLOOK_RULE,))
+    ]
+    assert generated
+    config = load_edition_config()
+    for lob in {s.lob_code for s in generated}:
+        sentences = [
+            narrative.Sentence(s.text, tuple(narrative.Clause(c.text, c.rule, c.brief_fact_keys)
+                                             for c in s.clauses))
+            for s in generated
+            if s.lob_code == lob
+        ]  # fmt: skip
+        for sentence in sentences:
+            assert flat(sentence.text) in printed, sentence.text
+        paragraph = narrative.TracedParagraph(tuple(sentences))
+        check_article(
+            [paragraph], [f for f in facts if f.lob_code == lob], config.article_rules(lob)
+        )
+    return document
+
+
+def test_every_rendered_document_has_its_claims_file(demo_month):
+    _, rendered = demo_month
+    for brief in rendered:
+        document = _check_claims_file(brief, demo_facts())
+        lobs = {s.lob_code for s in document.sentences}
+        assert lobs == ({brief.brief_id} if brief.brief_id != SPECIAL_EDITION_ID else lobs)
+    special = read_trace(rendered[0].trace_path)
+    summary = [s for s in special.sentences if "rank_summary" in s.rules]
+    assert [s.text for s in summary] == ["手机银行客户数、月均动户数两项指标均稳居四行首位。"]
+    assert set(summary[0].brief_fact_keys) == {
+        "2020-06|mobile_banking|mb_customers",
+        "2020-06|mobile_banking|mb_monthly_active",
+    }
+
+
+def test_a_generated_month_traces_every_sentence_to_facts_and_rules(tmp_path):
+    facts = generated_month(seed=7)  # 2021-09, not in the sample
+    [special] = render_documents(facts, [], "2021-09", tmp_path, include_lob_briefs=False)
+    document = _check_claims_file(special, facts)
+    rules = {r for s in document.sentences for r in s.rules}
+    assert {"level", "change", "period"} <= rules

@@ -224,3 +224,39 @@ def test_highlights_reach_their_mart_for_the_month_built(dbt_project, db):
     rebuilt = dbt_project.invoke("build", "--select", "brief_highlights", period="2020-06")
     assert rebuilt.success, failed_nodes(rebuilt)
     assert db.execute("select count(*) from marts.brief_highlights").fetchone() == (0,)
+
+
+def _expected_streak(db, kpi_code: str, higher_is_better: bool = True) -> int:
+    """The streak counted here from the staged history, month by month, independently."""
+    rows = db.execute(
+        "select period, value_base from staging.stg_raw__lob_figures where kpi_code = %s"
+        " and entity_type = 'bank' and entity_code = 'icbc' and period <= %s order by period",
+        (kpi_code, JUNE),
+    ).fetchall()
+    streak = 0
+    for (month, value), (before_month, before) in zip(
+        reversed(rows[1:]), reversed(rows[:-1]), strict=True
+    ):
+        adjacent = (month.year * 12 + month.month) - (before_month.year * 12 + before_month.month)
+        if adjacent != 1 or not ((value > before) if higher_is_better else (value < before)):
+            break
+        streak += 1
+    return streak
+
+
+def test_judgements_needing_history_reach_brief_facts(dbt_project, db):
+    customers = fact(db, JUNE, "mb_customers")
+    assert customers["rise_streak_months"] == _expected_streak(db, "mb_customers") > 0
+    npl = fact(db, JUNE, "cc_rongejie_npl")
+    assert npl["rise_streak_months"] == _expected_streak(db, "cc_rongejie_npl", False)
+    assert fact(db, JUNE, "mb_txn_count_ytd")["rise_streak_months"] is None  # cumulative
+    # the warehouse holds June 2019 and June 2020 (from May 2019): two years, never more
+    for kpi in ("mb_customers", "pb_clients", "mb_txn_amount_ytd"):
+        row = fact(db, JUNE, kpi)
+        assert row["history_years"] <= 2 and row["record_years"] <= row["history_years"], row
+    assert fact(db, JUNE, "mb_pen_managed")["history_years"] is None  # ratios hold no record
+    # the rank summary's denominators and the catalogue's change steps
+    assert customers["is_rank_expected"] and customers["lob_expected_rank_count"] == 2
+    assert not fact(db, JUNE, "mb_pen_managed")["is_rank_expected"]
+    assert fact(db, JUNE, "mb_pen_managed")["change_round_step"] == Decimal("1")
+    assert customers["change_round_step"] is None

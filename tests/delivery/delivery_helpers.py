@@ -55,6 +55,10 @@ def make_briefs(folder: Path, period: str, variant: str = "v1") -> list[BriefToS
     ]:
         path = folder / f"{brief_id}-{variant}.pdf"
         path.write_bytes(minimal_pdf(f"{brief_id} {period} {variant}"))
+        # the claims file the renderer writes beside each PDF (briefs/trace.py)
+        path.with_suffix(".trace.json").write_text(
+            f'{{"brief_id": "{brief_id}", "sentences": []}}\n', encoding="utf-8"
+        )
         briefs.append(
             BriefToSend(
                 brief_id=brief_id,

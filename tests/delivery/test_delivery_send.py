@@ -111,6 +111,10 @@ def test_three_runs_deliver_one_message_per_recipient(
     manifest = json.loads((archive_dir / "manifest.json").read_text(encoding="utf-8"))
     special = next(e for e in manifest["editions"] if e["brief_id"] == "special_edition")
     assert special["pdf_sha256"] == file_sha256(briefs[0].path)
+    # the claims file is archived beside the sent PDF and named in the manifest
+    assert special["trace_file"] == "special_edition.edition-1.trace.json"
+    archived_trace = archive_dir / special["trace_file"]
+    assert archived_trace.read_bytes() == briefs[0].path.with_suffix(".trace.json").read_bytes()
     assert special["data_snapshot_sha256"] == "ab" * 32
     assert special["template_version"] == "test-1"
     assert sorted(r["address"] for r in special["recipients"]) == sorted(EXECUTIVES)

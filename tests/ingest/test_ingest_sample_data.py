@@ -171,7 +171,7 @@ def test_a_new_line_of_business_is_a_seed_change(tmp_path):
         )
     with (seeds / "kpi_catalogue.csv").open("a", encoding="utf-8") as handle:
         handle.write(
-            "wm_aum,wealth,理财规模,理财规模,Wealth AUM,amount,元,false,true,true,true,10,,,1,客户规模\n"
+            "wm_aum,wealth,理财规模,理财规模,Wealth AUM,amount,元,false,true,true,true,10,,,1,客户规模,\n"
         )
     catalogue = load_catalogue(seeds)
     path = Path(tmp_path / "2020-06" / "wealth.csv")

@@ -10,9 +10,16 @@ the DAG, is sent to the login page, signs in, switches to the graph and waits un
 task groups `ingest`, `warehouse`, `briefs` and `delivery` are drawn. The screenshot goes
 to `var/test-output/ui/strategy_briefs_monthly-graph.png` (under `STRATEGY_BRIEFS_VAR`).
 
+The same api-server serves the warehouse's dbt docs through Cosmos' plugin, configured as
+every local Airflow of the project is (`AIRFLOW__COSMOS__DBT_DOCS_PROJECTS` from
+`airflow_environment`) on the docs set-up generates (`build-docs --empty-catalog`): the
+operator opens Browse > dbt Docs and finds the marts the briefs read, with the column
+descriptions of their YAML files.
+
 Nothing leaves the machine: Selenium gets the driver's path, so Selenium Manager never
 runs (and `SE_OFFLINE` is set should it be reached); Chromium runs without proxy,
-background networking, component updates or sync.
+background networking, component updates or sync, and resolves only loopback. The docs
+test also checks that every request the browser made went to the api-server.
 
 Skips (with the reason) only when `chromium` or `chromedriver` is not installed
 (`make setup` installs both as root: Debian packages `chromium`, `chromium-driver`).
@@ -25,17 +32,24 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from airflow_api import (
     ApiServer,
     chromium_or_skip,
     headless_chromium,
     http,
+    requested_urls,
     running_api_server,
+    sign_in,
 )
 
+from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.celery_run import airflow_executable
+from strategy_briefs.orchestration.environment import DBT_DOCS_SLUG, airflow_environment
+from strategy_briefs.warehouse import WarehouseParams
 
 DAG_ID = "strategy_briefs_monthly"
 TASK_GROUPS = ("ingest", "warehouse", "briefs", "delivery")
@@ -46,6 +60,12 @@ MIGRATE_TIMEOUT = 600
 BROWSER_TIMEOUT = 120
 # The button the DAG page shows to switch from the grid to the graph (English UI).
 SHOW_GRAPH = "[title='Show Graph (Press g)']"
+# The marts the brief templates and the delivery stage read, and the YAML describing them.
+DOCUMENTED_MARTS = {
+    "brief_facts": PROJECT_ROOT / "dbt_project/models/marts/briefs/_briefs__models.yml",
+    "fct_kpi_values_monthly": PROJECT_ROOT / "dbt_project/models/marts/kpis/_kpis__models.yml",
+}
+DOCS_CONFIG = "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS"
 
 
 def _screenshot_path() -> Path:
@@ -76,8 +96,16 @@ def browser_binaries() -> tuple[str, str]:
     return chromium_or_skip()
 
 
+def _docs_config() -> str:
+    """The Cosmos docs setting a local Airflow of this project runs with."""
+    placeholder = WarehouseParams("127.0.0.1", 5432, "strategy_briefs", "x", "strategy_briefs")
+    return airflow_environment(Settings.from_env(), placeholder)[DOCS_CONFIG]
+
+
 @pytest.fixture(scope="module")
-def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+def api_server(
+    dbt_manifest, dbt_docs, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiServer]:
     """Airflow's api-server on loopback, with the DAG serialized and a known admin password."""
     home = tmp_path_factory.mktemp("ui") / "airflow"
     home.mkdir()
@@ -85,6 +113,7 @@ def api_server(dbt_manifest, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        DOCS_CONFIG: _docs_config(),
     }
     env = {**os.environ, **own_db}
     _run([airflow_executable(), "db", "migrate"], env, home / "db-migrate.log", MIGRATE_TIMEOUT)
@@ -173,3 +202,61 @@ def test_operator_logs_in_and_sees_the_task_groups_in_the_graph(
             f"node {group!r} reads {text!r}; screenshot: {screenshot}"
         )
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"not a PNG: {screenshot}"
+
+
+def _column_descriptions(model: str) -> dict[str, str]:
+    """column -> description as the model's YAML file gives it (the docs render Markdown)."""
+    models = yaml.safe_load(DOCUMENTED_MARTS[model].read_text(encoding="utf-8"))["models"]
+    columns = next(m for m in models if m["name"] == model)["columns"]
+    return {c["name"]: " ".join(c["description"].split()) for c in columns}
+
+
+def _plain(markdown: str) -> str:
+    return " ".join(markdown.replace("`", "").replace("**", "").split())
+
+
+def test_operator_finds_the_marts_and_their_columns_in_the_dbt_docs(
+    browser_binaries, api_server: ApiServer, browser, dbt_docs
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, BROWSER_TIMEOUT)
+    sign_in(browser, api_server, ADMIN, f"{api_server.base_url}/")
+    # Cosmos' view is listed under Browse and opens in a tab of its own.
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-label='Browse']"))).click()
+    entry = wait.until(
+        ec.element_to_be_clickable(
+            (By.CSS_SELECTOR, f"a[role=menuitem][href*='/{DBT_DOCS_SLUG}/']")
+        )
+    )
+    assert entry.text.startswith("dbt Docs"), entry.text
+    ui_tab = browser.current_window_handle
+    entry.click()
+    wait.until(lambda d: len(d.window_handles) == 2)
+    browser.switch_to.window(next(h for h in browser.window_handles if h != ui_tab))
+    docs_url = browser.current_url.split("#")[0]
+    assert docs_url == f"{api_server.base_url}/cosmos/{DBT_DOCS_SLUG}/dbt_docs_index.html"
+    # Read on in the first tab, the one whose requests Chromium's performance log records.
+    browser.close()
+    browser.switch_to.window(ui_tab)
+    requested_urls(browser)  # forget the Airflow UI's own requests
+
+    for model in DOCUMENTED_MARTS:
+        browser.get(f"{docs_url}#!/model/model.strategy_briefs.{model}")
+        expected = _column_descriptions(model)
+        last_column = next(reversed(expected))
+        wait.until(lambda d, c=last_column: c in d.find_element(By.TAG_NAME, "body").text)
+        page = " ".join(browser.find_element(By.TAG_NAME, "body").text.split())
+        missing = {c: d for c, d in expected.items() if f"{c} {_plain(d)}" not in page}
+        assert not missing, f"{model}: the docs page lacks these columns' descriptions: {missing}"
+
+    # The page is self-contained: the docs app, the manifest and the catalog all came from
+    # the api-server, and nothing (dbt's Snowplow tracker is off in the manifest) went out.
+    urls = requested_urls(browser)
+    paths = {urlsplit(u).path for u in urls}
+    for artifact in ("manifest.json", "catalog.json"):
+        assert f"/cosmos/{DBT_DOCS_SLUG}/{artifact}" in paths, sorted(paths)
+    outside = [u for u in urls if not u.startswith((api_server.base_url + "/", "data:", "blob:"))]
+    assert not outside, f"the docs page asked for {outside}"

@@ -69,6 +69,8 @@ class ChartFigure:
 class Paragraph:
     text: str
     opener: str | None = None  # bold summary sentence before the text
+    # a generated paragraph's sentences with their rules and facts (the claims file, trace.py)
+    sentences: tuple[narrative.Sentence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,8 +355,8 @@ def article_context(
 ) -> ArticleContext:
     facts = sorted(facts, key=lambda f: (f.display_order, f.kpi_code))
     paragraphs = [
-        Paragraph(text)
-        for text in narrative.article_paragraphs(facts, config.article_rules(lob.lob_code))
+        Paragraph(traced.text, sentences=traced.sentences)
+        for traced in narrative.traced_article(facts, config.article_rules(lob.lob_code))
     ]
     sections = tuple(
         Paragraph(item.body, item.opener) for item in sorted(highlights, key=lambda i: i.item_no)

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from strategy_briefs.briefs.narrative import ArticleRules, Companion, DirectionThresholds
+from strategy_briefs.briefs.narrative import (
+    ArticleRules,
+    Companion,
+    DirectionThresholds,
+    RankSummaryThresholds,
+    RecordThresholds,
+    StreakThresholds,
+)
 from strategy_briefs.config import PROJECT_ROOT
 
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "briefs.yaml"
@@ -56,6 +63,9 @@ class EditionConfig:
     parent_of: dict[str, str] = field(default_factory=dict)  # kpi_catalogue.parent_kpi_code
     theme_subjects: dict[str, str] = field(default_factory=dict)  # judgements.theme_subjects
     direction: DirectionThresholds = field(default_factory=DirectionThresholds)
+    streaks: StreakThresholds = field(default_factory=StreakThresholds)
+    records: RecordThresholds = field(default_factory=RecordThresholds)
+    rank_summary: RankSummaryThresholds = field(default_factory=RankSummaryThresholds)
 
     def article_rules(self, lob_code: str) -> ArticleRules:
         lob = self.lines_of_business[lob_code]
@@ -66,6 +76,9 @@ class EditionConfig:
             neutral_verb_kpis=lob.neutral_verb_kpis,
             theme_subjects=self.theme_subjects,
             direction=self.direction,
+            streaks=self.streaks,
+            records=self.records,
+            rank_summary=self.rank_summary,
         )
 
 
@@ -74,6 +87,10 @@ def _prose(text: str | None) -> str | None:
     if text is None:
         return None
     return re.sub(r"\s*\n\s*|(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", text.strip())
+
+
+def _whole_numbers(section: dict | None) -> dict[str, int]:
+    return {key: int(value) for key, value in (section or {}).items()}
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -120,6 +137,8 @@ def load_edition_config(
     thresholds = {k: Decimal(str(v)) for k, v in (judgements.get("direction") or {}).items()}
     if "min_kpis" in thresholds:
         thresholds["min_kpis"] = int(thresholds["min_kpis"])
+    records = dict(judgements.get("records") or {})
+    records["first_years"] = {k: int(v) for k, v in (records.get("first_years") or {}).items()}
     banks = _read_csv(seeds_dir / "peer_banks.csv")
     reporting = [b["bank_code"] for b in banks if b["is_reporting_bank"].lower() == "true"]
     return EditionConfig(
@@ -137,6 +156,9 @@ def load_edition_config(
         reporting_bank_code=reporting[0] if reporting else "icbc",
         theme_subjects=dict(judgements.get("theme_subjects") or {}),
         direction=DirectionThresholds(**thresholds),
+        streaks=StreakThresholds(**_whole_numbers(judgements.get("streaks"))),
+        records=RecordThresholds(**records),
+        rank_summary=RankSummaryThresholds(**_whole_numbers(judgements.get("rank_summary"))),
         parent_of={
             row["kpi_code"]: row["parent_kpi_code"]
             for row in _read_csv(seeds_dir / "kpi_catalogue.csv")

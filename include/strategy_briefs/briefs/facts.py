@@ -67,6 +67,17 @@ class BriefFact:
     kpi_short_name_zh: str = ""  # the table's name: '客户数' (kpi_catalogue.short_name_zh)
     higher_is_better: bool = True  # a rise is good news (kpi_catalogue)
     theme: str | None = None  # the article paragraph it is written in (kpi_catalogue.theme)
+    change_since_year_start_base: Decimal | None = None  # 较年初, base units
+    # a rise of at least this (points, or %) prints rounded down with 以上 (kpi_catalogue)
+    change_round_step: Decimal | None = None
+    # judgements needing history (dbt: int_kpi_value_runs)
+    rise_streak_months: int | None = None  # months in a row moved the good way
+    streak_uses_demo_data: bool = False
+    history_years: int | None = None  # years in a row held of this month's span figure
+    record_years: int | None = None  # years in a row over which this year's is the highest
+    record_uses_demo_data: bool = False
+    is_rank_expected: bool = False  # the catalogue ranks this KPI
+    lob_expected_rank_count: int = 0  # KPIs the catalogue ranks in this line of business
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,26 @@ Rules (one function each):
 - year-to-date paragraph: opens with the span the month closes: 一季度 (March), 上半年
             (June), 前三季度 (September), 全年 (December), else 1-N月 ('上半年，手机银行交易
             金额累计达到31.5万亿元，与去年同期增长25.4%；……')
+- change step: where the catalogue gives a KPI a change_round_step, a 同比 rise of at least
+            one step reads rounded down to the step with 以上 ('同比提升10个百分点以上'); a
+            rise exactly on a step, under one step, or a fall prints as computed
+- streak:   '连续6个月增长' (提升 for a ratio, 下降 where less is better) from the months in
+            a row the figure moved the good way (dbt: int_kpi_value_runs), from
+            `streaks.min_months`; never when this month's 环比 is missing or disagrees, nor
+            beside a 同比 that went the other way
+- sustained: a judged theme says '持续扩大' instead of 稳步提升 (or of no direction) when at
+            least `streaks.min_kpis` KPIs, all point-in-time and more-is-better, each have a
+            streak and none fell year on year
+- record:   this year's span figure (the rise since December, or the YTD value) highest over
+            the years the warehouse holds: '上半年增量达五年来最高水平' from `records.min_years`,
+            at most `records.max_years`; '创历史新高' only when the years held reach back to the
+            KPI's first year (`records.first_years`); never of a figure that did not grow
+            or whose 同比 fell
+- rank summary: the lead closes with '手机银行客户数、月均动户数两项指标均稳居四行首位' when every KPI
+            the article ranks is first, untied, among the same peers, and every KPI the
+            catalogue ranks is there and ranked (`rank_summary.min_kpis` to `max_kpis`)
+- sentences: at most MAX_SENTENCE_CHARS characters where groups can be split; each sentence
+            carries its clauses, their rules and brief_fact_keys (the claims file, trace.py)
 """
 
 from __future__ import annotations
@@ -49,6 +69,8 @@ from strategy_briefs.periods import Period
 # Qualifiers that already say where the figure stands, so '达到' would be wrong.
 _REPLACES_REACHED = ("超过", "近", "接近")
 _MAX_CLAUSES_PER_SENTENCE = 3
+# A sentence the reader takes in at once; sentences that would run longer split (issue 16).
+MAX_SENTENCE_CHARS = 90
 
 
 @dataclass(frozen=True)
@@ -168,6 +190,32 @@ class DirectionThresholds:
 
 
 @dataclass(frozen=True)
+class StreakThresholds:
+    """When months in a row of good moves are worth saying (judgements.streaks)."""
+
+    min_months: int = 3  # '连续3个月增长' from this many months
+    min_kpis: int = 2  # point-in-time KPIs a theme needs before it 持续扩大
+
+
+@dataclass(frozen=True)
+class RecordThresholds:
+    """When this year's span figure is a record worth saying (judgements.records)."""
+
+    min_years: int = 3  # 'N年来最高' only over at least this many years held
+    max_years: int = 5  # the longest span claimed: '五年来'
+    # kpi_code -> the year it began: history held back to then is the whole history (创历史新高)
+    first_years: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RankSummaryThresholds:
+    """When the article sums its ranks up (judgements.rank_summary)."""
+
+    min_kpis: int = 2  # ranked KPIs before '两项指标均稳居四行首位'
+    max_kpis: int = 4  # more are not listed by name: no summary (the page sums up three)
+
+
+@dataclass(frozen=True)
 class ArticleRules:
     """Per line of business: which facts sit inside others' sentences and how they read."""
 
@@ -178,6 +226,58 @@ class ArticleRules:
     # a theme's name in a judgement ('重点客群渗透' -> '重点客群渗透率'); unnamed: not judged
     theme_subjects: Mapping[str, str] = field(default_factory=dict)
     direction: DirectionThresholds = field(default_factory=DirectionThresholds)
+    streaks: StreakThresholds = field(default_factory=StreakThresholds)
+    records: RecordThresholds = field(default_factory=RecordThresholds)
+    rank_summary: RankSummaryThresholds = field(default_factory=RankSummaryThresholds)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A piece of a sentence, the rule that wrote it and the facts it rests on."""
+
+    text: str
+    rule: str
+    fact_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence (to its '。') and the clauses it is made of (the claims file's line)."""
+
+    text: str
+    clauses: tuple[Clause, ...]
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.rule for c in self.clauses))
+
+    @property
+    def fact_keys(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k for c in self.clauses for k in c.fact_keys))
+
+
+@dataclass(frozen=True)
+class TracedParagraph:
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.sentences)
+
+
+def _sentence(groups: Sequence[Sequence[Clause]]) -> Sentence:
+    """'a，b；c，d。': clauses of a group by '，', groups by '；'."""
+    body = "；".join("，".join(c.text for c in g) for g in groups if g)
+    return Sentence(body + "。", tuple(c for g in groups for c in g))
+
+
+def _prepend(sentences: list[Sentence], opener: Sequence[Clause]) -> list[Sentence]:
+    """The opener ('截至6月末', '重点客群渗透率显著提升') starts the first sentence."""
+    if not sentences or not opener:
+        return sentences
+    first = sentences[0]
+    head = "".join(c.text + "，" for c in opener)
+    return [Sentence(head + first.text, (*opener, *first.clauses)), *sentences[1:]]
 
 
 def _common_prefix_stripped(name: str, parent_name: str) -> str:
@@ -200,7 +300,112 @@ def children_clause(parent: BriefFact, children: Sequence[BriefFact]) -> str | N
     return "其中" + "、".join(items) if items else None
 
 
-def fact_sentence_parts(
+def stepped_change_clause(fact: BriefFact) -> str | None:
+    """'同比提升10个百分点以上': a 同比 rise of at least the catalogue's change_round_step,
+    rounded down to the step; None for a fall, a rise under one step, a rise exactly on a
+    step (it prints as it is) or a KPI the catalogue does not round."""
+    step = fact.change_round_step
+    if step is None or fact.yoy_change is None or fact.change_unit not in ("rate", "pp"):
+        return None
+    step = Decimal(step)
+    move = Decimal(fact.yoy_change) * (100 if fact.change_unit == "rate" else 1)
+    if step <= 0 or move < step:
+        return None
+    floored = (move // step) * step
+    if floored == move:
+        return None
+    prefix = "与去年同期" if fact.is_ytd else "同比"
+    if fact.change_unit == "rate":
+        magnitude, rise = format_rate_change(floored / 100, fact.change_decimals), "增长"
+    else:
+        magnitude = format_points(floored)
+        rise = "提升" if fact.kind == "ratio" else "增长"
+    mark = DEMO_MARK if fact.yoy_uses_demo_data else ""
+    return f"{prefix}{rise}{magnitude}以上{mark}"
+
+
+def streak_clause(fact: BriefFact, thresholds: StreakThresholds) -> str | None:
+    """'连续6个月增长' (提升 for a ratio, 下降 where less is better) from the months in a row
+    the figure moved the good way; None under `min_months`, when this month's 环比 is
+    missing or disagrees, or the 同比 went the other way (a streak is never said beside a fall)."""
+    months = fact.rise_streak_months
+    if months is None or months < thresholds.min_months or fact.mom_change is None:
+        return None
+    mom = Decimal(fact.mom_change)
+    if (mom <= 0) if fact.higher_is_better else (mom >= 0):
+        return None
+    if _fell_year_on_year(fact):
+        return None
+    if not fact.higher_is_better:
+        verb = "下降"
+    else:
+        verb = "提升" if fact.kind == "ratio" else "增长"
+    mark = DEMO_MARK if fact.streak_uses_demo_data else ""
+    return f"连续{months}个月{verb}{mark}"
+
+
+def record_clause(fact: BriefFact, thresholds: RecordThresholds) -> str | None:
+    """'上半年增量达五年来最高水平' (point-in-time: the rise since December) or
+    '达五年来最高水平' (year-to-date) over the years the warehouse holds, at most
+    `max_years`; '创历史新高' only when the years held reach back to the KPI's first year.
+    None under `min_years`, or when the figure did not grow (its rise is not positive, or
+    its 同比 fell): a record is never said of a fall."""
+    years, held = fact.record_years, fact.history_years
+    if years is None or held is None or not fact.higher_is_better:
+        return None
+    span = fact.value_base if fact.is_ytd else fact.change_since_year_start_base
+    if span is None or Decimal(span) <= 0:
+        return None
+    if _fell_year_on_year(fact):
+        return None
+    subject = "" if fact.is_ytd else f"{_period(fact).year_to_date_zh}增量"
+    mark = DEMO_MARK if fact.record_uses_demo_data else ""
+    first_year = thresholds.first_years.get(fact.kpi_code)
+    whole_history = first_year is not None and fact.period.year - held + 1 <= first_year
+    if years == held and whole_history and years >= 2:
+        return f"{subject}创历史新高{mark}"
+    if years < thresholds.min_years:
+        return None
+    return f"{subject}达{_count_word(min(years, thresholds.max_years))}年来最高水平{mark}"
+
+
+def _fell_year_on_year(fact: BriefFact) -> bool:
+    """The 同比 went the bad way (a rising 不良率, a falling count)."""
+    move = _merit_move(fact)
+    return move is not None and move < 0
+
+
+def _count_word(n: int) -> str:
+    """'两' before a measure word, as Chinese counts: 两项, 三项."""
+    return "两" if n == 2 else chinese_ordinal(n)
+
+
+def rank_summary(
+    facts: Sequence[BriefFact], thresholds: RankSummaryThresholds, lob_name_zh: str = ""
+) -> str | None:
+    """'手机银行客户数、月均动户数两项指标均稳居四行首位' when every ranked KPI of the article is
+    first and not tied, among the same peers; None when one the catalogue ranks is missing
+    or unranked this month (均 is never said with one missing), when fewer than `min_kpis`
+    or more than `max_kpis` are ranked, or the sentence would run past MAX_SENTENCE_CHARS."""
+    ranked = [f for f in facts if f.kind != "rank" and (f.peer_rank or f.is_rank_expected)]
+    expected = max((f.lob_expected_rank_count for f in facts), default=0)
+    if not max(thresholds.min_kpis, 1) <= len(ranked) <= thresholds.max_kpis:
+        return None
+    if sum(f.is_rank_expected for f in ranked) < expected:
+        return None
+    for f in ranked:
+        lead = f.lead_over_runner_up
+        if f.peer_rank != 1 or (lead is not None and Decimal(lead) <= 0):
+            return None
+    if len({f.peer_count for f in ranked}) != 1:
+        return None
+    names = "、".join(f.kpi_short_name_zh or f.kpi_name_zh for f in ranked)
+    group = peer_group(ranked[0].peer_count)
+    summary = f"{lob_name_zh}{names}{_count_word(len(ranked))}项指标均稳居{group}首位"
+    return summary if len(summary) < MAX_SENTENCE_CHARS else None
+
+
+def fact_clauses(
     fact: BriefFact,
     *,
     name: str | None = None,
@@ -208,25 +413,36 @@ def fact_sentence_parts(
     children: Sequence[BriefFact] = (),
     with_change: bool = True,
     neutral: bool = False,
-) -> list[str]:
-    """The clauses of one fact: level, companions, change, rank, lead, children (missing ones
-    left out; nothing at all when the fact has no value)."""
+    rules: ArticleRules | None = None,
+) -> list[Clause]:
+    """The clauses of one fact, each with its rule: level, companions, change, streak, record,
+    rank, lead, children (missing ones left out; nothing at all without a value)."""
+    rules = rules or ArticleRules()
     level = level_clause(fact, name, neutral=neutral)
     if level is None:
         return []
-    parts = [level]
+    key = (fact.brief_fact_key,)
+    clauses = [Clause(level, "level", key)]
     for companion, companion_fact in companions:
         value = value_text(companion_fact)
         if value is not None:
-            parts.append(f"{companion.label}{value}")
+            clauses.append(
+                Clause(f"{companion.label}{value}", "companion", (companion_fact.brief_fact_key,))
+            )
     if with_change:
-        change = change_clause(fact, "yoy")
+        stepped = stepped_change_clause(fact)
+        change = stepped or change_clause(fact, "yoy")
         if change:
-            parts.append(change)
-    for clause in (rank_clause(fact), lead_clause(fact), children_clause(fact, children)):
-        if clause:
-            parts.append(clause)
-    return parts
+            clauses.append(Clause(change, "change_step" if stepped else "change", key))
+    judged = [
+        (streak_clause(fact, rules.streaks), "streak", key),
+        (record_clause(fact, rules.records), "record", key),
+        (rank_clause(fact), "rank", key),
+        (lead_clause(fact), "lead", key),
+        (children_clause(fact, children), "children", tuple(c.brief_fact_key for c in children)),
+    ]
+    clauses += [Clause(text, rule, keys) for text, rule, keys in judged if text]
+    return clauses
 
 
 def short_name(fact: BriefFact, lob_name_zh: str) -> str:
@@ -237,33 +453,38 @@ def short_name(fact: BriefFact, lob_name_zh: str) -> str:
     return name
 
 
-def join_sentences(clause_groups: Iterable[Sequence[str]], opener: str = "") -> str:
+def _length(groups: Sequence[Sequence[Clause]]) -> int:
+    return len(_sentence(groups).text)
+
+
+def join_clauses(groups: Iterable[Sequence[Clause]], reserve: int = 0) -> list[Sentence]:
     """Clause groups into sentences: a group of three or more clauses (a figure with its
     comparison, rank or lead) stands alone; short groups share a sentence, '；'-separated,
-    at most three to a sentence. `opener` starts the first sentence."""
-    sentences: list[str] = []
-    pending: list[str] = []
+    at most three to a sentence and never past MAX_SENTENCE_CHARS, the first keeping
+    `reserve` characters for the opener it will get."""
+    sentences: list[Sentence] = []
+    pending: list[Sequence[Clause]] = []
 
     def flush() -> None:
         if pending:
-            sentences.append("；".join(pending) + "。")
+            sentences.append(_sentence(pending))
             pending.clear()
 
-    for group in clause_groups:
+    for group in groups:
         if not group:
             continue
-        text = "，".join(group)
         if len(group) >= 3:
             flush()
-            sentences.append(text + "。")
+            sentences.append(_sentence([group]))
             continue
-        pending.append(text)
+        room = MAX_SENTENCE_CHARS - (0 if sentences else reserve)
+        if pending and _length([*pending, group]) > room:
+            flush()
+        pending.append(group)
         if len(pending) == _MAX_CLAUSES_PER_SENTENCE:
             flush()
     flush()
-    if sentences and opener:
-        sentences[0] = opener + sentences[0]
-    return "".join(sentences)
+    return sentences
 
 
 def _visible(facts: Iterable[BriefFact]) -> list[BriefFact]:
@@ -294,7 +515,7 @@ class _Writer:
             self.rules.parent_of.get(fact.kpi_code) not in self.by_code
         )
 
-    def parts(self, fact: BriefFact, name: str | None = None) -> list[str]:
+    def parts(self, fact: BriefFact, name: str | None = None) -> list[Clause]:
         companions = [
             (c, self.by_code[c.kpi_code])
             for c in self.rules.companions.get(fact.kpi_code, ())
@@ -303,53 +524,84 @@ class _Writer:
         children = self.children.get(fact.kpi_code, [])
         self.used.update([fact.kpi_code, *(c.kpi_code for _, c in companions)])
         self.used.update(c.kpi_code for c in children)
-        return fact_sentence_parts(
+        return fact_clauses(
             fact,
             name=name,
             companions=companions,
             children=children,
             neutral=fact.kpi_code in self.rules.neutral_verb_kpis,
+            rules=self.rules,
         )
+
+
+def _reserve(openers: Sequence[Clause | None]) -> int:
+    """The characters openers take before a first sentence ('截至6月末，')."""
+    return sum(len(c.text) + 1 for c in openers if c is not None)
+
+
+def _period_clause(text: str, facts: Sequence[BriefFact]) -> Clause:
+    return Clause(text, "period", tuple(f.brief_fact_key for f in facts))
 
 
 def lead_paragraph(facts: Sequence[BriefFact], rules: ArticleRules | None = None) -> str | None:
     """The article's lead from its point-in-time headline facts:
     '截至6月末，手机银行客户数达到3.85亿户，市场占比30%，居四行首位，领先第二名建行1762万户。'"""
-    return _lead(_Writer(facts, rules or ArticleRules()))
+    lead = _lead(_Writer(facts, rules or ArticleRules()))
+    return lead.text if lead else None
 
 
-def _lead(writer: _Writer) -> str | None:
+def _lead(writer: _Writer) -> TracedParagraph | None:
     headline = [f for f in writer.facts if f.is_headline and not f.is_ytd and writer.is_free(f)]
     if not headline:
         return None
-    groups = [writer.parts(f) for f in headline]
+    opener = _period_clause(_period(headline[0]).month_end_zh, headline)
+    sentences = join_clauses((writer.parts(f) for f in headline), _reserve([opener]))
+    if not sentences:
+        return None
     writer.month_end_said = True
-    opener = _period(headline[0]).month_end_zh + "，"
-    return join_sentences(groups, opener=opener) or None
+    sentences = _prepend(sentences, [opener])
+    summary = rank_summary(writer.facts, writer.rules.rank_summary, writer.rules.lob_name_zh)
+    if summary:
+        ranked = [f for f in writer.facts if f.peer_rank or f.is_rank_expected]
+        keys = tuple(f.brief_fact_key for f in ranked)
+        sentences.append(_sentence([[Clause(summary, "rank_summary", keys)]]))
+    return TracedParagraph(tuple(sentences))
 
 
 def ytd_paragraph(facts: Sequence[BriefFact], rules: ArticleRules | None = None) -> str | None:
     """'上半年，手机银行交易金额累计达到31.5万亿元，与去年同期增长25.4%；业务笔数累计达到
     369.0亿笔，与去年同期增长21.8%。'"""
-    return _ytd(_Writer(facts, rules or ArticleRules()))
+    ytd = _ytd(_Writer(facts, rules or ArticleRules()))
+    return ytd.text if ytd else None
 
 
-def _ytd(writer: _Writer) -> str | None:
+def _ytd(writer: _Writer) -> TracedParagraph | None:
     ytd = [f for f in writer.facts if f.is_ytd and writer.is_free(f)]
-    return _ytd_sentence(writer, ytd)
+    sentences = _ytd_sentences(writer, ytd)
+    return TracedParagraph(tuple(sentences)) if sentences else None
 
 
-def _ytd_sentence(writer: _Writer, ytd: list[BriefFact]) -> str | None:
+def _ytd_sentences(writer: _Writer, ytd: list[BriefFact], reserve: int = 0) -> list[Sentence]:
+    """Cumulative figures pair up ('……；……。') the way the page prints them, under the span
+    the month closes; a pair past MAX_SENTENCE_CHARS splits."""
     if not ytd:
-        return None
+        return []
     ytd = sorted(ytd, key=lambda f: (not f.is_headline, f.display_order, f.kpi_code))
     groups = []
     for index, fact in enumerate(ytd):
         name = fact.kpi_name_zh if index == 0 else short_name(fact, writer.rules.lob_name_zh)
         groups.append(writer.parts(fact, name=name))
-    # Cumulative figures pair up ('……；……。') the way the page prints them.
-    text = "；".join("，".join(g) for g in groups if g)
-    return f"{_period(ytd[0]).year_to_date_zh}，{text}。" if text else None
+    groups = [g for g in groups if g]
+    if not groups:
+        return []
+    opener = _period_clause(_period(ytd[0]).year_to_date_zh, ytd)
+    sentences: list[list[Sequence[Clause]]] = [[]]
+    for group in groups:
+        head = _reserve([opener]) + reserve if len(sentences) == 1 else 0
+        if sentences[-1] and _length([*sentences[-1], group]) + head > MAX_SENTENCE_CHARS:
+            sentences.append([])
+        sentences[-1].append(group)
+    return _prepend([_sentence(s) for s in sentences], [opener])
 
 
 def _period(fact: BriefFact) -> Period:
@@ -382,26 +634,57 @@ def theme_direction(facts: Sequence[BriefFact], thresholds: DirectionThresholds)
     return None
 
 
-def _theme(writer: _Writer, theme: str) -> str | None:
+def sustained_rise(facts: Sequence[BriefFact], thresholds: StreakThresholds) -> bool:
+    """持续扩大: every KPI of the theme is a point-in-time figure where more is better, with a
+    streak of at least `min_months`, and none fell year on year; at least `min_kpis` of them."""
+    if len(facts) < thresholds.min_kpis:
+        return False
+    for f in facts:
+        if f.is_ytd or not f.higher_is_better or streak_clause(f, thresholds) is None:
+            return False
+        move = _merit_move(f)
+        if move is not None and move < 0:
+            return False
+    return True
+
+
+def theme_judgement(members: Sequence[BriefFact], rules: ArticleRules) -> Clause | None:
+    """The theme's opener: its direction, or 持续扩大 where every KPI kept rising month after
+    month and the direction says no more than 稳步提升 (显著/稳定/回落 say more, or otherwise)."""
+    subject = rules.theme_subjects.get(members[0].theme or "")
+    if subject is None:
+        return None
+    keys = tuple(f.brief_fact_key for f in members)
+    direction = theme_direction(members, rules.direction)
+    if direction in (None, "稳步提升") and sustained_rise(members, rules.streaks):
+        return Clause(f"{subject}持续扩大", "sustained", keys)
+    if direction is None:
+        return None
+    return Clause(f"{subject}{direction}", "direction", keys)
+
+
+def _theme(writer: _Writer, theme: str) -> TracedParagraph | None:
     """One theme's paragraph: a judgement where the data earns one, then its year-to-date
     figures under the span the month closes, then its point-in-time figures, dated 截至N月末
     after a judgement or where no paragraph before has dated them."""
     members = [f for f in writer.facts if f.theme == theme and writer.is_free(f)]
     if not members:
         return None
-    direction = None
-    if theme in writer.rules.theme_subjects:
-        direction = theme_direction(members, writer.rules.direction)
+    judgement = theme_judgement(members, writer.rules)
     ytd = [f for f in members if f.is_ytd]
-    text = _ytd_sentence(writer, ytd) or ""
-    groups = [writer.parts(f) for f in members if not f.is_ytd]
-    dated = not text and (direction is not None or not writer.month_end_said)
-    opener = _period(members[0]).month_end_zh + "，" if dated else ""
-    writer.month_end_said = writer.month_end_said or dated
-    text += join_sentences(groups, opener=opener)
-    if text and direction:
-        text = f"{writer.rules.theme_subjects[theme]}{direction}，{text}"
-    return text or None
+    sentences = _ytd_sentences(writer, ytd, _reserve([judgement]))
+    points = [f for f in members if not f.is_ytd]
+    dated = not sentences and (judgement is not None or not writer.month_end_said)
+    opener = _period_clause(_period(members[0]).month_end_zh, points) if dated else None
+    reserve = 0 if sentences else _reserve([judgement, opener])
+    point_sentences = join_clauses((writer.parts(f) for f in points), reserve)
+    if opener and point_sentences:
+        point_sentences = _prepend(point_sentences, [opener])
+        writer.month_end_said = True
+    sentences += point_sentences
+    if sentences and judgement:
+        sentences = _prepend(sentences, [judgement])
+    return TracedParagraph(tuple(sentences)) if sentences else None
 
 
 def _themes_in_order(writer: _Writer) -> list[str]:
@@ -413,21 +696,30 @@ def _themes_in_order(writer: _Writer) -> list[str]:
     return themes
 
 
-def _others(writer: _Writer) -> str | None:
+def _others(writer: _Writer) -> TracedParagraph | None:
     rest = [f for f in writer.facts if writer.is_free(f)]
     if not rest:
         return None
-    return join_sentences([writer.parts(f) for f in rest], opener="其他主要指标方面，") or None
+    opener = Clause("其他主要指标方面", "others", tuple(f.brief_fact_key for f in rest))
+    sentences = join_clauses((writer.parts(f) for f in rest), _reserve([opener]))
+    sentences = _prepend(sentences, [opener])
+    return TracedParagraph(tuple(sentences)) if sentences else None
 
 
-def article_paragraphs(facts: Sequence[BriefFact], rules: ArticleRules) -> list[str]:
-    """Lead (point-in-time headline figures), one paragraph per theme in the catalogue's
-    order, the cumulative figures without a theme, then everything else."""
+def traced_article(facts: Sequence[BriefFact], rules: ArticleRules) -> list[TracedParagraph]:
+    """Lead (point-in-time headline figures, then the rank summary), one paragraph per theme
+    in the catalogue's order, the cumulative figures without a theme, then everything else;
+    each sentence with the rules that wrote it and the facts it rests on."""
     writer = _Writer(facts, rules)
     paragraphs = [_lead(writer)]
     paragraphs += [_theme(writer, theme) for theme in _themes_in_order(writer)]
     paragraphs += [_ytd(writer), _others(writer)]
     return [p for p in paragraphs if p]
+
+
+def article_paragraphs(facts: Sequence[BriefFact], rules: ArticleRules) -> list[str]:
+    """The texts of `traced_article`."""
+    return [p.text for p in traced_article(facts, rules)]
 
 
 def lead_sentence(lead: str) -> str:

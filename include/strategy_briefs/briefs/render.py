@@ -43,6 +43,7 @@ from strategy_briefs.briefs.facts import (
     parse_period,
 )
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
+from strategy_briefs.briefs.trace import trace_document, write_trace
 from strategy_briefs.catalogue import Catalogue, load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.delivery.models import file_sha256
@@ -86,6 +87,8 @@ class RenderedBrief:
     # the lead sentence of each article and the note explaining ＊, for the mail
     headline_lines: tuple[HeadlineLine, ...] = ()
     demo_notice: str | None = None
+    # the claims file beside the PDF: every sentence, its facts and rules (briefs/trace.py)
+    trace_path: Path | None = None
 
 
 def special_edition_filename(period: str) -> str:
@@ -269,6 +272,7 @@ def render_documents(
     for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
         path = out_dir / period / filename
         pages, warnings = write_pdf(html, path, templates_dir)
+        trace = write_trace(trace_document(brief_id, period, title, _articles(context)), path)
         warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
         results.append(
             RenderedBrief(
@@ -287,6 +291,7 @@ def render_documents(
                 correction_note=context.frame.correction_note,
                 headline_lines=headline_lines(_articles(context)),
                 demo_notice=context.demo_notice,
+                trace_path=trace,
             )
         )
     return results

@@ -3,6 +3,9 @@
 - `<brief_id>.edition-<n>.pdf`: written once (hard link from a temporary file, so an
   existing file is never replaced), then made read-only. Archiving the same bytes again is
   a no-op; different bytes for an archived edition raise `ArchiveConflict`.
+- `<brief_id>.edition-<n>.trace.json`: the claims file rendered beside the PDF (every
+  sentence, the brief_fact_keys it rests on and the rule that wrote it, briefs/trace.py),
+  archived with it, written once and read-only; the first one archived with a PDF stays.
 - `manifest.json`: per brief and edition the PDF's SHA-256, the data snapshot hash of the
   brief facts, the template version, the re-issue reason and, from the ledger, every
   recipient with its Message-ID and status. Rewritten atomically after each delivery; the
@@ -23,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from strategy_briefs.briefs.trace import TRACE_SUFFIX, trace_path
 from strategy_briefs.delivery.ledger import LedgerRow
 from strategy_briefs.delivery.models import file_sha256, parse_period
 
@@ -38,6 +42,7 @@ class ArchiveConflict(RuntimeError):
 class ArchivedPdf:
     path: Path
     sha256: str
+    trace_path: Path | None = None  # the claims file archived with it, when one was rendered
 
 
 def month_dir(archive_root: Path, period: str) -> Path:
@@ -52,13 +57,26 @@ def archived_pdf_path(archive_root: Path, period: str, brief_id: str, edition: i
 def archive_pdf(
     archive_root: Path, period: str, brief_id: str, edition: int, pdf_path: Path
 ) -> ArchivedPdf:
-    """Copy the PDF into the archive once and make it read-only; see the module docstring."""
+    """Copy the PDF, and the claims file beside it if there is one, into the archive once
+    and make them read-only; see the module docstring."""
     target = archived_pdf_path(archive_root, period, brief_id, edition)
+    sha = _archive_once(target, Path(pdf_path).read_bytes(), "PDF", brief_id, edition)
+    rendered_trace = trace_path(pdf_path)
+    archived_trace = target.with_suffix(TRACE_SUFFIX)
+    # The claims file describes the archived bytes: the first one archived with them stays
+    # (a later render of the same PDF says the same sentences).
+    if rendered_trace.exists() and not archived_trace.exists():
+        _archive_once(archived_trace, rendered_trace.read_bytes(), "claims file", brief_id, edition)
+    return ArchivedPdf(target, sha, archived_trace if archived_trace.exists() else None)
+
+
+def _archive_once(target: Path, data: bytes, noun: str, brief_id: str, edition: int) -> str:
+    """Write `data` at `target` unless it is there; the same bytes again are a no-op,
+    different bytes raise ArchiveConflict. Returns the SHA-256."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = Path(pdf_path).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if not target.exists():
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".pdf")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -74,13 +92,13 @@ def archive_pdf(
     existing = file_sha256(target)
     if existing != sha:
         raise ArchiveConflict(
-            f"{target} already holds a different PDF (sha256 {existing[:12]}…, offered "
-            f"{sha[:12]}…): edition {edition} of {brief_id} for {period} was already sent with "
-            "other content; send the new PDF as a re-issue (force_reissue with a reason)"
+            f"{target} already holds a different {noun} (sha256 {existing[:12]}…, offered "
+            f"{sha[:12]}…): edition {edition} of {brief_id} for {target.parent.name} was already "
+            "sent with other content; send the new PDF as a re-issue (force_reissue with a reason)"
         )
     if stat.S_IMODE(target.stat().st_mode) & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         os.chmod(target, READ_ONLY)
-    return ArchivedPdf(target, sha)
+    return sha
 
 
 def snapshot_hash(rows: Iterable[Mapping[str, Any]]) -> str:

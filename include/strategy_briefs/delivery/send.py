@@ -418,6 +418,7 @@ def _manifest_entry(plan: _Plan) -> dict[str, Any]:
         "title_zh": plan.brief.title_zh,
         "pdf_file": plan.archived.path.name,
         "pdf_sha256": plan.archived.sha256,
+        "trace_file": plan.archived.trace_path.name if plan.archived.trace_path else None,
         "data_snapshot_sha256": plan.brief.data_snapshot_sha256,
         "template_version": plan.brief.template_version,
         "reissue_reason": plan.reissue_reason,

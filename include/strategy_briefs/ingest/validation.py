@@ -15,12 +15,14 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from strategy_briefs.catalogue import Catalogue, Kpi, Unit
+from strategy_briefs.ingest.duplicates import KeyDigests, entity_digest
 from strategy_briefs.ingest.incoming import escaped, excerpt, has_control_characters
 from strategy_briefs.ingest.reading import (
     CHINESE_HEADERS,
@@ -52,6 +54,10 @@ _PLAIN_NUMBER = re.compile(rf"\d{{1,{MAX_WHOLE_DIGITS}}}(?:\.\d{{1,{MAX_DECIMAL_
 _NOTE_TEXT_CONTROLS = frozenset("\t\n\r")  # a tab or a line break (Alt+Enter) in a cell
 _BRANCH = re.compile(r"branch\s*[:：]\s*(.*)", re.IGNORECASE | re.DOTALL)
 _KIND_ARTICLE = {"amount": "an amount"}
+# A memo of checked cells holds at most this many texts of at most this many characters:
+# enough for every KPI, unit and entity of a real submission, bounded for any file.
+MEMO_ENTRIES = 16_384
+MEMO_CELL_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,18 @@ class FigureRow:
 # (kpi_code, entity_type, entity_code, value_submitted, unit_submitted, value_base,
 #  qualifier, note, is_demo_data, source_row): the hot loop's row, without per-file constants
 RowTuple = tuple[str, str, str, str, str, Decimal, str | None, str | None, bool, int]
+
+
+class Entity(NamedTuple):
+    """A row's entity, ('bank', 'icbc') or ('branch', '广东'), with its key's digest."""
+
+    type: str
+    code: str
+    digest: bytes
+
+
+def entity_of(entity_type: str, entity_code: str) -> Entity:
+    return Entity(entity_type, entity_code, entity_digest(entity_type, entity_code))
 
 
 @dataclass(frozen=True)
@@ -197,6 +215,26 @@ def branch_problem(name: str) -> str | None:
             f"branch name is {len(name):,} characters long; at most {MAX_BRANCH_CHARS} are allowed"
         )
     return None
+
+
+class _Memo(dict):
+    """cell text -> check(text), bounded: cleared when full, a long text never kept.
+
+    Nearly every cell of a big file repeats one seen before, so each distinct text is
+    checked once; a file of ever new texts costs a re-check per cell, never memory.
+    """
+
+    def __init__(self, check: Callable[[str], object]):
+        super().__init__()
+        self._check = check
+
+    def __missing__(self, text: str) -> object:
+        value = self._check(text)
+        if len(text) <= MEMO_CELL_CHARS:
+            if len(self) >= MEMO_ENTRIES:
+                self.clear()
+            self[text] = value
+        return value
 
 
 class SubmissionInvalid(Exception):
@@ -414,15 +452,15 @@ class SubmissionCheck:
         h_period, h_lob, h_kpi = header[i_period], header[i_lob], header[i_kpi]
         h_entity, h_value, h_unit = header[i_entity], header[i_value], header[i_unit]
 
-        period_cache: dict[str, str | None] = {}
-        lob_cache: dict[str, str | None] = {}
-        kpi_cache: dict[str, Kpi | str] = {}
-        entity_cache: dict[str, tuple[str, str] | str] = {}
-        unit_cache: dict[tuple[str, str], Unit | str] = {}
+        period_memo = _Memo(lambda text: parse_period(text) if text else None)
+        lob_memo = _Memo(self._find_lob)
+        kpi_memo = _Memo(self._find_kpi)
+        entity_memo = _Memo(self._find_entity)
+        unit_memos: dict[str, _Memo] = {}  # kpi_code ('' when unknown) -> unit text -> unit
         rank_max = len(catalogue.banks)
         reporting = catalogue.reporting_bank.bank_code
-        seen_keys: set[int] = set()
-        collided: set[int] = set()
+        keys = KeyDigests()
+        add_key = keys.add
         reported_for: set[str] = set()
         one = Decimal(1)
 
@@ -433,9 +471,7 @@ class SubmissionCheck:
             # period
             text = cells[i_period]
             if text is not None:
-                if text not in period_cache:
-                    period_cache[text] = parse_period(text) if text else None
-                period = period_cache[text]
+                period = period_memo[text]
                 if not text:
                     add(row_number, h_period, "period is empty")
                     ok = False
@@ -455,10 +491,7 @@ class SubmissionCheck:
             # line of business
             text = cells[i_lob]
             if text is not None:
-                if text not in lob_cache:
-                    found = catalogue.lob_by_name(text) if text else None
-                    lob_cache[text] = found.lob_code if found else None
-                lob = lob_cache[text]
+                lob = lob_memo[text]
                 if not text:
                     add(row_number, h_lob, "lob is empty")
                     ok = False
@@ -480,9 +513,7 @@ class SubmissionCheck:
             kpi: Kpi | None = None
             text = cells[i_kpi]
             if text is not None:
-                found_kpi = kpi_cache.get(text)
-                if found_kpi is None:
-                    found_kpi = kpi_cache[text] = self._find_kpi(text)
+                found_kpi = kpi_memo[text]
                 if isinstance(found_kpi, str):
                     add(row_number, h_kpi, found_kpi)
                     ok = False
@@ -500,12 +531,10 @@ class SubmissionCheck:
                 ok = False
 
             # entity
-            entity: tuple[str, str] | None = None
+            entity: Entity | None = None
             text = cells[i_entity]
             if text is not None:
-                found_entity = entity_cache.get(text)
-                if found_entity is None:
-                    found_entity = entity_cache[text] = self._find_entity(text)
+                found_entity = entity_memo[text]
                 if isinstance(found_entity, str):
                     add(row_number, h_entity, found_entity)
                     ok = False
@@ -541,10 +570,12 @@ class SubmissionCheck:
             else:
                 if not unit_text and percent:
                     unit_text = "%"
-                unit_key = (kpi.kpi_code if kpi else "", unit_text)
-                found_unit = unit_cache.get(unit_key)
-                if found_unit is None:
-                    found_unit = unit_cache[unit_key] = self._find_unit(unit_text, kpi)
+                unit_memo = unit_memos.get(kpi.kpi_code if kpi else "")
+                if unit_memo is None:
+                    unit_memo = unit_memos[kpi.kpi_code if kpi else ""] = _Memo(
+                        lambda text, kpi=kpi: self._find_unit(text, kpi)
+                    )
+                found_unit = unit_memo[unit_text]
                 if isinstance(found_unit, str):
                     add(row_number, h_unit, found_unit)
                     ok = False
@@ -569,15 +600,13 @@ class SubmissionCheck:
                     ok = False
 
             if kpi is not None and entity is not None:
-                key = hash((kpi.kpi_code, entity[0], entity[1]))
-                if key in seen_keys:
-                    collided.add(key)  # confirmed (or not) by an exact second pass
-                else:
-                    seen_keys.add(key)
+                add_key(kpi.kpi_code, entity.digest, row_number)
                 if entity[1] == reporting and entity[0] == "bank":
                     reported_for.add(kpi.kpi_code)
 
             if kpi is not None and entity is not None and unit is not None and self.lob_code:
+                if len(fast_entity) >= MEMO_ENTRIES:  # a file of ever new entities
+                    fast_kpi.clear(), fast_entity.clear(), fast_units.clear()
                 fast_kpi[cells[i_kpi]] = kpi  # type: ignore[index]
                 fast_entity[cells[i_entity]] = entity  # type: ignore[index]
                 if not percent:
@@ -605,7 +634,7 @@ class SubmissionCheck:
         # The fast path: rows whose every part was seen valid before (nearly all of them in a
         # big file) cost a few dictionary lookups; anything else goes through check_slow.
         fast_kpi: dict[str, Kpi] = {}
-        fast_entity: dict[str, tuple[str, str]] = {}
+        fast_entity: dict[str, Entity] = {}
         fast_units: dict[str, dict[str, Unit]] = {}
         fast_period_lob: list[tuple[str | None, str | None]] = [(None, None)]
         plain = _PLAIN_NUMBER.fullmatch
@@ -627,11 +656,7 @@ class SubmissionCheck:
                         if note and not note.isprintable() and note_problem(note):
                             pass  # check_slow reports it
                         elif kind != "ratio" or value_base <= one:
-                            key = hash((kpi.kpi_code, entity[0], entity[1]))
-                            if key in seen_keys:
-                                collided.add(key)
-                            else:
-                                seen_keys.add(key)
+                            add_key(kpi.kpi_code, entity.digest, row_number)
                             if entity[1] == reporting and entity[0] == "bank":
                                 reported_for.add(kpi.kpi_code)
                             yield (
@@ -655,8 +680,7 @@ class SubmissionCheck:
         if self.data_rows == 0:
             add(None, None, "the file has a header but no data rows")
             return
-        if collided:
-            self._report_duplicates(columns, kpi_cache, entity_cache, collided)
+        self._report_duplicates(columns, kpi_memo, entity_memo, keys)
         if self.lob_code:
             bank = catalogue.reporting_bank
             for kpi in catalogue.required_kpis(self.lob_code):
@@ -669,43 +693,43 @@ class SubmissionCheck:
                     )
 
     def _report_duplicates(
-        self,
-        columns: dict[str, int],
-        kpi_cache: dict[str, Kpi | str],
-        entity_cache: dict[str, tuple[str, str] | str],
-        collided: set[int],
+        self, columns: dict[str, int], kpi_memo: _Memo, entity_memo: _Memo, keys: KeyDigests
     ) -> None:
-        """Second pass over the file: exact keys for the rows whose key hash repeated."""
+        """Name each repeated key's first row; a second pass over the file reads the
+        repeating rows' KPI and entity (only for the problems that will be shown)."""
+        found, total = keys.duplicates(MAX_PROBLEMS - len(self._problems))
+        self._dropped += total - len(found)
+        if not found:
+            return
+        first_row = {duplicate.row: duplicate.first_row for duplicate in found}
+        last = found[-1].row
         table = self._open(lambda *_: None)
         if table is None:
             return
         i_kpi, i_entity = columns["kpi_code"], columns["entity"]
         h_kpi = table.header[i_kpi]
-        first_row: dict[tuple[str, str, str], int] = {}
         try:
             for row_number, cells in table.rows:
-                kpi = kpi_cache.get(cells[i_kpi] or "")
-                entity = entity_cache.get(cells[i_entity] or "")
-                if not isinstance(kpi, Kpi) or not isinstance(entity, tuple):
-                    continue
-                key = (kpi.kpi_code, entity[0], entity[1])
-                if hash(key) not in collided:
-                    continue
-                if key in first_row:
-                    entity_text = entity[1] if entity[0] == "bank" else f"branch:{entity[1]}"
+                if row_number in first_row:
+                    kpi, entity = kpi_memo[cells[i_kpi]], entity_memo[cells[i_entity]]
+                    entity_text = entity.code if entity.type == "bank" else f"branch:{entity.code}"
                     self._add(
                         row_number,
                         h_kpi,
                         f"duplicate row: {kpi.kpi_code} for "
                         f"{entity_text} in {self.period} is already on row "
-                        f"{first_row[key]}",
+                        f"{first_row[row_number]}",
                     )
-                else:
-                    first_row[key] = row_number
+                if row_number >= last:
+                    break
         finally:
             table.close()
 
     # ------------------------------------------------------------ lookups
+
+    def _find_lob(self, text: str) -> str | None:
+        found = self.catalogue.lob_by_name(text) if text else None
+        return found.lob_code if found else None
 
     def _find_kpi(self, text: str) -> Kpi | str:
         if not text:
@@ -722,7 +746,7 @@ class SubmissionCheck:
         hint = f" (did you mean {close[0]}?)" if close else ""
         return f"unknown kpi_code '{excerpt(text)}'{hint}"
 
-    def _find_entity(self, text: str) -> tuple[str, str] | str:
+    def _find_entity(self, text: str) -> Entity | str:
         if not text:
             return "entity is empty"
         normal = unicodedata.normalize("NFKC", text).strip()
@@ -733,10 +757,10 @@ class SubmissionCheck:
                 name = name[:-2]
             if not name:
                 return f"entity '{excerpt(text)}' names no branch: write branch:<name>, e.g. branch:广东"
-            return branch_problem(name) or ("branch", name)
+            return branch_problem(name) or entity_of("branch", name)
         bank = self.catalogue.bank_by_name(normal)
         if bank is not None:
-            return ("bank", bank.bank_code)
+            return entity_of("bank", bank.bank_code)
         codes = ", ".join(self.catalogue.banks)
         return (
             f"unknown entity '{excerpt(text)}': use a bank code ({codes}), a bank's Chinese name, "

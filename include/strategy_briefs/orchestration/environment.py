@@ -16,6 +16,8 @@ from strategy_briefs.warehouse import WarehouseParams
 WAREHOUSE_CONN_ID = "warehouse"
 SMTP_CONN_ID = "smtp_default"
 DEFAULT_SINK_PORT = 8025
+# Cosmos' dbt docs view: /cosmos/<slug>/dbt_docs_index.html, under Browse in the Airflow UI.
+DBT_DOCS_SLUG = "strategy_briefs"
 
 # Settings that keep every component inside the bank's network.
 NO_TELEMETRY = {
@@ -45,6 +47,11 @@ def local_smtp_connection(port: int = DEFAULT_SINK_PORT) -> str:
     )
 
 
+def dbt_docs_projects(docs_dir: str) -> str:
+    """Cosmos' `[cosmos] dbt_docs_projects`: the one dbt project whose docs the UI serves."""
+    return json.dumps({DBT_DOCS_SLUG: {"dir": docs_dir}})
+
+
 def airflow_environment(
     settings: Settings, warehouse: WarehouseParams, *, smtp_connection: str | None = None
 ) -> dict[str, str]:
@@ -61,6 +68,7 @@ def airflow_environment(
         ),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": dbt_docs_projects(str(settings.dbt_docs_dir)),
         # The owner: migrations only. Each task connects as its least-privileged role.
         f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": warehouse.airflow_conn_json(),
         "STRATEGY_BRIEFS_INCOMING": str(settings.incoming_dir),

@@ -18,6 +18,42 @@ peer_standings as (
 
 ),
 
+value_runs as (
+
+    select * from {{ ref('int_kpi_value_runs') }}
+    where {{ in_target_period('period') }}
+
+),
+
+kpi_catalogue as (
+
+    select * from {{ ref('kpi_catalogue') }}
+
+),
+
+-- a KPI the catalogue ranks (a rank KPI names it): the rank summary needs every one of them
+ranked_kpis as (
+
+    select
+        ranked.kpi_code,
+        ranked.lob_code,
+        ranked.change_round_step,
+        exists (
+            select 1 from kpi_catalogue as rank_kpi where rank_kpi.ranks_kpi_code = ranked.kpi_code
+        ) as is_rank_expected
+
+    from kpi_catalogue as ranked
+
+),
+
+expected_ranks as (
+
+    select lob_code, count(*) filter (where is_rank_expected)::int as lob_expected_rank_count
+    from ranked_kpis
+    group by lob_code
+
+),
+
 final as (
 
     select
@@ -61,12 +97,28 @@ final as (
         kpi_values.yoy_uses_demo_data,
         kpi_values.change_decimals,
         kpi_values.kpi_short_name_zh,
-        kpi_values.theme
+        kpi_values.theme,
+        ranked_kpis.change_round_step,
+        value_runs.rise_streak_months::int as rise_streak_months,
+        coalesce(value_runs.streak_uses_demo_data, false) as streak_uses_demo_data,
+        value_runs.history_years::int as history_years,
+        value_runs.record_years::int as record_years,
+        coalesce(value_runs.record_uses_demo_data, false) as record_uses_demo_data,
+        ranked_kpis.is_rank_expected,
+        coalesce(expected_ranks.lob_expected_rank_count, 0) as lob_expected_rank_count
 
     from kpi_values
     left join peer_standings
         on kpi_values.period = peer_standings.period
         and kpi_values.kpi_code = peer_standings.kpi_code
+    left join value_runs
+        on kpi_values.period = value_runs.period
+        and kpi_values.kpi_code = value_runs.kpi_code
+        and kpi_values.entity_code = value_runs.entity_code
+    inner join ranked_kpis
+        on kpi_values.kpi_code = ranked_kpis.kpi_code
+    left join expected_ranks
+        on kpi_values.lob_code = expected_ranks.lob_code
 
 )
 
