@@ -6,7 +6,8 @@ Turns one month of line-of-business submissions into the executive PDF briefs.
 1. **ingest**: validate every line of business's file for the month, then load each
    (one mapped task per line of business) into `raw.lob_figures`.
 2. **warehouse**: dbt seeds, staging, intermediate and marts for the month (one task per
-   dbt node, tests after each model).
+   dbt node, tests after each model). A seed task builds its seed only when the warehouse
+   does not hold that CSV yet (seeds change with a release, not with the month).
 3. **briefs**: render the special edition and one brief per line of business as PDF.
 4. **delivery**: the quality gate, an editor's approval (Required Actions), then email to
    the distribution lists, exactly once.

@@ -199,6 +199,20 @@ def _approvals(period: Period) -> list[tuple]:
         ).fetchall()
 
 
+def _seeds_built_by_dag_runs() -> list[str]:
+    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
+        rows = conn.execute(
+            "select distinct unique_id from audit.dbt_node_results"
+            " where resource_type = 'seed' and airflow_run_id is not null order by 1"
+        ).fetchall()
+    return [unique_id for (unique_id,) in rows]
+
+
+def test_the_months_runs_rebuild_no_seed_the_warehouse_holds(world):
+    """The history build seeded the warehouse; June's runs find each CSV current."""
+    assert _seeds_built_by_dag_runs() == []
+
+
 REISSUED = ("special_edition", "precious_metals")
 REISSUE_REASON = "贵金属业务库存数据口径说明有误，现予更正。"
 
@@ -361,6 +375,13 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
     ]
     assert broken != lines
     july.write_text("".join(broken), encoding="utf-8")
+    # The units seed's record says another CSV: this run's seed task must build it again.
+    owner = warehouse.parse_url(os.environ["WAREHOUSE_URL"])
+    with warehouse.connect(owner) as conn:
+        conn.execute(
+            "update audit.dbt_node_results set seed_checksum = 'an earlier release'"
+            " where unique_id = 'seed.strategy_briefs.units'"
+        )
     try:
         before = read_mailbox(world.mail_dir)
         with pytest.raises(CliError, match="fct_kpi_values_monthly") as failure:
@@ -376,6 +397,7 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
     sent_reason = str(new[0].message["Subject"]).split(" failed: ", 1)[1][:40]
     assert f"({sent_reason}" in str(failure.value).split("failed tasks: ", 1)[1]
     assert not list((world.settings.output_dir / "2020-07").glob("*.pdf"))
+    assert _seeds_built_by_dag_runs() == ["seed.strategy_briefs.units"]
 
 
 def test_nothing_tried_to_leave_the_machine(world):

@@ -290,3 +290,15 @@ def approved_for_sending(period: str, rendered: list[RenderedForDelivery], run_i
         return require_approval(approval, period, {r.brief_id: r.sha256 for r in rendered})
     except NotApproved as refused:
         raise AirflowFailException(str(refused)) from refused
+
+
+def built_seed_checksum(unique_id: str) -> str | None:
+    """dbt's checksum of the seed's CSV as its latest successful build in the warehouse saw it."""
+    with warehouse.connect(warehouse_params(REPORTER_CONN_ID)) as conn:
+        row = conn.execute(
+            "select seed_checksum from audit.dbt_node_results"
+            " where unique_id = %s and status = 'success' and seed_checksum is not null"
+            " order by recorded_at desc limit 1",
+            (unique_id,),
+        ).fetchone()
+    return row[0] if row else None
