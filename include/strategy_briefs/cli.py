@@ -204,7 +204,7 @@ def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Scre
         raise error(
             f"run for {period} ended {getattr(run, 'state', 'without a run')}; failed tasks: "
             + (_failure_reasons(settings, run.run_id, failed) if run else "none")
-            + f"; log: {log}"
+            + f"; log: {progress.shown_path(log)}"
         )
     return run
 
@@ -358,7 +358,9 @@ def _demo_history(settings: Settings, screen: progress.Screen) -> None:
                 settings, before=periods.Period.parse(DEMO_MONTHS[0]), progress=shown
             )
         except DbtFailed as failed:
-            raise RunFailed(f"{str(failed).splitlines()[0]}; log: {log}") from None
+            raise RunFailed(
+                f"{str(failed).splitlines()[0]}; log: {progress.shown_path(log)}"
+            ) from None
     shown.finished(loaded)
 
 

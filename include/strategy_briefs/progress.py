@@ -6,7 +6,8 @@ display names; the history load of the demo has its own, `var/logs/history-<run>
 
 Rules (one function each):
 - log path:      `<var>/logs/<period>-<run>.log`, `<run>` the UTC time the run started
-                 (`20261203T113512Z`), so a re-run never overwrites the log of the last one
+                 (`20261203T113512Z`), so a re-run never overwrites the log of the last one;
+                 shown relative to the working directory when it lies under it
 - captured:      file descriptors 1 and 2 point at the log while a month runs; the display
                  writes to a duplicate of the terminal's, taken before
 - task states:   read once a second from Airflow's metadata database (`task_instance`),
@@ -257,7 +258,8 @@ def live_table(period: Period, lines: Sequence[TaskLine], now: datetime, log: Pa
             mapped,
             elapsed(line, now),
         )
-    return Group(Text(f"{period}  strategy_briefs_monthly  log: {log}", style="bold"), table)
+    title = f"{period}  strategy_briefs_monthly  log: {shown_path(log)}"
+    return Group(Text(title, style="bold"), table)
 
 
 # ---------------------------------------------------------------- the terminal and the log
@@ -271,6 +273,14 @@ def run_stamp(now: datetime | None = None) -> str:
 def log_path(var_dir: Path, name: str, stamp: str) -> Path:
     """`<var>/logs/<name>-<run>.log`, name a month ('2020-06') or 'history'."""
     return var_dir / "logs" / f"{name}-{stamp}.log"
+
+
+def shown_path(path: Path) -> str:
+    """`var/logs/…` when the operator runs from the project, else the full path."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _own_stream(stream: TextIO) -> TextIO:
@@ -375,7 +385,9 @@ class MonthProgress:
             )
             self.live.start()
         else:
-            self.screen.say(f"{self.period}  running strategy_briefs_monthly; log: {self.log}")
+            self.screen.say(
+                f"{self.period}  running strategy_briefs_monthly; log: {shown_path(self.log)}"
+            )
         self.thread.start()
         return self
 
@@ -437,7 +449,9 @@ class HistoryProgress:
         self.started = datetime.now(UTC)
 
     def __enter__(self) -> HistoryProgress:
-        self.screen.say(f"history  loading the sample months before the demo; log: {self.log}")
+        self.screen.say(
+            f"history  loading the sample months before the demo; log: {shown_path(self.log)}"
+        )
         if self.screen.interactive:
             self.bar = Progress(
                 TextColumn("history  {task.description}"),

@@ -414,7 +414,8 @@ def test_the_run_shows_one_plain_line_per_task_and_logs_the_rest(world):
     lines = world.shown.splitlines()
     assert lines[0].startswith("2020-06  running strategy_briefs_monthly; log: ")
     log = _airflow_log(world.shown)
-    assert log.parent == world.settings.var_dir / "logs" and log.name.startswith("2020-06-")
+    assert log.resolve().parent == world.settings.var_dir / "logs"
+    assert log.name.startswith("2020-06-")
     tasks = [line.split() for line in lines[1:-1]]
     assert len(tasks) == 25 and all(t[0] == "2020-06" and t[2] == "success" for t in tasks)
     assert len({t[1] for t in tasks}) == 25
