@@ -175,6 +175,19 @@ def test_the_log_takes_descriptors_1_and_2_and_the_screen_keeps_its_own(tmp_path
     assert (tmp_path / "screen.txt").read_text(encoding="utf-8") == "shown to the operator\n"
 
 
+def test_a_stream_taken_during_one_month_writes_to_the_next_months_log(tmp_path):
+    """What Airflow's logging does: it keeps the sys.stdout it found when first set up."""
+    screen = progress.Screen(io.StringIO())
+    first, second = tmp_path / "2020-06-x.log", tmp_path / "2020-07-x.log"
+    with screen.captured(first):
+        kept = sys.stdout
+        print("june", file=kept, flush=True)
+    with screen.captured(second):
+        print("july", file=kept, flush=True)  # no "I/O operation on closed file"
+    assert first.read_text().splitlines() == ["june"]
+    assert second.read_text().splitlines() == ["july"]
+
+
 def test_a_log_is_named_by_month_and_run_start():
     stamp = progress.run_stamp(datetime(2026, 12, 3, 11, 35, 12, tzinfo=UTC))
     assert progress.log_path(Path("/v"), "2020-06", stamp) == Path(

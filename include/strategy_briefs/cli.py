@@ -590,6 +590,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (periods.PeriodError, ValueError, FileNotFoundError) as exc:
         print(f"strategy-briefs {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Exception:  # a bug or a broken environment: its traceback, and never 1 (held)
+        import traceback
+
+        traceback.print_exc()
+        return RunFailed.exit_code
 
 
 if __name__ == "__main__":

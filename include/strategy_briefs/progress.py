@@ -314,24 +314,31 @@ class Screen:
 
     @contextlib.contextmanager
     def captured(self, log: Path) -> Iterator[Path]:
-        """Descriptors 1 and 2 (Airflow, dbt, their subprocesses) and `sys.stdout` and
-        `sys.stderr` (which a test runner may have pointed elsewhere) append to `log`."""
+        """Descriptors 1 and 2 (Airflow, dbt, their subprocesses) append to `log`, and so do
+        `sys.stdout` and `sys.stderr`, which a test runner may have pointed elsewhere."""
         log.parent.mkdir(parents=True, exist_ok=True)
         sys.stdout.flush()
         sys.stderr.flush()
-        saved = os.dup(1), os.dup(2)
+        saved, streams = (os.dup(1), os.dup(2)), (sys.stdout, sys.stderr)
         try:
-            with log.open("a", encoding="utf-8", errors="replace", buffering=1) as out:
+            with log.open("ab") as out:
                 os.dup2(out.fileno(), 1)
                 os.dup2(out.fileno(), 2)
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-                    yield log
+                # Writers on the descriptors themselves, never closed: a logger set up during
+                # this month keeps its stream, which must still work in the next month's.
+                sys.stdout, sys.stderr = (_fd_writer(1), _fd_writer(2))
+                yield log
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
+            sys.stdout, sys.stderr = streams
             for fd, original in zip((1, 2), saved, strict=True):
                 os.dup2(original, fd)
                 os.close(original)
+
+
+def _fd_writer(fd: int) -> TextIO:
+    return open(fd, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
 
 
 class _ScreenWriter(io.TextIOBase):
