@@ -21,7 +21,7 @@ import pytest
 from airflow_api import ApiServer, running_api_server
 from e2e_pipeline import pipeline_env, refusing_outbound_connections
 
-from strategy_briefs.cli import CliError, run_month
+from strategy_briefs.cli import RunHeld, run_month
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.recipients import load_recipients
 from strategy_briefs.delivery.sink import read_mailbox, run_sink
@@ -229,7 +229,7 @@ def test_a_rejected_month_sends_nothing_and_tells_the_operators_the_comment(worl
     assert [u["id"] for u in done.request["assigned_users"]] == [EDITOR]
     assert "Waiting for an editor's approval" in done.output  # the CLI showed the request
 
-    assert done.returncode != 0
+    assert done.returncode == 1  # held by the editor
     assert "rejected by editor: 环比口径有误，请核对贵金属" in done.output
     assert not _month_mail(world.mail_dir, JULY)
     operators = load_recipients(world.settings.recipients_file).operators
@@ -250,7 +250,7 @@ def test_an_approval_left_pending_tells_the_operators_once_and_sends_nothing(wor
     monkeypatch.setenv("STRATEGY_BRIEFS_EDITORS", EDITOR)
     monkeypatch.setenv("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", "0.1")  # nobody answers
     before = read_mailbox(world.mail_dir)
-    with pytest.raises(CliError, match="editor_approval"):
+    with pytest.raises(RunHeld, match="editor_approval"):
         run_month(Settings.from_env(), JULY)
     new = read_mailbox(world.mail_dir)[len(before) :]
     assert not _month_mail(world.mail_dir, JULY)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
 from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.render import TEMPLATES_DIR
-from strategy_briefs.cli import CliError, run_month
+from strategy_briefs.cli import CliError, RunFailed, run_month
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.recipients import load_recipients
 from strategy_briefs.delivery.sink import read_mailbox, run_sink
@@ -44,7 +45,8 @@ class World:
     incoming: Path
     mail_dir: Path
     june_pdfs: list[Path]
-    run_log: Path
+    run_log: Path  # what the first run printed, stdout and stderr
+    shown: str  # what it showed the operator (stderr)
 
 
 # Role passwords for this run: they reach the tasks only through Airflow connections and
@@ -70,7 +72,7 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
                 (root / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
                 assert done.returncode == 0, done.stderr[-3000:]
                 pdfs = [Path(line) for line in done.stdout.splitlines() if line.endswith(".pdf")]
-                yield World(settings, incoming, root / "mail", pdfs, root / "run.log")
+                yield World(settings, incoming, root / "mail", pdfs, root / "run.log", done.stderr)
 
 
 def pdf_text(path: Path) -> str:
@@ -349,11 +351,18 @@ def test_missing_line_of_business_sends_no_brief_and_notifies_operators_once(wor
     (world.incoming / "2020-07" / "credit_card.csv").rename(world.incoming / "credit_card.held")
     try:
         before = read_mailbox(world.mail_dir)
-        with pytest.raises(CliError, match="wait_for_submissions"):
-            run_month(world.settings, JULY)
+        held = _cli("run", "--period", str(JULY))  # as an operator types it: exit 1, held
         new = read_mailbox(world.mail_dir)[len(before) :]
     finally:
         (world.incoming / "credit_card.held").rename(world.incoming / "2020-07" / "credit_card.csv")
+    assert held.returncode == 1, held.stderr[-3000:]
+    # The display ends with the failing task, the reason the operators were sent, the log.
+    last = held.stderr.splitlines()[-1]
+    assert "failed tasks: ingest.wait_for_submissions (" in last
+    assert "still missing for 2020-07: credit_card" in last
+    assert last.endswith(f"; log: {_airflow_log(held.stderr)}")
+    assert "2020-07  ingest.wait_for_submissions" in held.stderr
+    assert "\x1b" not in held.stderr
     notices = _operator_notices(world.mail_dir)[-len(new) :] if new else []
     assert (
         len(new) == len(notices) == len(load_recipients(world.settings.recipients_file).operators)
@@ -384,7 +393,7 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
         )
     try:
         before = read_mailbox(world.mail_dir)
-        with pytest.raises(CliError, match="fct_kpi_values_monthly") as failure:
+        with pytest.raises(RunFailed, match="fct_kpi_values_monthly") as failure:
             run_month(world.settings, JULY)
         new = read_mailbox(world.mail_dir)[len(before) :]
     finally:
@@ -396,6 +405,9 @@ def test_failing_dbt_test_sends_no_brief_and_notifies_operators_once(world):
     # The CLI names the failing task with the reason the operators were sent.
     sent_reason = str(new[0].message["Subject"]).split(" failed: ", 1)[1][:40]
     assert f"({sent_reason}" in str(failure.value).split("failed tasks: ", 1)[1]
+    # ... and the log holding dbt's own account of the failing test.
+    log = Path(str(failure.value).rsplit("; log: ", 1)[1])
+    assert "FAIL" in log.read_text(encoding="utf-8", errors="replace")
     assert not list((world.settings.output_dir / "2020-07").glob("*.pdf"))
     assert _seeds_built_by_dag_runs() == ["seed.strategy_briefs.units"]
 
@@ -404,11 +416,41 @@ def test_nothing_tried_to_leave_the_machine(world):
     assert OUTBOUND_ATTEMPTS == []
 
 
+def _airflow_log(shown: str) -> Path:
+    """The log the display names in its first line: '<period>  running …; log: <path>'."""
+    return Path(shown.splitlines()[0].rsplit("; log: ", 1)[1])
+
+
+def test_the_run_shows_one_plain_line_per_task_and_logs_the_rest(world):
+    """Without a terminal: no escape codes, every task of the DAG once with its state and
+    time, then how the run ended; Airflow's and dbt's own lines are in the named log."""
+    printed = world.run_log.read_text(encoding="utf-8")
+    assert "\x1b" not in printed
+    lines = world.shown.splitlines()
+    assert lines[0].startswith("2020-06  running strategy_briefs_monthly; log: ")
+    log = _airflow_log(world.shown)
+    assert log.resolve().parent == world.settings.var_dir / "logs"
+    assert log.name.startswith("2020-06-")
+    tasks = [line.split() for line in lines[1:-1]]
+    assert len(tasks) == 25 and all(t[0] == "2020-06" and t[2] == "success" for t in tasks)
+    assert len({t[1] for t in tasks}) == 25
+    assert ["2020-06", "ingest.load_submission", "success", "4/4"] == [
+        t for t in tasks if t[1] == "ingest.load_submission"
+    ][0][:4]
+    assert re.fullmatch(r"2020-06  success in \d+(\.\d)?m?\d*s", lines[-1]), lines[-1]
+    assert len(printed.splitlines()) < 40  # the display and the five PDFs' paths
+    logged = log.read_text(encoding="utf-8", errors="replace")
+    assert "DagRun Finished" in logged  # Airflow's
+    assert "OK created sql incremental model marts.brief_facts" in logged  # dbt's
+
+
 def test_the_run_printed_no_password(world):
     printed = world.run_log.read_text(encoding="utf-8", errors="replace")
-    assert "DagRun Finished" in printed  # the capture saw the run
+    logged = _airflow_log(world.shown).read_text(encoding="utf-8", errors="replace")
+    assert "DagRun Finished" in logged  # the capture saw the run
     for name, secret in SECRETS.items():
         assert secret not in printed, f"{name} leaked into the run's output"
+        assert secret not in logged, f"{name} leaked into the run's log"
 
 
 def _scram_matches(verifier: str, password: str) -> bool:
