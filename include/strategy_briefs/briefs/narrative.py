@@ -362,8 +362,8 @@ def since_month_clause(fact: BriefFact) -> str | None:
     """'较3月末净增1.19亿美元' ('净减' for a fall, '与3月末持平' for none) against the month of
     the year the catalogue names; None without one (before or in that month, or not held)."""
     change = fact.change_since_month_base
-    if fact.since_month is None or change is None:
-        return None
+    if fact.since_month is None or change is None or fact.period.month <= fact.since_month:
+        return None  # in or before the named month there is nothing since it to say
     change = Decimal(change)
     mark = DEMO_MARK if fact.since_month_uses_demo_data else ""
     month_end = f"{fact.since_month}月末"
