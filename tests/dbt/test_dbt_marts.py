@@ -84,11 +84,47 @@ def test_computed_rank_when_all_four_banks_else_reported(dbt_project, db):
 def test_branch_standings(dbt_project, db):
     rows = db.execute(
         "select branch_name, branch_rank, branch_count, increase_rank"
-        " from marts.fct_branch_standings where period = '2020-06-01' order by branch_rank"
+        " from marts.fct_branch_standings where period = '2020-06-01'"
+        " and kpi_code = 'pb_branch_clients' order by branch_rank"
     ).fetchall()
-    assert [r[0] for r in rows] == ["广东", "北京", "浙江", "江苏"]
-    assert {r[2] for r in rows} == {4}
+    assert [r[0] for r in rows] == ["广东", "北京", "浙江", "江苏", "上海", "山东"]
+    assert {r[2] for r in rows} == {6}
     assert dict((r[0], r[3]) for r in rows)["江苏"] == 1  # largest increase since December
+
+
+def _branch_facts(db, kpi_code: str) -> list[dict]:
+    cur = db.execute(
+        "select * from marts.brief_facts where period = %s and kpi_code = %s order by branch_rank",
+        (JUNE, kpi_code),
+    )
+    columns = [c.name for c in cur.description]
+    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
+def test_branch_figures_reach_brief_facts_with_their_standing(dbt_project, db):
+    fx = _branch_facts(db, "pb_branch_fx_asset_penetration")
+    assert [(r["branch_name"], r["branch_rank"], r["branch_count"]) for r in fx] == [
+        ("上海", 1, 3),
+        ("北京", 2, 3),
+        ("广东", 3, 3),
+    ]
+    assert fx[0]["brief_fact_key"] == "2020-06|private_banking|pb_branch_fx_asset_penetration|上海"
+    assert fx[0]["value_base"] == Decimal("0.58") and not fx[0]["is_demo_data"]
+    assert fx[0]["peer_rank"] is None  # branches are not ranked among the banks
+    clients = {r["branch_name"]: r for r in _branch_facts(db, "pb_branch_clients")}
+    assert clients["江苏"]["branch_increase_rank"] == 1
+    assert clients["江苏"]["change_since_year_start_base"] == Decimal("1600")
+    assert clients["广东"]["branch_rank_uses_demo_data"] is False  # June published throughout
+    # the reporting bank's own facts carry no branch
+    assert fact(db, JUNE, "pb_clients")["branch_name"] is None
+
+
+def test_change_since_the_named_month_reaches_brief_facts(dbt_project, db):
+    usd = fact(db, JUNE, "pm_pool_usd")
+    assert usd["since_month"] == 3
+    assert usd["change_since_month_base"] == Decimal("119000000")
+    assert usd["since_month_uses_demo_data"] is True  # March is made up in this history
+    assert fact(db, JUNE, "pm_pool_balance")["change_since_month_base"] is None
 
 
 def test_only_built_months_exist_and_rows_carry_demo_flag(dbt_project, db):
