@@ -43,6 +43,8 @@ create table if not exists raw.staged_figures (
     primary key (stage_id, period, lob_code, kpi_code, entity_type, entity_code)
 );
 
--- The publish deletes the run's staged files (and, through the cascade, their rows). Only
--- the loader touches the staging area (004_roles.sql's rights on raw.lob_figures).
-grant select, insert, delete on raw.staged_loads, raw.staged_figures to sb_loader;
+-- Only the loader touches the staging area (004_roles.sql's rights on raw.lob_figures, and
+-- UPDATE for the staged file's counts once its COPY is done). The publish deletes the
+-- run's staged files, and through the cascade their rows.
+grant select, insert, update, delete on raw.staged_loads to sb_loader;
+grant select, insert, delete on raw.staged_figures to sb_loader;
