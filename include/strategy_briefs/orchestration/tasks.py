@@ -89,8 +89,8 @@ def warehouse_answering(params: WarehouseParams, doing: str) -> Iterator[None]:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise WarehouseUnavailable(
             f"the warehouse {params.host}:{params.port}/{params.dbname} stopped answering "
-            f"while {doing}: {reason}. Nothing of the month changes unless a publish "
-            "commits; the task is retried"
+            f"while {doing}: {reason}. What the task had not committed was rolled back; "
+            "it is retried"
         ) from error
 
 
