@@ -6,8 +6,15 @@
 -- Staged files are keyed by run (`run_key`: the Airflow run id, or a fresh key for a load
 -- outside Airflow), so two runs of one month never mix. The 'loaded' audit row is written
 -- by the publish, so raw.load_audit keeps meaning "these rows are in raw.lob_figures".
+--
+-- Both tables are UNLOGGED: the staged rows are written once more by the publish, and
+-- writing them to the WAL as well cost a fifth of a 1M-row load (docs/benchmarks.md). A
+-- clean stop or restart keeps them; a server crash empties both tables together (which
+-- is why the file list is unlogged too), and the publish then finds the month not staged
+-- and changes nothing: the loads run again. They are not replicated, which staging needs
+-- not be.
 
-create table if not exists raw.staged_loads (
+create unlogged table if not exists raw.staged_loads (
     stage_id bigint generated always as identity primary key,
     run_key text not null,
     period date not null,
@@ -23,9 +30,10 @@ create table if not exists raw.staged_loads (
     unique (run_key, period, lob_code)
 );
 
--- raw.lob_figures' columns and checks, with the staged file instead of the load. The key
--- repeats the figures' key within a file, so the server finds a duplicate row here already.
-create table if not exists raw.staged_figures (
+-- raw.lob_figures' columns and checks, with the staged file instead of the load. No
+-- primary key: the validation reports a duplicate row itself (FILE:ROW:COLUMN), and
+-- raw.lob_figures' key still holds at the publish.
+create unlogged table if not exists raw.staged_figures (
     stage_id bigint not null references raw.staged_loads (stage_id) on delete cascade,
     period date not null,
     lob_code text not null,
@@ -39,9 +47,11 @@ create table if not exists raw.staged_figures (
     note text,
     is_demo_data boolean not null default false,
     source_file text not null,
-    source_row integer not null,
-    primary key (stage_id, period, lob_code, kpi_code, entity_type, entity_code)
+    source_row integer not null
 );
+
+-- The publish reads a staged file's rows, and the cascade deletes them, by stage_id.
+create index if not exists staged_figures_stage_id on raw.staged_figures (stage_id);
 
 -- Only the loader touches the staging area (004_roles.sql's rights on raw.lob_figures, and
 -- UPDATE for the staged file's counts once its COPY is done). The publish deletes the
