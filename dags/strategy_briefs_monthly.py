@@ -155,7 +155,9 @@ def strategy_briefs_monthly():
             execution_timeout=INGEST_TIMEOUT,
             doc_md="Checks every file of the month and lists the lines of business to load. "
             "On failure the log lists each problem as FILE:ROW:COLUMN: message; send them to "
-            "the department, put the corrected file in place and clear this task.",
+            "the department, put the corrected file in place and clear this task. It first "
+            "checks that the warehouse schema is current (runs never migrate it): if the log "
+            "says it is not, run `strategy-briefs warehouse migrate`, then clear this task.",
         )
         def validate_submissions(period: str, run_id=None) -> list[str]:
             return tasks.validate_month(period, run_id)

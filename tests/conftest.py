@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -74,10 +72,12 @@ def session_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Airflow's metadata database for this session, migrated."""
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
-    return _SESSION_DIR / "airflow" / "airflow.db"
+    """Airflow's metadata database for this session, migrated the way the CLI does it (the
+    installed version recorded beside it, so `run_month` finds it current)."""
+    from strategy_briefs.cli import AIRFLOW_DB, migrate_airflow_db
+
+    migrate_airflow_db(_SESSION_DIR / "airflow")
+    return _SESSION_DIR / "airflow" / AIRFLOW_DB
 
 
 @pytest.fixture(scope="session")

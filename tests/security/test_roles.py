@@ -1,4 +1,5 @@
-"""Least-privilege roles (migration 004_roles.sql) on a real PostgreSQL.
+"""Least-privilege roles (repeatable/roles.sql and grants.sql, run by every migrate) on a
+real PostgreSQL.
 
 Each role does its real job (the loader loads a bundled submission, the transformer runs
 `dbt build`, the reporter reads the marts and writes the ledger) and is refused everything
@@ -58,7 +59,7 @@ def secured(
     admin = server.with_dbname(dbname)
     try:
         warehouse.migrate(admin)
-        warehouse.migrate(admin)  # idempotent: the DAG migrates at the start of every run
+        warehouse.migrate(admin)  # roles and grants run again on every migrate
         settings = Settings.from_env()
         catalogue = load_catalogue(settings.seeds_dir)
         loader = roles.role_params(admin, roles.LOADER)
@@ -98,7 +99,7 @@ def _denied(params: WarehouseParams, statement: str) -> None:
 
 
 def test_role_names_match_the_migration():
-    migration = (warehouse.MIGRATIONS_DIR / "004_roles.sql").read_text(encoding="utf-8")
+    migration = (warehouse.MIGRATIONS_DIR / "repeatable" / "roles.sql").read_text(encoding="utf-8")
     for role in roles.ROLES:
         assert f"'{role}'" in migration
 
@@ -304,7 +305,7 @@ def test_reporter_cannot_change_figures(secured: Secured, statement: str):
 
 
 def test_migration_hands_owner_built_dbt_objects_to_the_transformer(secured: Secured):
-    """A warehouse built before the roles (dbt ran as the owner) keeps working after 004."""
+    """A warehouse built before the roles (dbt ran as the owner) keeps working after grants.sql."""
     with warehouse.connect(secured.admin, autocommit=True) as conn:
         conn.execute("create table marts.owner_built as select 1 as period")
     try:

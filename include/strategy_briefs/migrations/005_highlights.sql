@@ -24,7 +24,3 @@ begin
             check (submission in ('figures', 'highlights'));
     end if;
 end $$;
-
--- Same rights as raw.lob_figures (004_roles.sql).
-grant select, insert, delete on raw.lob_highlights to sb_loader;
-grant select on raw.lob_highlights to sb_transformer;

@@ -15,5 +15,3 @@ create table if not exists audit.operator_notices (
 
 create index if not exists operator_notices_unsent
     on audit.operator_notices (noticed_at) where sent_at is null;
-
-grant select on audit.operator_notices to sb_reporter;

@@ -22,5 +22,3 @@ create index if not exists approvals_run_idx on delivery.approvals (run_id, appr
 
 alter table delivery.ledger
     add column if not exists approval_id bigint references delivery.approvals (approval_id);
-
-grant select, insert on delivery.approvals to sb_reporter;

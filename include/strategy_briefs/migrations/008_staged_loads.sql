@@ -53,8 +53,4 @@ create unlogged table if not exists raw.staged_figures (
 -- The publish reads a staged file's rows, and the cascade deletes them, by stage_id.
 create index if not exists staged_figures_stage_id on raw.staged_figures (stage_id);
 
--- Only the loader touches the staging area (004_roles.sql's rights on raw.lob_figures, and
--- UPDATE for the staged file's counts once its COPY is done). The publish deletes the
--- run's staged files, and through the cascade their rows.
-grant select, insert, update, delete on raw.staged_loads to sb_loader;
-grant select, insert, delete on raw.staged_figures to sb_loader;
+-- Grants: repeatable/grants.sql (only the loader touches the staging area).

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from strategy_briefs import periods, roles, warehouse
+from strategy_briefs import periods, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
 from strategy_briefs.orchestration.handoff import RenderedForDelivery
@@ -60,16 +60,16 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
 
 @contextmanager
 def failing_at_once() -> Iterator[None]:
-    """A bad file, a load the warehouse refused, or a month not staged fails the same way on
-    every retry: fail the task now (`AirflowFailException` skips the retries); the audit row
-    has the reason."""
+    """A bad file, a load the warehouse refused, a month not staged, or a schema waiting for
+    `strategy-briefs warehouse migrate` fails the same way on every retry: fail the task now
+    (`AirflowFailException` skips the retries); the error names the reason."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from strategy_briefs.ingest import MonthNotStaged, SubmissionInvalid
 
     try:
         yield
-    except (SubmissionInvalid, MonthNotStaged) as error:
+    except (SubmissionInvalid, MonthNotStaged, schema_migrations.SchemaNotCurrent) as error:
         raise AirflowFailException(str(error)) from error
 
 
@@ -111,13 +111,15 @@ def submissions_waiting(period: str) -> list[str]:
 
 
 def validate_month(period: str, run_id: str | None = None) -> list[str]:
-    """Validate every submission of the month; return the lines of business to load."""
+    """Check the schema is current, validate every submission of the month; return the lines
+    of business to load."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import check_month, reject_month
     from strategy_briefs.ingest.highlights import validate_month_highlights
 
     settings = Settings.from_env()
-    warehouse.migrate(warehouse_params(WAREHOUSE_CONN_ID))  # the owner applies migrations
+    with failing_at_once():  # runs never migrate: the operator does, once per release
+        schema_migrations.require_current(warehouse_params(WAREHOUSE_CONN_ID))
     params = warehouse_params(LOADER_CONN_ID)
     catalogue = load_catalogue(settings.seeds_dir)
     submissions, problems = check_month(settings.incoming_dir, period, catalogue)
