@@ -296,3 +296,72 @@ def test_judgements_needing_history_reach_brief_facts(dbt_project, db):
     assert not fact(db, JUNE, "mb_pen_managed")["is_rank_expected"]
     assert fact(db, JUNE, "mb_pen_managed")["change_round_step"] == Decimal("1")
     assert customers["change_round_step"] is None
+
+
+def _marts_state(conn) -> dict[str, str]:
+    """Per mart: a digest of its rows and their row versions (a rebuilt month gets new ones
+    even from the same figures, so any write of a dbt run shows)."""
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+            " and table_type = 'BASE TABLE' order by 1"
+        )
+    ]
+    return {
+        table: conn.execute(
+            f"select md5(coalesce(string_agg(t::text || xmin::text, E'\\n'"
+            f" order by t::text), '')) from marts.{table} t"
+        ).fetchone()[0]
+        for table in tables
+    }
+
+
+def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
+    dbt_project, warehouse_params
+):
+    """Issue 17: the run SIGKILLed during dbt. The test holds a reader's lock on every mart,
+    so the month's delete-and-append waits in its transaction; dbt is killed there. (Each
+    mart commits on its own: a run killed between two marts is rebuilt by the next, and the
+    quality gate sends nothing unless every node of the run passed.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dbt_harness import DBT_PROJECT_DIR
+    from kill_points import blocked_by, ended, eventually, sigkill
+
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(warehouse_params, autocommit=True) as admin:
+        before = _marts_state(admin)
+        assert len(before) >= 5
+        with warehouse.connect(warehouse_params) as holder:
+            holder.execute(f"lock table {', '.join(f'marts.{t}' for t in before)} in share mode")
+            dbt = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("dbt")),
+                    "run",
+                    "--vars",
+                    json.dumps({"period": "2020-06"}),  # as the fixture's last build: no reparse
+                    "--project-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--target-path",
+                    str(dbt_project.target_dir / "target"),
+                    "--log-path",
+                    str(dbt_project.target_dir / "killed-logs"),
+                ],
+                env={**os.environ, **warehouse_params.dbt_env()},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            waiting = eventually(blocked_by(admin, holder.info.backend_pid), "a mart's write")
+            assert all("marts" in query for _pid, query in waiting)
+            sigkill(dbt)
+            holder.rollback()
+        ended(admin, [pid for pid, _query in waiting])
+        assert _marts_state(admin) == before
