@@ -7,7 +7,8 @@ Turns one month of line-of-business submissions into the executive PDF briefs.
    mapped task per line of business), then publish the whole month into `raw.lob_figures`
    in one transaction: the month is all new or exactly as it was, never half of each.
 2. **warehouse**: dbt seeds, staging, intermediate and marts for the month (one task per
-   dbt node, tests after each model).
+   dbt node, tests after each model). A seed task builds its seed only when the warehouse
+   does not hold that CSV yet (seeds change with a release, not with the month).
 3. **briefs**: render the special edition and one brief per line of business as PDF.
 4. **delivery**: the quality gate, an editor's approval (Required Actions), then email to
    the distribution lists, exactly once.
@@ -39,7 +40,6 @@ from airflow.sdk import (
 )
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
-from cosmos.operators.local import DbtTestLocalOperator
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
@@ -214,19 +214,13 @@ def strategy_briefs_monthly():
         elif node_task.task_id.endswith("fct_kpi_values_monthly_model_build"):
             node_task.outlets = [KPI_VALUES]
     seeds_and_views = list(warehouse.roots)  # seeds and staging views: nothing upstream
-    staging_cross_checks = DbtTestLocalOperator(
+    staging_cross_checks = cosmos_config.staging_cross_checks(
+        dbt_args,
         task_id="staging_cross_checks",
         task_group=warehouse,
-        project_dir=cosmos_config.DBT_PROJECT_DIR,
-        profile_config=cosmos_config.profile_config,
-        select=cosmos_config.STAGING_CROSS_CHECKS,
-        **{
-            **dbt_args,
-            "indirect_selection": "eager",
-            "doc_md": "Runs the tests of the staging views that also read a seed (unknown "
-            "KPI, unit or line of business). A failure names the test: the submission passed "
-            "validation but disagrees with the catalogue; fix the seed or the file.",
-        },
+        doc_md="Runs the tests of the staging views that also read a seed (unknown "
+        "KPI, unit or line of business). A failure names the test: the submission passed "
+        "validation but disagrees with the catalogue; fix the seed or the file.",
     )
 
     @task_group(group_id="briefs")
@@ -256,13 +250,13 @@ def strategy_briefs_monthly():
         """Check the month is fit to send, have an editor approve it, then email each brief
         exactly once."""
 
-        @task(
+        freshness = cosmos_config.source_freshness(
+            dbt_args,
+            task_id="check_source_freshness",
             doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
             "audit.dbt_node_results for the gate. An error means a line of business's file "
-            "is very late: chase the department."
+            "is very late (the log names the source): chase the department.",
         )
-        def check_source_freshness(period: str, run_id=None) -> None:
-            tasks.check_source_freshness(period, run_id)
 
         @task(
             retries=0,
@@ -300,7 +294,6 @@ def strategy_briefs_monthly():
             "fails, the operators are told; clear it to ask again. Skipped with dry_run; "
             "recorded without asking with STRATEGY_BRIEFS_APPROVAL=auto (demo and tests only).",
         )
-        freshness = check_source_freshness(period)
         gate = quality_gate(period, rendered)
         freshness >> gate >> approval >> deliver_briefs(period, rendered)
         return freshness

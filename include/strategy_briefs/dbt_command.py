@@ -1,8 +1,7 @@
 """The dbt CLI outside Cosmos, one way for every caller.
 
-The history bootstrap (`dbt build --full-refresh`), the delivery stage's freshness check
-(`dbt source freshness`) and the manifest build (`dbt parse`) run dbt as a subprocess of
-this environment: the warehouse comes in env vars (never written to disk), usage stats are
+The history bootstrap (`dbt build --full-refresh`) and the manifest build (`dbt parse`) run
+dbt as a subprocess of this environment: the warehouse comes in env vars (never written to disk), usage stats are
 off, and logs and target go to a scratch folder unless the caller means to write one (the
 manifest Cosmos reads lives in dbt_project/target).
 """

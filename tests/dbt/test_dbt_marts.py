@@ -298,6 +298,29 @@ def test_judgements_needing_history_reach_brief_facts(dbt_project, db):
     assert customers["change_round_step"] is None
 
 
+def test_each_seed_build_records_the_checksum_the_manifest_gives_its_csv(dbt_project, db):
+    """A month's seed task skips a seed whose recorded checksum is the manifest's
+    (cosmos_config.SeedBuildWhenChanged): the two must be the same figure for the same CSV."""
+    from strategy_briefs.orchestration.cosmos_config import _manifest_seed_checksums
+
+    recorded = dict(
+        db.execute(
+            "select distinct on (unique_id) unique_id, seed_checksum from audit.dbt_node_results"
+            " where resource_type = 'seed' and status = 'success'"
+            " order by unique_id, recorded_at desc"
+        ).fetchall()
+    )
+    manifest = _manifest_seed_checksums()
+    assert set(manifest) == {f"seed.strategy_briefs.{name}" for name in
+                             ("kpi_catalogue", "lines_of_business", "peer_banks", "units")}  # fmt: skip
+    assert recorded == manifest
+    models = db.execute(
+        "select count(*) from audit.dbt_node_results"
+        " where resource_type <> 'seed' and seed_checksum is not null"
+    ).fetchone()[0]
+    assert models == 0
+
+
 def _marts_state(conn) -> dict[str, str]:
     """Per mart: a digest of its rows and their row versions (a rebuilt month gets new ones
     even from the same figures, so any write of a dbt run shows)."""

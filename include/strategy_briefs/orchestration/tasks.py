@@ -250,27 +250,6 @@ def render_briefs(
     return [RenderedForDelivery.from_rendered(b) for b in rendered]
 
 
-def check_source_freshness(period: str, run_id: str) -> None:
-    """`dbt source freshness`; its outcome lands in audit.dbt_node_results like every node's."""
-    import json
-
-    from strategy_briefs.dbt_command import DbtFailed, run_dbt
-
-    settings = Settings.from_env()
-    params = warehouse_params(TRANSFORMER_CONN_ID)
-    try:
-        run_dbt(
-            settings.dbt_project_dir,
-            "source",
-            "freshness",
-            "--vars",
-            json.dumps({"period": period, "airflow_run_id": run_id}),
-            env=params.dbt_env(),
-        )
-    except DbtFailed as failed:
-        raise RuntimeError(f"stale or unreadable sources for {period}: {failed}") from None
-
-
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
     """The latest dbt outcome of every node this DAG run built, tested or checked."""
     with warehouse.connect(params) as conn:
@@ -353,3 +332,15 @@ def approved_for_sending(period: str, rendered: list[RenderedForDelivery], run_i
         return require_approval(approval, period, {r.brief_id: r.sha256 for r in rendered})
     except NotApproved as refused:
         raise AirflowFailException(str(refused)) from refused
+
+
+def built_seed_checksum(unique_id: str) -> str | None:
+    """dbt's checksum of the seed's CSV as its latest successful build in the warehouse saw it."""
+    with warehouse.connect(warehouse_params(REPORTER_CONN_ID)) as conn:
+        row = conn.execute(
+            "select seed_checksum from audit.dbt_node_results"
+            " where unique_id = %s and status = 'success' and seed_checksum is not null"
+            " order by recorded_at desc limit 1",
+            (unique_id,),
+        ).fetchone()
+    return row[0] if row else None
