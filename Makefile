@@ -1,5 +1,5 @@
 # The README's two commands are `make demo` and `make test`; the rest is for operators.
-.PHONY: setup demo test lint format stop airflow bench golden readme-picture clean
+.PHONY: setup demo test lint format stop airflow bench golden readme-picture readme-graph clean
 
 setup:
 	@bash scripts/setup.sh
@@ -38,6 +38,13 @@ readme-picture: demo
 	mkdir -p docs/images
 	pdftoppm -png -r 60 -f 1 -l 1 -singlefile output/2020-06/special-edition-2020-06.pdf \
 		docs/images/special-edition-2020-06-page-1
+
+# The README's other picture: the DAG's graph in the Airflow UI, as tests/ui screenshots it
+# (headless Chromium signed in to a real api-server).
+readme-graph: setup
+	.venv/bin/pytest tests/ui -x -q
+	mkdir -p docs/images
+	cp "$${STRATEGY_BRIEFS_VAR:-var}/test-output/ui/strategy_briefs_monthly-graph.png" docs/images/
 
 clean: stop
 	rm -rf var output dbt_project/target dbt_project/logs

@@ -3,10 +3,12 @@
 
 Turns one month of line-of-business submissions into the executive PDF briefs.
 
-1. **ingest**: validate every line of business's file for the month, then load each
-   (one mapped task per line of business) into `raw.lob_figures`.
+1. **ingest**: validate every line of business's file for the month, stage each (one
+   mapped task per line of business), then publish the whole month into `raw.lob_figures`
+   in one transaction: the month is all new or exactly as it was, never half of each.
 2. **warehouse**: dbt seeds, staging, intermediate and marts for the month (one task per
-   dbt node, tests after each model).
+   dbt node, tests after each model). A seed task builds its seed only when the warehouse
+   does not hold that CSV yet (seeds change with a release, not with the month).
 3. **briefs**: render the special edition and one brief per line of business as PDF.
 4. **delivery**: the quality gate, an editor's approval (Required Actions), then email to
    the distribution lists, exactly once.
@@ -17,7 +19,8 @@ a run on the 5th of July reports June. Params: `dry_run` (render, never send),
 (the briefs that re-issue re-sends; empty: every brief).
 
 **When it fails**: open the failed task's log; its doc says what to do. Fix the input and
-clear the failed task: loads replace their month, delivery sends only what was not sent.
+clear the failed task: a publish replaces its month whole, delivery sends only what was not
+sent. A run that dies before `ingest.publish_month` commits leaves the month as it was.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from airflow.sdk import (
 )
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
-from cosmos.operators.local import DbtTestLocalOperator
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
@@ -134,7 +136,7 @@ def strategy_briefs_monthly():
 
     @task_group(group_id="ingest")
     def ingest(period: str):
-        """Validate the month's submissions, then load each line of business."""
+        """Validate the month's submissions, stage each line of business, publish the month."""
 
         @task.sensor(
             mode="reschedule",
@@ -161,19 +163,34 @@ def strategy_briefs_monthly():
             return tasks.validate_month(period, run_id)
 
         @task(
-            outlets=[RAW_FIGURES],
             execution_timeout=INGEST_TIMEOUT,
-            doc_md="Loads one line of business's file for the month in one transaction; "
-            "a re-run replaces that month only. On failure nothing of the month changed. A load "
-            "the warehouse refused fails at once, without retries; raw.load_audit has the "
-            "reason (status 'rejected'): fix the cause, then clear the task.",
+            doc_md="Stages one line of business's file for the month: validated and COPYed "
+            "into the staging area under this run, in one transaction (a retry replaces the "
+            "try before); raw.lob_figures is untouched until publish_month. A file the "
+            "warehouse refused fails at once, without retries; raw.load_audit has the reason "
+            "(status 'rejected'): fix the cause, then clear the task.",
         )
         def load_submission(period: str, lob_code: str, run_id=None) -> dict:
             return tasks.load_submission(period, lob_code, run_id)
 
+        @task(
+            outlets=[RAW_FIGURES],
+            execution_timeout=INGEST_TIMEOUT,
+            doc_md="Publishes the month: every line's staged rows replace the month's figures "
+            "in raw.lob_figures, with the highlights, in one transaction, so the month is all "
+            "new or as it was. Fails at once when a line is not staged by this run (clear its "
+            "load task) or the warehouse refused a line (raw.load_audit, status 'rejected'); "
+            "a warehouse that stopped answering is retried.",
+        )
+        def publish_month(period: str, lob_codes: list[str], run_id=None) -> int:
+            return tasks.publish_month(period, lob_codes, run_id)
+
         lob_codes = validate_submissions(period)
         wait_for_submissions(period) >> lob_codes
-        return load_submission.partial(period=period).expand(lob_code=lob_codes)
+        staged = load_submission.partial(period=period).expand(lob_code=lob_codes)
+        published = publish_month(period, lob_codes)
+        staged >> published
+        return published
 
     loaded = ingest(period)
 
@@ -197,19 +214,13 @@ def strategy_briefs_monthly():
         elif node_task.task_id.endswith("fct_kpi_values_monthly_model_build"):
             node_task.outlets = [KPI_VALUES]
     seeds_and_views = list(warehouse.roots)  # seeds and staging views: nothing upstream
-    staging_cross_checks = DbtTestLocalOperator(
+    staging_cross_checks = cosmos_config.staging_cross_checks(
+        dbt_args,
         task_id="staging_cross_checks",
         task_group=warehouse,
-        project_dir=cosmos_config.DBT_PROJECT_DIR,
-        profile_config=cosmos_config.profile_config,
-        select=cosmos_config.STAGING_CROSS_CHECKS,
-        **{
-            **dbt_args,
-            "indirect_selection": "eager",
-            "doc_md": "Runs the tests of the staging views that also read a seed (unknown "
-            "KPI, unit or line of business). A failure names the test: the submission passed "
-            "validation but disagrees with the catalogue; fix the seed or the file.",
-        },
+        doc_md="Runs the tests of the staging views that also read a seed (unknown "
+        "KPI, unit or line of business). A failure names the test: the submission passed "
+        "validation but disagrees with the catalogue; fix the seed or the file.",
     )
 
     @task_group(group_id="briefs")
@@ -239,13 +250,13 @@ def strategy_briefs_monthly():
         """Check the month is fit to send, have an editor approve it, then email each brief
         exactly once."""
 
-        @task(
+        freshness = cosmos_config.source_freshness(
+            dbt_args,
+            task_id="check_source_freshness",
             doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
             "audit.dbt_node_results for the gate. An error means a line of business's file "
-            "is very late: chase the department."
+            "is very late (the log names the source): chase the department.",
         )
-        def check_source_freshness(period: str, run_id=None) -> None:
-            tasks.check_source_freshness(period, run_id)
 
         @task(
             retries=0,
@@ -283,7 +294,6 @@ def strategy_briefs_monthly():
             "fails, the operators are told; clear it to ask again. Skipped with dry_run; "
             "recorded without asking with STRATEGY_BRIEFS_APPROVAL=auto (demo and tests only).",
         )
-        freshness = check_source_freshness(period)
         gate = quality_gate(period, rendered)
         freshness >> gate >> approval >> deliver_briefs(period, rendered)
         return freshness

@@ -51,6 +51,7 @@ from strategy_briefs.warehouse import WarehouseParams  # noqa: E402
 # these start at once, one per worker, and the many short files fill in around them.
 SLOWEST_FILES_FIRST = (
     "tests/e2e/test_monthly_run.py",
+    "tests/e2e/test_editor_approval.py",
     "tests/scaleout/test_celery_executor.py",
     "tests/dbt/test_dbt_backfill.py",
     "tests/dbt/test_dbt_marts.py",

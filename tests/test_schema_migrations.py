@@ -66,10 +66,10 @@ def test_a_new_numbered_file_is_applied_once_by_the_next_migrate(
     empty_db: WarehouseParams, release: Path
 ):
     schema_migrations.migrate(empty_db, release)
-    (release / "008_probe.sql").write_text(PROBE, encoding="utf-8")
-    with pytest.raises(SchemaNotCurrent, match=r"not applied: 008_probe\.sql.*warehouse migrate"):
+    (release / "900_probe.sql").write_text(PROBE, encoding="utf-8")
+    with pytest.raises(SchemaNotCurrent, match=r"not applied: 900_probe\.sql.*warehouse migrate"):
         schema_migrations.require_current(empty_db, release)
-    assert schema_migrations.migrate(empty_db, release) == ["008_probe.sql"]
+    assert schema_migrations.migrate(empty_db, release) == ["900_probe.sql"]
     assert schema_migrations.migrate(empty_db, release) == []  # a re-run would fail
     schema_migrations.require_current(empty_db, release)
 
@@ -80,7 +80,7 @@ def test_a_changed_applied_migration_is_refused_naming_the_file(
     schema_migrations.migrate(empty_db, release)
     edited = release / "002_delivery.sql"
     edited.write_text(edited.read_text(encoding="utf-8") + "-- an afterthought\n")
-    (release / "008_probe.sql").write_text(PROBE, encoding="utf-8")
+    (release / "900_probe.sql").write_text(PROBE, encoding="utf-8")
     with pytest.raises(SchemaNotCurrent, match=r"002_delivery\.sql has changed since it was"):
         schema_migrations.migrate(empty_db, release)
     # Refused before anything ran: the new file waits too.
@@ -92,10 +92,10 @@ def test_a_changed_applied_migration_is_refused_naming_the_file(
 def test_an_applied_migration_missing_from_the_folder_is_refused(
     empty_db: WarehouseParams, release: Path
 ):
-    (release / "008_probe.sql").write_text(PROBE, encoding="utf-8")
+    (release / "900_probe.sql").write_text(PROBE, encoding="utf-8")
     schema_migrations.migrate(empty_db, release)
-    (release / "008_probe.sql").unlink()  # the code of an older release
-    with pytest.raises(SchemaNotCurrent, match=r"008_probe was applied .* newer release"):
+    (release / "900_probe.sql").unlink()  # the code of an older release
+    with pytest.raises(SchemaNotCurrent, match=r"900_probe was applied .* newer release"):
         schema_migrations.require_current(empty_db, release)
 
 
@@ -182,15 +182,15 @@ def test_other_commands_only_check_an_external_warehouse(
 
 
 def test_a_failing_migration_is_named_and_stays_pending(empty_db: WarehouseParams, release: Path):
-    (release / "008_probe.sql").write_text(PROBE, encoding="utf-8")
-    (release / "009_broken.sql").write_text(
+    (release / "900_probe.sql").write_text(PROBE, encoding="utf-8")
+    (release / "901_broken.sql").write_text(
         "create table raw.half (x int);\nselect * from raw.no_such_table;\n", encoding="utf-8"
     )
-    with pytest.raises(MigrationFailed, match=r"009_broken\.sql failed.*raw\.no_such_table"):
+    with pytest.raises(MigrationFailed, match=r"901_broken\.sql failed.*raw\.no_such_table"):
         schema_migrations.migrate(empty_db, release)
     assert _scalar(empty_db, "select to_regclass('raw.half')") is None  # rolled back whole
-    assert _scalar(empty_db, "select to_regclass('raw.probe')") == "raw.probe"  # 008 stays
-    with pytest.raises(SchemaNotCurrent, match=r"\(not applied: 009_broken\.sql\); run"):
+    assert _scalar(empty_db, "select to_regclass('raw.probe')") == "raw.probe"  # 900 stays
+    with pytest.raises(SchemaNotCurrent, match=r"\(not applied: 901_broken\.sql\); run"):
         schema_migrations.require_current(empty_db, release)
 
 

@@ -2,14 +2,16 @@
     on-run-end: keep every node's outcome in the warehouse (table created by migration
     003_audit.sql), so the delivery quality gate
     reads what dbt itself decided (each Cosmos task is its own dbt invocation; their
-    run_results.json files live in throwaway folders).
+    run_results.json files live in throwaway folders). A seed's row keeps dbt's checksum of
+    its CSV: a month's run rebuilds a seed only when that changes (migration 009).
 -#}
 {% macro record_node_results(results) %}
     {% if execute and results %}
         {% set period = var('period', none) %}
         {% set run_id = var('airflow_run_id', none) %}
         insert into audit.dbt_node_results
-            (invocation_id, period, airflow_run_id, unique_id, resource_type, status, failures, message)
+            (invocation_id, period, airflow_run_id, unique_id, resource_type, status, failures, message,
+             seed_checksum)
         values
         {%- for result in results %}
             (
@@ -20,7 +22,8 @@
                 {{ dbt.string_literal(result.node.resource_type) }},
                 {{ dbt.string_literal(result.status) }},
                 {{ result.failures if result.failures is not none else "null" }},
-                {{ dbt.string_literal((result.message or '') | replace("'", "''") | truncate(500)) }}
+                {{ dbt.string_literal((result.message or '') | replace("'", "''") | truncate(500)) }},
+                {{ dbt.string_literal(result.node.checksum.checksum) if result.node.resource_type == 'seed' else "null" }}
             ){{ "," if not loop.last }}
         {%- endfor %};
     {% endif %}

@@ -1,7 +1,10 @@
 """`strategy-briefs`: the command line for operators and newcomers.
 
 Every subcommand finds (or starts) the warehouse itself, so none depends on another
-having run first in the same shell. Errors print one line and exit non-zero.
+having run first in the same shell. Errors print one line and exit non-zero: 1 the month
+is held (validation, the quality gate or the editor stopped it), 2 usage, 3 the run failed.
+`run` and `demo` show their progress (`strategy_briefs.progress`) and write Airflow's and
+dbt's logs to var/logs/.
 """
 
 from __future__ import annotations
@@ -15,15 +18,43 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from strategy_briefs import periods, roles, schema_migrations, warehouse
+from strategy_briefs import periods, progress, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings
 
 DAG_ID = "strategy_briefs_monthly"
 DEMO_MONTHS = ("2020-06", "2020-07")
+# A month that fails only in these tasks is held (its input or an editor stopped it), exit 1.
+HOLDING_TASKS = frozenset(
+    {
+        "ingest.wait_for_submissions",
+        "ingest.validate_submissions",
+        "delivery.quality_gate",
+        "delivery.editor_approval",
+    }
+)
+EXIT_CODES = """exit codes:
+  0  done
+  1  the month is held: validation, the quality gate or the editor stopped it; nothing sent
+  2  usage: a bad argument or setting
+  3  the run failed (a task, dbt, Airflow or the warehouse); the error names the log"""
 
 
 class CliError(Exception):
-    """An error the user can act on; printed as one line."""
+    """An error the user can act on; printed as one line. Exit 2: usage."""
+
+    exit_code = 2
+
+
+class RunHeld(CliError):
+    """The month was held by validation, the quality gate or the editor; nothing was sent."""
+
+    exit_code = 1
+
+
+class RunFailed(CliError):
+    """The run failed: a task, dbt, Airflow or the warehouse."""
+
+    exit_code = 3
 
 
 # ---------------------------------------------------------------- helpers
@@ -96,7 +127,7 @@ def build_manifest(settings: Settings, *, force: bool = False) -> Path:
             target_path=manifest.parent,
         )
     except DbtFailed as failed:
-        raise CliError(str(failed)) from None
+        raise RunFailed(str(failed)) from None
     return manifest
 
 
@@ -177,7 +208,7 @@ def migrate_airflow_db(airflow_home: Path) -> None:
         [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env
     )
     if result.returncode != 0:
-        raise CliError("airflow db migrate failed: " + result.stderr.strip().splitlines()[-1])
+        raise RunFailed("airflow db migrate failed: " + result.stderr.strip().splitlines()[-1])
     (airflow_home / AIRFLOW_DB_VERSION).write_text(installed_airflow_version() + "\n")
 
 
@@ -189,11 +220,14 @@ def _ensure_airflow_db(settings: Settings) -> None:
 
 
 def run_month(
-    settings: Settings, period: periods.Period, *, conf: dict | None = None
+    settings: Settings,
+    period: periods.Period,
+    *,
+    conf: dict | None = None,
+    screen: progress.Screen | None = None,
 ) -> list[Path]:
-    """Run the monthly DAG for `period` through Airflow's own `dag.test()`."""
-    from strategy_briefs.delivery.sink import run_sink
-
+    """Run the monthly DAG for `period` through Airflow's own `dag.test()`, showing its
+    tasks on `screen` while Airflow's and dbt's output goes to var/logs/<period>-<run>.log."""
     first = periods.Period.parse(settings.first_month)
     if period < first:
         # The DAG starts at the first month: Airflow would "succeed" a run before it
@@ -201,47 +235,72 @@ def run_month(
         raise CliError(
             f"{period} is before STRATEGY_BRIEFS_FIRST_MONTH={first}; set it to {period} or earlier"
         )
-    _prepare(settings)
-    own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
-    _ensure_airflow_db(settings)
+    screen = screen or progress.Screen()
+    log = progress.log_path(settings.var_dir, str(period), progress.run_stamp())
+    with screen.captured(log):
+        _prepare(settings)
+        dag = _load_dag(settings)
+        run = _test_run(settings, dag, period, conf or {}, screen, log)
+    _refuse_if_rejected(settings, period, run)
+    out = settings.output_dir / str(period)
+    return sorted(out.glob("*.pdf"))
 
+
+def _load_dag(settings: Settings):
+    _ensure_airflow_db(settings)
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(settings.project_root / "dags"))
     if bag.import_errors:
         first = next(iter(bag.import_errors.items()))
-        raise CliError(f"DAG import error in {first[0]}: {first[1].strip().splitlines()[-1]}")
+        raise RunFailed(f"DAG import error in {first[0]}: {first[1].strip().splitlines()[-1]}")
     dag = bag.dags[DAG_ID]
     # Airflow 3.3.2's dag.test() keeps deadline alerts in their serialised (dict) form and
     # then fails looking them up by id when the run ends. A test run is never queued, so
     # its queued-at deadline cannot fire anyway (Airflow logs "skipping deadline alert").
     dag.deadline = None
+    return dag
+
+
+def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Screen, log: Path):
+    """`dag.test()` for the month beside its display; raises unless the run succeeded."""
+    from datetime import UTC, datetime
+
+    from strategy_briefs.delivery.sink import run_sink
+
+    own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
     logical_date = periods.run_time_for(
         period, day=settings.schedule_day, hour=settings.schedule_hour
     )
-
+    since = datetime.now(UTC)
+    task_ids = [t.task_id for t in dag.topological_sort()]
+    shown = progress.MonthProgress(
+        screen, period, task_ids, log, lambda: progress.run_rows(DAG_ID, logical_date, since)
+    )
     with contextlib.ExitStack() as stack:
         if own_sink:  # the demo's mailbox: a loopback SMTP server writing .eml files
             sink = stack.enter_context(run_sink("127.0.0.1", 0, settings.mail_sink_dir))
             os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
             stack.callback(os.environ.pop, "AIRFLOW_CONN_SMTP_DEFAULT", None)
-        if settings.approval_policy == "required" and not (conf or {}).get("dry_run"):
+        stack.enter_context(shown)
+        if settings.approval_policy == "required" and not conf.get("dry_run"):
             from strategy_briefs.orchestration.approval_wait import ApprovalWatch
 
-            watch = ApprovalWatch(DAG_ID, logical_date)
+            watch = ApprovalWatch(DAG_ID, logical_date, out=screen.writer())
             watch.start()
             stack.callback(watch.stop)
-        run = dag.test(logical_date=logical_date, run_conf=conf or {})
-    if run is None or str(run.state) != "success":
+        run = dag.test(logical_date=logical_date, run_conf=conf)
         tis = run.get_task_instances() if run else []
+        shown.finish(progress.instance_rows(tis), str(getattr(run, "state", "no run")))
+    if run is None or str(run.state) != "success":
         failed = [ti.task_id for ti in tis if str(ti.state) == "failed"]  # not upstream_failed
-        raise CliError(
+        error = RunHeld if failed and set(failed) <= HOLDING_TASKS else RunFailed
+        raise error(
             f"run for {period} ended {getattr(run, 'state', 'without a run')}; failed tasks: "
             + (_failure_reasons(settings, run.run_id, failed) if run else "none")
+            + f"; log: {progress.shown_path(log)}"
         )
-    _refuse_if_rejected(settings, period, run)
-    out = settings.output_dir / str(period)
-    return sorted(out.glob("*.pdf"))
+    return run
 
 
 def _refuse_if_rejected(settings: Settings, period: periods.Period, run) -> None:
@@ -256,7 +315,7 @@ def _refuse_if_rejected(settings: Settings, period: periods.Period, run) -> None
         return
     approval = approval_for_run(warehouse.resolve(settings), run.run_id)
     if approval is not None and not approval.approved:
-        raise CliError(
+        raise RunHeld(
             f"{period} rejected by {approval.decided_by}: {approval.comment or '(no comment)'};"
             " nothing sent. Correct the month and run it again"
         )
@@ -299,8 +358,9 @@ def run_conf(args: argparse.Namespace) -> dict:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    period = periods.Period.parse(args.period)  # before run_conf's Airflow import: fast
     conf = run_conf(args)
-    for path in run_month(settings, periods.Period.parse(args.period), conf=conf):
+    for path in run_month(settings, period, conf=conf):
         print(path)
     return 0
 
@@ -364,26 +424,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled history, build the warehouse, run the demo months through the DAG."""
-    from strategy_briefs.orchestration.history import load_history
-
     # The demo never waits for a person; its approvals are recorded as automatic.
     os.environ["STRATEGY_BRIEFS_APPROVAL"] = "auto"
     settings = Settings.from_env()
-    _prepare(settings, migrate=True)  # the demo sets its warehouse up, external or not
-    first_demo = periods.Period.parse(DEMO_MONTHS[0])
-    loaded = load_history(settings, before=first_demo)
-    print(
-        f"history: {loaded} month(s) of sample submissions loaded before {first_demo}",
-        file=sys.stderr,
-    )
-    pdfs: list[Path] = []
+    screen = progress.Screen()
+    _demo_history(settings, screen)
+    folders = []
     for month in DEMO_MONTHS:
-        pdfs += run_month(settings, periods.Period.parse(month))
-    print("PDF briefs written:")
-    for path in pdfs:
-        print(f"  {path}")
+        pdfs = run_month(settings, periods.Period.parse(month), screen=screen)
+        folders.append(f"{pdfs[0].parent}/ ({len(pdfs)} PDFs)" if pdfs else f"{month}: none")
+    print("PDF briefs written:", *folders, sep="\n  ")
     print(f"Emails (the local SMTP sink): {settings.mail_sink_dir}")
     return 0
+
+
+def _demo_history(settings: Settings, screen: progress.Screen) -> None:
+    """The sample months before the demo's first, loaded and built (not through the DAG)."""
+    from strategy_briefs.dbt_command import DbtFailed
+    from strategy_briefs.orchestration.history import load_history
+
+    log = progress.log_path(settings.var_dir, "history", progress.run_stamp())
+    with progress.HistoryProgress(screen, log) as shown, screen.captured(log):
+        _prepare(settings, migrate=True)  # the demo sets its warehouse up, external or not
+        try:
+            loaded = load_history(
+                settings, before=periods.Period.parse(DEMO_MONTHS[0]), progress=shown
+            )
+        except DbtFailed as failed:
+            raise RunFailed(
+                f"{str(failed).splitlines()[0]}; log: {progress.shown_path(log)}"
+            ) from None
+    shown.finished(loaded)
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -505,10 +576,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineErrors(
         prog="strategy-briefs",
         description="Monthly line-of-business figures to executive PDF briefs.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the monthly DAG for one month through Airflow (dag.test)")
+    run = sub.add_parser(
+        "run",
+        help="run the monthly DAG for one month through Airflow (dag.test)",
+        description="Run the monthly DAG for one month, showing each task's state; Airflow's "
+        "and dbt's logs go to var/logs/<period>-<run>.log. Prints the PDFs written.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument(
         "--period", required=True, metavar="YYYY-MM", help="reporting month, e.g. 2020-06"
     )
@@ -557,7 +637,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=cmd_verify)
 
     demo = sub.add_parser(
-        "demo", help=f"load the sample history and run {', '.join(DEMO_MONTHS)} end to end"
+        "demo",
+        help=f"load the sample history and run {', '.join(DEMO_MONTHS)} end to end",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.set_defaults(func=cmd_demo)
 
@@ -622,9 +705,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, periods.PeriodError, ValueError, FileNotFoundError) as exc:
+    except CliError as exc:
+        print(f"strategy-briefs {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (periods.PeriodError, ValueError, FileNotFoundError) as exc:
         print(f"strategy-briefs {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Exception:  # a bug or a broken environment: its traceback, and never 1 (held)
+        import traceback
+
+        traceback.print_exc()
+        return RunFailed.exit_code
 
 
 if __name__ == "__main__":

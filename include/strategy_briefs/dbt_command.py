@@ -1,8 +1,7 @@
 """The dbt CLI outside Cosmos, one way for every caller.
 
-The history bootstrap (`dbt build --full-refresh`), the delivery stage's freshness check
-(`dbt source freshness`) and the manifest build (`dbt parse`) run dbt as a subprocess of
-this environment: the warehouse comes in env vars (never written to disk), usage stats are
+The history bootstrap (`dbt build --full-refresh`) and the manifest build (`dbt parse`) run
+dbt as a subprocess of this environment: the warehouse comes in env vars (never written to disk), usage stats are
 off, and logs and target go to a scratch folder unless the caller means to write one (the
 manifest Cosmos reads lives in dbt_project/target).
 """
@@ -26,8 +25,10 @@ def run_dbt(
     *args: str,
     env: Mapping[str, str],
     target_path: Path | None = None,
+    echo: bool = False,
 ) -> None:
-    """Run `dbt <args>` on `project_dir` with `env` added to this process's environment."""
+    """Run `dbt <args>` on `project_dir` with `env` added to this process's environment;
+    `echo` writes what dbt printed to this process's stdout (a log) when it succeeds too."""
     dbt = Path(sys.executable).with_name("dbt")
     with tempfile.TemporaryDirectory(prefix="dbt-") as scratch:
         result = subprocess.run(
@@ -47,6 +48,9 @@ def run_dbt(
             capture_output=True,
             text=True,
         )
+    if echo:
+        sys.stdout.write(result.stdout + result.stderr)
+        sys.stdout.flush()
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise DbtFailed(f"dbt {' '.join(args)} failed:\n{tail}")

@@ -16,7 +16,8 @@ from dataclasses import replace
 from strategy_briefs.warehouse import WarehouseParams
 
 LOADER = "sb_loader"
-"""Ingest: writes raw.lob_figures, raw.lob_highlights and raw.load_audit, nothing else."""
+"""Ingest: writes its staging area (raw.staged_loads, raw.staged_figures), raw.lob_figures,
+raw.lob_highlights and raw.load_audit, nothing else."""
 TRANSFORMER = "sb_transformer"
 """dbt: reads raw, owns staging / intermediate / marts / seeds, writes audit.dbt_node_results."""
 REPORTER = "sb_reporter"

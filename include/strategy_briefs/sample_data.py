@@ -460,17 +460,54 @@ def _precious_metals() -> list[Series]:
 
 
 # Branch demo figures (户) at June 2020: 广东, 北京, 浙江 at least 1万 as the page says;
-# 江苏, 广东, 山东, 浙江, 北京 grew by more than 1000 in H1 2020.
+# 江苏, 广东, 山东, 浙江, 北京 grew by more than 1000 in H1 2020, in the page's order
+# (largest increase first: about 1500, 1400, 1250, 1150, 1050).
 _BRANCHES = {
-    "广东": (13210, 0.24),
-    "北京": (12180, 0.26),
-    "浙江": (10460, 0.25),
-    "江苏": (9630, 0.30),
+    "广东": (13210, 0.25),
+    "北京": (12180, 0.198),
+    "浙江": (10460, 0.262),
+    "江苏": (9630, 0.403),
     "上海": (8870, 0.12),
-    "山东": (7120, 0.38),
+    "山东": (7120, 0.471),
     "深圳": (6240, 0.14),
     "四川": (4510, 0.15),
 }
+
+# The page's branch figures (published at June 2020, the first branch of each) and two made-up
+# branches each below it, so that the branch's standing is computed, not asserted:
+# kpi -> (unit, decimals, ratio, [(branch, June value)], the first branch's published)
+_BRANCH_SPOTLIGHTS = {
+    "pb_branch_fx_asset_penetration": ("%", 0, True, [("上海", 58), ("北京", 41), ("广东", 37)]),
+    "pb_branch_credit_card_coverage": ("%", 0, True, [("北京", 79), ("上海", 66), ("江苏", 61)]),
+    "pb_branch_rongex_coverage": ("%", 0, True, [("江苏", 96), ("浙江", 91), ("广东", 88)]),
+    "pb_branch_inclusive_drawdown_cum": (
+        "亿元",
+        1,
+        False,
+        [("浙江", 38.6), ("江苏", 27.3), ("广东", 24.1)],
+    ),
+}
+
+
+def _branch_spotlights(lob: str, june: str) -> list[Series]:
+    series = []
+    for kpi, (unit, decimals, ratio, branches) in _BRANCH_SPOTLIGHTS.items():
+        for index, (branch, value) in enumerate(branches):
+            note = PUBLISHED if index == 0 else DEMO
+            series.append(
+                Series(
+                    lob,
+                    kpi,
+                    unit,
+                    decimals,
+                    {june: Point(str(value), note)},
+                    entity=f"branch:{branch}",
+                    ratio=ratio,
+                    annual_growth=4.0 if ratio else 0.3,
+                    noise=0.3 if ratio else 0.004,
+                )
+            )
+    return series
 
 
 def _private_banking() -> list[Series]:
@@ -518,7 +555,7 @@ def _private_banking() -> list[Series]:
                 noise=0.003,
             )
         )
-    return series
+    return series + _branch_spotlights(lob, june)
 
 
 def all_series() -> list[Series]:

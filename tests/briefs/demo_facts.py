@@ -139,7 +139,13 @@ def demo_facts() -> list[BriefFact]:
         fact("pm_pool_balance", "53.44", "吨"),
         fact("pm_pool_jicunjin", "16.48", "吨"),
         fact("pm_pool_ruyijin", "35.94", "吨"),
-        fact("pm_pool_usd", "29.85", "亿美元"),
+        fact(
+            "pm_pool_usd",
+            "29.85",
+            "亿美元",
+            since_month=3,
+            change_since_month_base=D("119000000"),  # 较3月末净增1.19亿美元 (the page)
+        ),
         fact(
             "pm_new_active_accounts_ytd",
             "83",
@@ -166,7 +172,71 @@ def demo_facts() -> list[BriefFact]:
         fact("pb_aum_peer", "2.09", "万亿元"),
         fact("pb_fx_clients", "5.2", "万户"),
         fact("pb_fx_penetration", "30", "%", qualifier="超过"),
+        *branch_facts(),
     ]
+
+
+def branch_fact(kpi_code, branch, value, unit, rank, count, **overrides) -> BriefFact:
+    """A branch's row of brief_facts: its key ends '|<branch>'."""
+    base = fact(kpi_code, value, unit, branch_name=branch, branch_rank=rank, branch_count=count)
+    return replace(base, brief_fact_key=f"{base.brief_fact_key}|{branch}", **overrides)
+
+
+# (branch, June 2020 clients, increase since December): made up, so that 广东, 北京, 浙江 hold
+# 1万 and 江苏, 广东, 山东, 浙江, 北京 added over 1000, as the page says (the sample's figures)
+BRANCH_CLIENTS = [
+    ("广东", 13210, 1366),
+    ("北京", 12180, 1025),
+    ("浙江", 10460, 1161),
+    ("江苏", 9630, 1516),
+    ("上海", 8870, 508),
+    ("山东", 7120, 1285),
+]
+
+# The page's branch figures, first of each, and two made-up branches below it.
+BRANCH_FIGURES = {
+    "pb_branch_fx_asset_penetration": ("%", [("上海", "58"), ("北京", "41"), ("广东", "37")]),
+    "pb_branch_credit_card_coverage": ("%", [("北京", "79"), ("上海", "66"), ("江苏", "61")]),
+    "pb_branch_rongex_coverage": ("%", [("江苏", "96"), ("浙江", "91"), ("广东", "88")]),
+    "pb_branch_inclusive_drawdown_cum": (
+        "亿元",
+        [("浙江", "38.6"), ("江苏", "27.3"), ("广东", "24.1")],
+    ),
+}
+
+
+def branch_facts() -> list[BriefFact]:
+    by_increase = sorted(BRANCH_CLIENTS, key=lambda b: -b[2])
+    rows = [
+        branch_fact(
+            "pb_branch_clients",
+            branch,
+            str(clients),
+            "户",
+            rank,
+            len(BRANCH_CLIENTS),
+            branch_increase_rank=by_increase.index((branch, clients, rise)) + 1,
+            change_since_year_start_base=Decimal(rise),
+            is_demo_data=True,
+            branch_rank_uses_demo_data=True,
+        )
+        for rank, (branch, clients, rise) in enumerate(BRANCH_CLIENTS, start=1)
+    ]
+    for kpi_code, (unit, branches) in BRANCH_FIGURES.items():
+        for rank, (branch, value) in enumerate(branches, start=1):
+            rows.append(
+                branch_fact(
+                    kpi_code,
+                    branch,
+                    value,
+                    unit,
+                    rank,
+                    len(branches),
+                    is_demo_data=rank != 1,
+                    branch_rank_uses_demo_data=True,
+                )
+            )
+    return rows
 
 
 def demo_history(facts: list[BriefFact], months: int = 24) -> list[HistoryPoint]:

@@ -26,7 +26,10 @@ create table marts.brief_facts (
   change_decimals int, kpi_short_name_zh text, higher_is_better boolean, theme text,
   change_since_year_start_base numeric, change_round_step numeric, rise_streak_months int,
   streak_uses_demo_data boolean, history_years int, record_years int,
-  record_uses_demo_data boolean, is_rank_expected boolean, lob_expected_rank_count int);
+  record_uses_demo_data boolean, is_rank_expected boolean, lob_expected_rank_count int,
+  branch_name text, branch_rank int, branch_count int, branch_increase_rank int,
+  branch_rank_uses_demo_data boolean,
+  since_month int, change_since_month_base numeric, since_month_uses_demo_data boolean);
 create table marts.fct_kpi_values_monthly (
   period date, lob_code text, kpi_code text, entity_type text, entity_code text,
   value_base numeric, qualifier text, prior_month_value numeric, prior_year_value numeric,

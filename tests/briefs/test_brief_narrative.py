@@ -233,8 +233,9 @@ def _published_tokens(facts):
                     else format_rate_change(change, f.change_decimals)
                 )
                 tokens.update(re.findall(r"\d+(?:\.\d+)?", shown))
-        if narrative.lead_clause(f):
-            tokens.update(re.findall(r"\d+(?:\.\d+)?", narrative.lead_clause(f)))
+        for derived in (narrative.lead_clause(f), narrative.since_month_clause(f)):
+            if derived:  # '领先第二名建行1762万户', '较3月末净增1.19亿美元'
+                tokens.update(re.findall(r"\d+(?:\.\d+)?", derived))
     return tokens
 
 

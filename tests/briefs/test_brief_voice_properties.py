@@ -62,4 +62,5 @@ def test_a_generated_month_uses_the_new_judgements():
             rules_seen |= {r for p in paragraphs for s in p.sentences for r in s.rules}
     assert rules_seen >= {
         "change_step", "streak", "record", "rank_summary", "direction", "sustained",
+        "since_month", "branch_mark", "branch_spotlight",
     }  # fmt: skip

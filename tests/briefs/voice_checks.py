@@ -30,6 +30,11 @@ JUDGEMENT_PHRASES = {
     "均稳居": "rank_summary",
     "以上": "change_step",
     "连续": "streak",
+    "净增": "since_month",
+    "净减": "since_month",
+    "站稳": "branch_mark",
+    "增量超": "branch_mark",
+    "前列": "branch_spotlight",
 }
 FIGURE_RULES = ("level", "companion", "children")
 
@@ -65,7 +70,9 @@ def fact_numbers(f: BriefFact, rule: str) -> set[str]:
         return {str(f.rise_streak_months)}
     if rule in ("period", "record"):
         return {str(f.period.month), "1"}  # 截至6月末, 1-5月, 1-5月增量
-    return set()
+    if rule == "since_month":
+        return _numbers(narrative.since_month_clause(f))
+    return set()  # branch_mark, branch_spotlight: names and configured words only
 
 
 def check_clause_numbers(sentences, facts_by_key: dict[str, BriefFact]) -> None:
@@ -134,10 +141,33 @@ def _check_clause(clause, facts: list[BriefFact], rules) -> None:
             assert rose >= fell and (clause.rule == "direction" or fell == 0), text
         if "回落" in text:
             assert fell > rose, text
+    elif clause.rule == "since_month":
+        change = Decimal(f.change_since_month_base)
+        assert ("净增" in text) == (change > 0) and ("净减" in text) == (change < 0), text
+        assert f.period.month > f.since_month, text
+    elif clause.rule == "branch_mark":
+        _check_branch_mark(text, facts, rules)
+    elif clause.rule == "branch_spotlight":
+        first = [m for m in facts if m.branch_rank == 1]  # the branch said to lead
+        assert first and first[0].branch_count >= rules.branches.spotlight_min_branches, text
     elif clause.rule == "rank_summary":
         ranked = [m for m in facts if m.peer_rank or m.is_rank_expected]
         assert all(m.peer_rank == 1 for m in ranked), text
         assert sum(m.is_rank_expected for m in ranked) == ranked[0].lob_expected_rank_count
+
+
+def _check_branch_mark(text: str, facts: list[BriefFact], rules) -> None:
+    """The branches named are exactly those past the mark's threshold."""
+    mark = next(m for m in rules.branches.marks if m.words in text)
+    named = set(text.split(rules.branches.branch_word)[0].split("、"))
+    passed = set()
+    for f in facts:
+        value = f.value_base if mark.measure == "level" else f.change_since_year_start_base
+        if value is not None and (
+            value >= mark.threshold if mark.inclusive else value > mark.threshold
+        ):
+            passed.add(f.branch_name)
+    assert named == passed, f"{text}: {passed}"
 
 
 def check_each_figure_once(sentences) -> None:
@@ -193,6 +223,7 @@ def varied_fact(
     streak, record and rank varied."""
     f = _scaled(f, factor or Decimal(rnd.randint(50, 150)) / 100)
     key = f"{month:%Y-%m}|{f.lob_code}|{f.kpi_code}"
+    key += f"|{f.branch_name}" if f.branch_name else ""
     unit = "pp" if f.kind == "ratio" else "rate"
     pick = rnd.random
     change = lambda top: None if pick() < 0.3 else Decimal(rnd.randint(-top, top)) / 1000  # noqa: E731
@@ -216,6 +247,11 @@ def varied_fact(
         held = rnd.randint(1, 7)
         changes.update(record_years=rnd.randint(1, held), history_years=held)
         changes["change_since_year_start_base"] = Decimal(rnd.randint(-50, 100)) * 1000
+    if f.since_month is not None:
+        since = None if pick() < 0.2 else Decimal(rnd.randint(-200, 200)) * 1000000
+        changes.update(change_since_month_base=since)
+    if f.branch_name:
+        changes.update(change_since_year_start_base=Decimal(rnd.randint(-500, 2500)))
     if f.peer_rank is not None or f.is_rank_expected:
         rank = rnd.choice([1, 1, 1, 2, None])
         lead = Decimal(rnd.randint(0, 3)) * 1000000 if rank == 1 else None

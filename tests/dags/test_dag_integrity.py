@@ -114,6 +114,7 @@ def test_every_ingest_and_render_task_has_an_execution_timeout(dagbag):
         "ingest.wait_for_submissions",
         "ingest.validate_submissions",
         "ingest.load_submission",
+        "ingest.publish_month",
         "briefs.render_briefs",
     }
     for task in bounded:
@@ -159,7 +160,9 @@ def test_assets_trace_files_to_marts_to_briefs(dagbag):
     def names(assets):
         return {a.name for a in assets}
 
-    assert names(dag.get_task("ingest.load_submission").outlets) == {"raw_lob_figures"}
+    # raw.lob_figures changes only when the month is published, all lines at once.
+    assert names(dag.get_task("ingest.publish_month").outlets) == {"raw_lob_figures"}
+    assert names(dag.get_task("ingest.load_submission").outlets) == set()
     facts = [t for t in dag.tasks if t.task_id.endswith("brief_facts_model_build")]
     assert facts and names(facts[0].outlets) == {"marts_brief_facts"}
     render = dag.get_task("briefs.render_briefs")
@@ -195,3 +198,20 @@ def test_an_editor_approval_stands_between_the_gate_and_the_send(dagbag):
     assert approval.downstream_task_ids == {"delivery.deliver_briefs"}
     assert dag.get_task("delivery.deliver_briefs").upstream_task_ids >= {approval.task_id}
     assert set(approval.params) == {"comment"}  # the DAG's params are not a form field
+
+
+def test_the_month_is_published_once_after_every_line_is_staged(dagbag):
+    """Each line stages in its own mapped task; raw.lob_figures changes in one task only,
+    after all of them and before any dbt node reads it (issue 17: all or nothing)."""
+    dag = dagbag.dags["strategy_briefs_monthly"]
+    publish = dag.get_task("ingest.publish_month")
+    assert {"ingest.load_submission", "ingest.validate_submissions"} <= publish.upstream_task_ids
+    assert publish.trigger_rule == "all_success"  # one failed line: nothing is published
+    dbt_roots = [
+        t
+        for t in dag.tasks
+        if t.task_id.startswith("warehouse.")
+        and not any(u.startswith("warehouse.") for u in t.upstream_task_ids)
+    ]
+    assert dbt_roots
+    assert all(t.upstream_task_ids == {"ingest.publish_month"} for t in dbt_roots)

@@ -78,6 +78,7 @@ _LEVELS = [
     ("precious_metals", "pm_pool_balance", "icbc", 53.44, "吨", 1, 0.01, None),
     ("precious_metals", "pm_pool_jicunjin", "icbc", 16.48, "吨", 1, 0.01, None),
     ("precious_metals", "pm_pool_ruyijin", "icbc", 35.94, "吨", 1, 0.01, None),
+    ("precious_metals", "pm_pool_usd", "icbc", 29.85, "亿美元", 1e8, 0.01, None),
     ("private_banking", "pb_clients", "icbc", 10.5, "万户", 1e4, 0.01, None),
     ("private_banking", "pb_clients_peer", "icbc", 16.9, "万户", 1e4, 0.01, None),
     ("private_banking", "pb_clients_peer_rank", "icbc", 1, "位", 1, 0, None),
@@ -89,8 +90,29 @@ _YTD = [
     ("mobile_banking", "mb_txn_count_ytd", 369.0, 303.0, "亿笔", 1e8),
 ]
 
-# Branch client counts (万户) at June 2020 and their increase over the first half.
-_BRANCHES = [("广东", 1.32, 0.15), ("北京", 1.18, 0.12), ("浙江", 1.05, 0.11), ("江苏", 0.98, 0.16)]
+# Branch client counts (万户) at June 2020 and their increase over the first half: 广东, 北京,
+# 浙江 at least 1万; 江苏, 广东, 山东, 浙江, 北京 up more than 1000 (the page), 上海 neither.
+_BRANCHES = [
+    ("广东", 1.32, 0.15),
+    ("北京", 1.18, 0.12),
+    ("浙江", 1.05, 0.11),
+    ("江苏", 0.98, 0.16),
+    ("山东", 0.71, 0.13),
+    ("上海", 0.89, 0.05),
+]
+
+# The page's branch figures, the first of each published, the others made up:
+# (kpi, unit, factor, [(branch, June value)]); the same every month.
+_BRANCH_FIGURES = [
+    ("pb_branch_fx_asset_penetration", "%", 0.01, [("上海", 58), ("北京", 41), ("广东", 37)]),
+    ("pb_branch_credit_card_coverage", "%", 0.01, [("北京", 79), ("上海", 66), ("江苏", 61)]),
+    ("pb_branch_rongex_coverage", "%", 0.01, [("江苏", 96), ("浙江", 91)]),
+    ("pb_branch_inclusive_drawdown_cum", "亿元", 1e8, [("浙江", 38.6), ("江苏", 27.3)]),
+]
+
+# Figures fixed by the page in a month other than June: the pool in US dollars at the end of
+# March (29.85亿美元 less the published 较3月末净增1.19亿美元).
+_FIXED = {(date(2020, 3, 1), "pm_pool_usd", "icbc"): 28.66}
 
 # KPIs first submitted later than the rest: no same-month-last-year base, so 同比 is null.
 _FIRST_PERIOD = {"cc_rongejie_npl": date(2020, 1, 1)}
@@ -112,6 +134,8 @@ def sample_figures(periods: list[date]) -> list[RawFigure]:
                 continue
             if period == date(2019, 6, 1) and (kpi, entity) in _JUNE_2019:
                 value = _JUNE_2019[(kpi, entity)]
+            elif (period, kpi, entity) in _FIXED:
+                value = _FIXED[(period, kpi, entity)]
             elif unit == "位":
                 value = june
             else:
@@ -137,6 +161,20 @@ def sample_figures(periods: list[date]) -> list[RawFigure]:
                     entity_type="branch",
                 )
             )
+        for kpi, unit, factor, branches in _BRANCH_FIGURES:
+            for branch, value in branches:
+                figures.append(
+                    _figure(
+                        period,
+                        "private_banking",
+                        kpi,
+                        branch,
+                        value,
+                        unit,
+                        factor,
+                        entity_type="branch",
+                    )
+                )
     return figures
 
 

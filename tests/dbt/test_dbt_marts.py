@@ -84,11 +84,47 @@ def test_computed_rank_when_all_four_banks_else_reported(dbt_project, db):
 def test_branch_standings(dbt_project, db):
     rows = db.execute(
         "select branch_name, branch_rank, branch_count, increase_rank"
-        " from marts.fct_branch_standings where period = '2020-06-01' order by branch_rank"
+        " from marts.fct_branch_standings where period = '2020-06-01'"
+        " and kpi_code = 'pb_branch_clients' order by branch_rank"
     ).fetchall()
-    assert [r[0] for r in rows] == ["广东", "北京", "浙江", "江苏"]
-    assert {r[2] for r in rows} == {4}
+    assert [r[0] for r in rows] == ["广东", "北京", "浙江", "江苏", "上海", "山东"]
+    assert {r[2] for r in rows} == {6}
     assert dict((r[0], r[3]) for r in rows)["江苏"] == 1  # largest increase since December
+
+
+def _branch_facts(db, kpi_code: str) -> list[dict]:
+    cur = db.execute(
+        "select * from marts.brief_facts where period = %s and kpi_code = %s order by branch_rank",
+        (JUNE, kpi_code),
+    )
+    columns = [c.name for c in cur.description]
+    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
+def test_branch_figures_reach_brief_facts_with_their_standing(dbt_project, db):
+    fx = _branch_facts(db, "pb_branch_fx_asset_penetration")
+    assert [(r["branch_name"], r["branch_rank"], r["branch_count"]) for r in fx] == [
+        ("上海", 1, 3),
+        ("北京", 2, 3),
+        ("广东", 3, 3),
+    ]
+    assert fx[0]["brief_fact_key"] == "2020-06|private_banking|pb_branch_fx_asset_penetration|上海"
+    assert fx[0]["value_base"] == Decimal("0.58") and not fx[0]["is_demo_data"]
+    assert fx[0]["peer_rank"] is None  # branches are not ranked among the banks
+    clients = {r["branch_name"]: r for r in _branch_facts(db, "pb_branch_clients")}
+    assert clients["江苏"]["branch_increase_rank"] == 1
+    assert clients["江苏"]["change_since_year_start_base"] == Decimal("1600")
+    assert clients["广东"]["branch_rank_uses_demo_data"] is False  # June published throughout
+    # the reporting bank's own facts carry no branch
+    assert fact(db, JUNE, "pb_clients")["branch_name"] is None
+
+
+def test_change_since_the_named_month_reaches_brief_facts(dbt_project, db):
+    usd = fact(db, JUNE, "pm_pool_usd")
+    assert usd["since_month"] == 3
+    assert usd["change_since_month_base"] == Decimal("119000000")
+    assert usd["since_month_uses_demo_data"] is True  # March is made up in this history
+    assert fact(db, JUNE, "pm_pool_balance")["change_since_month_base"] is None
 
 
 def test_only_built_months_exist_and_rows_carry_demo_flag(dbt_project, db):
@@ -260,3 +296,95 @@ def test_judgements_needing_history_reach_brief_facts(dbt_project, db):
     assert not fact(db, JUNE, "mb_pen_managed")["is_rank_expected"]
     assert fact(db, JUNE, "mb_pen_managed")["change_round_step"] == Decimal("1")
     assert customers["change_round_step"] is None
+
+
+def test_each_seed_build_records_the_checksum_the_manifest_gives_its_csv(dbt_project, db):
+    """A month's seed task skips a seed whose recorded checksum is the manifest's
+    (cosmos_config.SeedBuildWhenChanged): the two must be the same figure for the same CSV."""
+    from strategy_briefs.orchestration.cosmos_config import _manifest_seed_checksums
+
+    recorded = dict(
+        db.execute(
+            "select distinct on (unique_id) unique_id, seed_checksum from audit.dbt_node_results"
+            " where resource_type = 'seed' and status = 'success'"
+            " order by unique_id, recorded_at desc"
+        ).fetchall()
+    )
+    manifest = _manifest_seed_checksums()
+    assert set(manifest) == {f"seed.strategy_briefs.{name}" for name in
+                             ("kpi_catalogue", "lines_of_business", "peer_banks", "units")}  # fmt: skip
+    assert recorded == manifest
+    models = db.execute(
+        "select count(*) from audit.dbt_node_results"
+        " where resource_type <> 'seed' and seed_checksum is not null"
+    ).fetchone()[0]
+    assert models == 0
+
+
+def _marts_state(conn) -> dict[str, str]:
+    """Per mart: a digest of its rows and their row versions (a rebuilt month gets new ones
+    even from the same figures, so any write of a dbt run shows)."""
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+            " and table_type = 'BASE TABLE' order by 1"
+        )
+    ]
+    return {
+        table: conn.execute(
+            f"select md5(coalesce(string_agg(t::text || xmin::text, E'\\n'"
+            f" order by t::text), '')) from marts.{table} t"
+        ).fetchone()[0]
+        for table in tables
+    }
+
+
+def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
+    dbt_project, warehouse_params
+):
+    """Issue 17: the run SIGKILLed during dbt. The test holds a reader's lock on every mart,
+    so the month's delete-and-append waits in its transaction; dbt is killed there. (Each
+    mart commits on its own: a run killed between two marts is rebuilt by the next, and the
+    quality gate sends nothing unless every node of the run passed.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dbt_harness import DBT_PROJECT_DIR
+    from kill_points import blocked_by, ended, eventually, sigkill
+
+    from strategy_briefs import warehouse
+
+    with warehouse.connect(warehouse_params, autocommit=True) as admin:
+        before = _marts_state(admin)
+        assert len(before) >= 5
+        with warehouse.connect(warehouse_params) as holder:
+            holder.execute(f"lock table {', '.join(f'marts.{t}' for t in before)} in share mode")
+            dbt = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("dbt")),
+                    "run",
+                    "--vars",
+                    json.dumps({"period": "2020-06"}),  # as the fixture's last build: no reparse
+                    "--project-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--target-path",
+                    str(dbt_project.target_dir / "target"),
+                    "--log-path",
+                    str(dbt_project.target_dir / "killed-logs"),
+                ],
+                env={**os.environ, **warehouse_params.dbt_env()},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            waiting = eventually(blocked_by(admin, holder.info.backend_pid), "a mart's write")
+            assert all("marts" in query for _pid, query in waiting)
+            sigkill(dbt)
+            holder.rollback()
+        ended(admin, [pid for pid, _query in waiting])
+        assert _marts_state(admin) == before

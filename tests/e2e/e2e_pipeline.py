@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,3 +36,34 @@ def pipeline_env(params: WarehouseParams, root: Path, **extra: str) -> Iterator[
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+OUTBOUND_ATTEMPTS: list[str] = []
+_GUARD = {"on": False}
+
+
+def _refuse_non_loopback(event: str, args: tuple) -> None:
+    """Audit hook: while the guard is on, any socket.connect off this machine fails."""
+    if not _GUARD["on"] or event != "socket.connect":
+        return
+    sock, address = args[0], args[1]
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else str(address)
+    if host in ("127.0.0.1", "::1", "localhost") or host.startswith("127."):
+        return
+    OUTBOUND_ATTEMPTS.append(f"{host}:{address[1] if isinstance(address, tuple) else ''}")
+    raise ConnectionRefusedError(f"outbound connection to {host} refused by the test")
+
+
+sys.addaudithook(_refuse_non_loopback)
+
+
+@contextlib.contextmanager
+def refusing_outbound_connections() -> Iterator[list[str]]:
+    """While inside, this process may connect to loopback only; yields the refused attempts."""
+    _GUARD["on"] = True
+    try:
+        yield OUTBOUND_ATTEMPTS
+    finally:
+        _GUARD["on"] = False

@@ -30,6 +30,7 @@ def test_months(warehouse_params) -> Iterator[None]:
     from strategy_briefs import warehouse
 
     with warehouse.connect(warehouse_params) as conn:
+        conn.execute("delete from raw.staged_loads where period >= '2031-01-01'")
         conn.execute("delete from raw.lob_figures where period >= '2031-01-01'")
         conn.execute("delete from raw.lob_highlights where period >= '2031-01-01'")
         conn.execute("delete from raw.load_audit where period >= '2031-01-01'")

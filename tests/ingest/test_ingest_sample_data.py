@@ -89,6 +89,41 @@ def test_committed_sample_is_what_the_generator_writes(tmp_path, catalogue):
         ("2020-06", "private_banking", "pb_aum", "icbc", ("1.8", "万亿元", "已发布")),
         ("2020-06", "private_banking", "pb_clients_peer_rank", "icbc", ("1", "位", "已发布")),
         ("2020-06", "private_banking", "pb_fx_penetration", "icbc", ("超过30", "%", "已发布")),
+        (
+            "2020-03",
+            "precious_metals",
+            "pm_pool_usd",
+            "icbc",
+            ("28.66", "亿美元", "推算：29.85亿美元−较3月末净增1.19亿美元"),
+        ),
+        (
+            "2020-06",
+            "private_banking",
+            "pb_branch_fx_asset_penetration",
+            "branch:上海",
+            ("58", "%", "已发布"),
+        ),
+        (
+            "2020-06",
+            "private_banking",
+            "pb_branch_credit_card_coverage",
+            "branch:北京",
+            ("79", "%", "已发布"),
+        ),
+        (
+            "2020-06",
+            "private_banking",
+            "pb_branch_rongex_coverage",
+            "branch:江苏",
+            ("96", "%", "已发布"),
+        ),
+        (
+            "2020-06",
+            "private_banking",
+            "pb_branch_inclusive_drawdown_cum",
+            "branch:浙江",
+            ("38.6", "亿元", "已发布"),
+        ),
     ],
 )
 def test_published_figures_sit_in_their_month_as_printed(period, lob, kpi, entity, printed):
@@ -147,12 +182,22 @@ def test_branch_figures_match_the_page():
     }
     assert len(clients) == 8
     assert {b for b, n in clients.items() if n >= 10_000} == {"广东", "北京", "浙江"}
-    grew = {
-        b
-        for b in clients
-        if clients[b] - int(december["pb_branch_clients", f"branch:{b}"][0]) > 1000
-    }
-    assert grew == {"江苏", "广东", "山东", "浙江", "北京"}
+    rise = {b: clients[b] - int(december["pb_branch_clients", f"branch:{b}"][0]) for b in clients}
+    grew = sorted((b for b in clients if rise[b] > 1000), key=lambda b: -rise[b])
+    assert grew == ["江苏", "广东", "山东", "浙江", "北京"]  # the page's order: largest first
+
+
+def test_each_published_branch_figure_leads_made_up_branches():
+    june = cells("2020-06", "private_banking")
+    for kpi in (
+        "pb_branch_fx_asset_penetration",
+        "pb_branch_credit_card_coverage",
+        "pb_branch_rongex_coverage",
+        "pb_branch_inclusive_drawdown_cum",
+    ):
+        rows = [(Decimal(v[0]), v[2]) for (k, _), v in june.items() if k == kpi]
+        assert len(rows) == 3 and max(rows)[1] == "已发布", kpi
+        assert sorted(note for _, note in rows) == ["已发布", "演示数据", "演示数据"]
 
 
 def test_large_submission_is_valid_and_exact(tmp_path, catalogue):

@@ -141,7 +141,7 @@ def disagreements(
     """One per claim that disagrees with the submitted figure."""
     found = []
     for item in highlights:
-        own = [f for f in facts if f.lob_code == item.lob_code]
+        own = [f for f in facts if f.lob_code == item.lob_code and not f.branch_name]
         for claim in find_claims(f"{item.opener or ''}{item.body}", own, units):
             if agrees(claim):
                 continue

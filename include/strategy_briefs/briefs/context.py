@@ -361,13 +361,15 @@ def article_context(
     sections = tuple(
         Paragraph(item.body, item.opener) for item in sorted(highlights, key=lambda i: i.item_no)
     )
-    table = kpi_table(facts)
+    # the table and charts are the reporting bank's; branch figures are written in the text only
+    own = [f for f in facts if not f.branch_name]
+    table = kpi_table(own)
     table_marked = table is not None and table.has_demo_data
     figures = [
         f
         for f in (
-            _trend_figure(lob, facts, history, config.reporting_bank_code),
-            _peer_figure(facts, history, config) if facts else None,
+            _trend_figure(lob, own, history, config.reporting_bank_code),
+            _peer_figure(own, history, config) if own else None,
         )
         if f is not None
     ]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from strategy_briefs.briefs.narrative import (
     ArticleRules,
+    BranchMark,
+    BranchRules,
     Companion,
     DirectionThresholds,
     RankSummaryThresholds,
@@ -44,6 +46,7 @@ class LineOfBusiness:
     outlook: str | None = None
     lead_companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)
     neutral_verb_kpis: frozenset[str] = frozenset()
+    branches: BranchRules = field(default_factory=BranchRules)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class EditionConfig:
             streaks=self.streaks,
             records=self.records,
             rank_summary=self.rank_summary,
+            branches=lob.branches,
         )
 
 
@@ -87,6 +91,34 @@ def _prose(text: str | None) -> str | None:
     if text is None:
         return None
     return re.sub(r"\s*\n\s*|(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", text.strip())
+
+
+def _branch_mark(item: dict) -> BranchMark:
+    """{kpi, measure, at_least | more_than, words} -> BranchMark."""
+    inclusive = "at_least" in item
+    threshold = item["at_least"] if inclusive else item["more_than"]
+    return BranchMark(
+        kpi_code=item["kpi"],
+        measure=item.get("measure", "level"),
+        threshold=Decimal(str(threshold)),
+        inclusive=inclusive,
+        words=item["words"],
+    )
+
+
+def _branch_rules(section: dict | None) -> BranchRules:
+    """lines_of_business.<lob>.branches -> BranchRules (defaults where a key is missing)."""
+    section = section or {}
+    defaults = BranchRules()
+    return BranchRules(
+        branch_word=section.get("branch_word", defaults.branch_word),
+        spotlight_kpis=tuple(section.get("spotlight_kpis") or ()),
+        spotlight_words=section.get("spotlight_words", defaults.spotlight_words),
+        spotlight_min_branches=int(
+            section.get("spotlight_min_branches", defaults.spotlight_min_branches)
+        ),
+        marks=tuple(_branch_mark(item) for item in section.get("marks") or ()),
+    )
 
 
 def _whole_numbers(section: dict | None) -> dict[str, int]:
@@ -131,6 +163,7 @@ def load_edition_config(
             outlook=_prose(override.get("outlook")),
             lead_companions=companions,
             neutral_verb_kpis=frozenset(override.get("neutral_verb_kpis") or ()),
+            branches=_branch_rules(override.get("branches")),
         )
 
     judgements = raw.get("judgements") or {}

@@ -34,7 +34,8 @@ def shift_months(month: date, months: int) -> date:
 
 @dataclass(frozen=True)
 class BriefFact:
-    """One row of `marts.brief_facts`: one KPI of one line of business for the reporting bank."""
+    """One row of `marts.brief_facts`: one KPI of one line of business for the reporting bank,
+    or, with `branch_name`, one branch's figure of a KPI its branches submit."""
 
     brief_fact_key: str
     period: date
@@ -78,6 +79,16 @@ class BriefFact:
     record_uses_demo_data: bool = False
     is_rank_expected: bool = False  # the catalogue ranks this KPI
     lob_expected_rank_count: int = 0  # KPIs the catalogue ranks in this line of business
+    # a branch's figure (fct_branch_standings): the branch, its rank among the branches
+    branch_name: str | None = None
+    branch_rank: int | None = None
+    branch_count: int | None = None
+    branch_increase_rank: int | None = None  # by the rise since the start of the year
+    branch_rank_uses_demo_data: bool = False  # a branch figure of the KPI is demo data
+    # the comparison with a named month of the year ('较3月末', kpi_catalogue.since_month)
+    since_month: int | None = None
+    change_since_month_base: Decimal | None = None
+    since_month_uses_demo_data: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +122,8 @@ BRIEF_HIGHLIGHT_COLUMNS = tuple(BriefHighlight.__dataclass_fields__)
 _BRIEF_FACTS_SQL = (
     "select "
     + ", ".join(BRIEF_FACT_COLUMNS)
-    + " from marts.brief_facts where period = %(period)s order by lob_code, display_order, kpi_code"
+    + " from marts.brief_facts where period = %(period)s"
+    + " order by lob_code, display_order, kpi_code, branch_rank nulls first, branch_name"
 )
 
 _BRIEF_HIGHLIGHTS_SQL = (

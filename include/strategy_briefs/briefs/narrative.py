@@ -45,6 +45,17 @@ Rules (one function each):
 - rank summary: the lead closes with '手机银行客户数、月均动户数两项指标均稳居四行首位' when every KPI
             the article ranks is first, untied, among the same peers, and every KPI the
             catalogue ranks is there and ranked (`rank_summary.min_kpis` to `max_kpis`)
+- since month: a KPI the catalogue compares with a named month of its year (since_month)
+            reads '较3月末净增1.19亿美元' ('净减' for a fall, '与3月末持平' for none) after
+            its 同比, in the later months of that year only
+- branch mark: the branches of a KPI at or above a level, or whose rise this year passes a
+            threshold (config: branches.marks), by rank: '广东、北京、浙江分行客户站稳万户'; none
+            when no branch qualifies
+- branch spotlight: the first branch of each configured KPI (branches.spotlight_kpis):
+            '上海分行外汇资产客户渗透率达到58%，排名全行前列', the standing said only when the
+            branch is first, untied or not, among at least `spotlight_min_branches` branches
+- branch paragraph: after the themes, the marks then the spotlights, under 截至N月末;
+            branch figures are written nowhere else
 - sentences: at most MAX_SENTENCE_CHARS characters where groups can be split; each sentence
             carries its clauses, their rules and brief_fact_keys (the claims file, trace.py)
 """
@@ -216,6 +227,28 @@ class RankSummaryThresholds:
 
 
 @dataclass(frozen=True)
+class BranchMark:
+    """Branches named together by a threshold (config: branches.marks)."""
+
+    kpi_code: str
+    measure: str  # 'level' (the figure) | 'increase' (its rise since the start of the year)
+    threshold: Decimal  # in base units
+    inclusive: bool  # at least (True) or more than (False) the threshold
+    words: str  # what the named branches did: '客户站稳万户'
+
+
+@dataclass(frozen=True)
+class BranchRules:
+    """How a line of business writes its branches' figures (config: branches)."""
+
+    branch_word: str = "分行"  # after a branch's name: '上海分行'
+    spotlight_kpis: tuple[str, ...] = ()
+    spotlight_words: str = ""  # the first branch's standing: '排名全行前列'
+    spotlight_min_branches: int = 3  # branches compared before a standing is said
+    marks: tuple[BranchMark, ...] = ()
+
+
+@dataclass(frozen=True)
 class ArticleRules:
     """Per line of business: which facts sit inside others' sentences and how they read."""
 
@@ -229,6 +262,7 @@ class ArticleRules:
     streaks: StreakThresholds = field(default_factory=StreakThresholds)
     records: RecordThresholds = field(default_factory=RecordThresholds)
     rank_summary: RankSummaryThresholds = field(default_factory=RankSummaryThresholds)
+    branches: BranchRules = field(default_factory=BranchRules)
 
 
 @dataclass(frozen=True)
@@ -322,6 +356,54 @@ def stepped_change_clause(fact: BriefFact) -> str | None:
         rise = "提升" if fact.kind == "ratio" else "增长"
     mark = DEMO_MARK if fact.yoy_uses_demo_data else ""
     return f"{prefix}{rise}{magnitude}以上{mark}"
+
+
+def since_month_clause(fact: BriefFact) -> str | None:
+    """'较3月末净增1.19亿美元' ('净减' for a fall, '与3月末持平' for none) against the month of
+    the year the catalogue names; None without one (before or in that month, or not held)."""
+    change = fact.change_since_month_base
+    if fact.since_month is None or change is None or fact.period.month <= fact.since_month:
+        return None  # in or before the named month there is nothing since it to say
+    change = Decimal(change)
+    mark = DEMO_MARK if fact.since_month_uses_demo_data else ""
+    month_end = f"{fact.since_month}月末"
+    if change == 0:
+        return f"与{month_end}持平{mark}"
+    verb = "净增" if change > 0 else "净减"
+    return f"较{month_end}{verb}{format_quantity(fact.kind, fact.base_unit, change)}{mark}"
+
+
+def branch_mark_clause(facts: Sequence[BriefFact], mark: BranchMark, word: str) -> str | None:
+    """'广东、北京、浙江分行客户站稳万户': the branches of `mark.kpi_code` past its threshold,
+    in their rank by the measure; None when none is."""
+    rows = [f for f in facts if f.branch_name and f.kpi_code == mark.kpi_code]
+    if mark.measure == "level":
+        measured = [(f.branch_rank, f, f.value_base) for f in rows]
+    else:
+        measured = [(f.branch_increase_rank, f, f.change_since_year_start_base) for f in rows]
+    passed = [
+        (rank or 0, f)
+        for rank, f, value in measured
+        if value is not None
+        and (
+            Decimal(value) >= mark.threshold if mark.inclusive else Decimal(value) > mark.threshold
+        )
+    ]
+    if not passed:
+        return None
+    named = [f for _, f in sorted(passed, key=lambda p: (p[0], p[1].branch_name or ""))]
+    demo = any(f.is_demo_data or f.branch_rank_uses_demo_data for f in rows)
+    names = "、".join(f.branch_name or "" for f in named)
+    return f"{names}{word}{mark.words}{DEMO_MARK if demo else ''}"
+
+
+def branch_standing_clause(fact: BriefFact, rules: BranchRules) -> str | None:
+    """'排名全行前列' for the first branch among at least `spotlight_min_branches`."""
+    if not rules.spotlight_words or fact.branch_rank != 1:
+        return None
+    if (fact.branch_count or 0) < rules.spotlight_min_branches:
+        return None
+    return rules.spotlight_words + (DEMO_MARK if fact.branch_rank_uses_demo_data else "")
 
 
 def streak_clause(fact: BriefFact, thresholds: StreakThresholds) -> str | None:
@@ -434,6 +516,9 @@ def fact_clauses(
         change = stepped or change_clause(fact, "yoy")
         if change:
             clauses.append(Clause(change, "change_step" if stepped else "change", key))
+        since = since_month_clause(fact)
+        if since:
+            clauses.append(Clause(since, "since_month", key))
     judged = [
         (streak_clause(fact, rules.streaks), "streak", key),
         (record_clause(fact, rules.records), "record", key),
@@ -488,9 +573,10 @@ def join_clauses(groups: Iterable[Sequence[Clause]], reserve: int = 0) -> list[S
 
 
 def _visible(facts: Iterable[BriefFact]) -> list[BriefFact]:
-    """Rank rows are folded into the ranked KPI; they are not sentences of their own."""
+    """Rank rows are folded into the ranked KPI; they are not sentences of their own. Branch
+    figures are written only in the branch paragraph."""
     return sorted(
-        (f for f in facts if f.kind != "rank" and value_text(f) is not None),
+        (f for f in facts if f.kind != "rank" and not f.branch_name and value_text(f) is not None),
         key=lambda f: (f.display_order, f.kpi_code),
     )
 
@@ -501,6 +587,10 @@ class _Writer:
     def __init__(self, facts: Sequence[BriefFact], rules: ArticleRules):
         self.rules = rules
         self.facts = _visible(facts)
+        self.branch_facts = sorted(
+            (f for f in facts if f.branch_name and value_text(f) is not None),
+            key=lambda f: (f.display_order, f.kpi_code, f.branch_rank or 0, f.branch_name or ""),
+        )
         self.by_code = {f.kpi_code: f for f in self.facts}
         self.used: set[str] = set()
         self.month_end_said = False  # a paragraph has dated the point-in-time figures
@@ -706,14 +796,58 @@ def _others(writer: _Writer) -> TracedParagraph | None:
     return TracedParagraph(tuple(sentences)) if sentences else None
 
 
+def _branch_marks(writer: _Writer) -> list[Clause]:
+    rules = writer.rules.branches
+    clauses = []
+    for mark in rules.marks:
+        text = branch_mark_clause(writer.branch_facts, mark, rules.branch_word)
+        if text:
+            rows = [f for f in writer.branch_facts if f.kpi_code == mark.kpi_code]
+            clauses.append(Clause(text, "branch_mark", tuple(f.brief_fact_key for f in rows)))
+    return clauses
+
+
+def _branch_spotlight(writer: _Writer, fact: BriefFact) -> list[Clause]:
+    rules = writer.rules.branches
+    name = f"{fact.branch_name}{rules.branch_word}{fact.kpi_short_name_zh or fact.kpi_name_zh}"
+    level = level_clause(fact, name)
+    if level is None:
+        return []
+    key = (fact.brief_fact_key,)
+    clauses = [Clause(level, "level", key)]
+    standing = branch_standing_clause(fact, rules)
+    if standing:
+        rows = [f for f in writer.branch_facts if f.kpi_code == fact.kpi_code]
+        clauses.append(Clause(standing, "branch_spotlight", tuple(f.brief_fact_key for f in rows)))
+    return clauses
+
+
+def _branches(writer: _Writer) -> TracedParagraph | None:
+    """The branch paragraph: the marks ('……；……'), then the first branch of each spotlit
+    KPI, under 截至N月末."""
+    rules = writer.rules.branches
+    marks = [[c] for c in _branch_marks(writer)]
+    firsts = [
+        f for f in writer.branch_facts if f.kpi_code in rules.spotlight_kpis and f.branch_rank == 1
+    ]
+    spotlights = [g for g in (_branch_spotlight(writer, f) for f in firsts) if g]
+    if not marks and not spotlights:
+        return None
+    opener = _period_clause(_period(writer.branch_facts[0]).month_end_zh, writer.branch_facts)
+    # the marks share a sentence, the spotlights begin their own: two kinds of statement
+    sentences = join_clauses(marks, _reserve([opener]))
+    sentences += join_clauses(spotlights, 0 if sentences else _reserve([opener]))
+    return TracedParagraph(tuple(_prepend(sentences, [opener])))
+
+
 def traced_article(facts: Sequence[BriefFact], rules: ArticleRules) -> list[TracedParagraph]:
     """Lead (point-in-time headline figures, then the rank summary), one paragraph per theme
-    in the catalogue's order, the cumulative figures without a theme, then everything else;
-    each sentence with the rules that wrote it and the facts it rests on."""
+    in the catalogue's order, the branches, the cumulative figures without a theme, then
+    everything else; each sentence with the rules that wrote it and the facts it rests on."""
     writer = _Writer(facts, rules)
     paragraphs = [_lead(writer)]
     paragraphs += [_theme(writer, theme) for theme in _themes_in_order(writer)]
-    paragraphs += [_ytd(writer), _others(writer)]
+    paragraphs += [_branches(writer), _ytd(writer), _others(writer)]
     return [p for p in paragraphs if p]
 
 

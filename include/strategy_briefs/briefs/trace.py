@@ -7,8 +7,9 @@ editor can trace any sentence of the PDF to its figures.
 
 Rules:
 - generated sentences come from `narrative.traced_article`: each clause names its rule
-  (level, change, change_step, streak, record, rank, lead, children, companion, period,
-  direction, sustained, rank_summary, others) and the brief_fact_keys it rests on;
+  (level, change, change_step, since_month, streak, record, rank, lead, children, companion,
+  period, direction, sustained, rank_summary, branch_mark, branch_spotlight, others) and the
+  brief_fact_keys it rests on (a branch mark or standing: every branch row it compared);
 - the departments' highlights are listed with rule 'highlight' and no facts (their
   numbers are checked by claims.py), the configured outlook with rule 'outlook';
 - the file sits beside the PDF as `<pdf stem>.trace.json` and is written deterministically

@@ -6,12 +6,16 @@ See docs/submission-contract.md for the contract these modules implement.
 from strategy_briefs.ingest.loading import (
     LoadProgress,
     LoadResult,
+    MonthNotStaged,
+    StagedFile,
     check_month,
     find_submissions,
     load_month,
     load_submission,
+    publish_month,
     record_rejection,
     reject_month,
+    stage_submission,
 )
 from strategy_briefs.ingest.validation import (
     FigureRow,
@@ -27,7 +31,9 @@ __all__ = [
     "FigureRow",
     "LoadProgress",
     "LoadResult",
+    "MonthNotStaged",
     "Problem",
+    "StagedFile",
     "SubmissionCheck",
     "SubmissionInvalid",
     "check_file",
@@ -35,8 +41,10 @@ __all__ = [
     "find_submissions",
     "load_month",
     "load_submission",
+    "publish_month",
     "record_rejection",
     "reject_month",
+    "stage_submission",
     "validate_file",
     "validate_paths",
 ]

@@ -20,8 +20,10 @@ transaction (so it can join a publish step), and `load_highlights` wraps both wi
 figures' audit rules: a rejected file gets a 'rejected' audit row and loads nothing.
 
 A month goes as its figures do: `validate_month_highlights` checks every highlights file
-with the figures, so a bad one holds the whole month; after a line's figures load,
-`publish_highlights` replaces its items, or removes them when the file is gone.
+with the figures, so a bad one holds the whole month; the month's publish
+(`loading.publish_month`) checks them again (`highlights_to_publish`) and, in its one
+transaction, replaces each line's items or removes them when the file is gone
+(`replace_highlights`). `publish_highlights` does the same for one line on its own.
 """
 
 from __future__ import annotations
@@ -361,6 +363,50 @@ def validate_month_highlights(
     return problems
 
 
+def highlights_to_publish(
+    params: WarehouseParams,
+    incoming_dir: Path,
+    period: str,
+    lob_codes: list[str],
+    catalogue: Catalogue,
+    *,
+    run_id: str | None = None,
+) -> dict[str, HighlightsCheck | None]:
+    """Each line's checked highlights file (None: the line has none this month); a file
+    with problems is audited 'rejected' and raises `SubmissionInvalid`, before anything is
+    written."""
+    checks: dict[str, HighlightsCheck | None] = {}
+    for lob_code in lob_codes:
+        path = highlights_path(incoming_dir, period, lob_code)
+        check = None
+        if path is not None:
+            check = check_highlights(path, catalogue, period=period, lob_code=lob_code)
+            if check.problems:
+                rejected = reject_highlights(params, check, run_id=run_id)
+                raise SubmissionInvalid(list(check.problems), rejected)
+        checks[lob_code] = check
+    return checks
+
+
+def replace_highlights(
+    conn, period: str, lob_code: str, check: HighlightsCheck | None, run_id: str | None = None
+) -> int:
+    """Inside `conn`'s transaction: the line's items of the month become `check`'s, or none
+    without a file (the folder is the submission). Returns the number of items now held."""
+    from psycopg import sql
+
+    if check is not None:
+        write_highlights(conn, check, run_id=run_id)
+        return len(check.items)
+    conn.execute(
+        sql.SQL("delete from {} where period = %s and lob_code = %s").format(
+            sql.Identifier(RAW_SCHEMA, HIGHLIGHTS_TABLE)
+        ),
+        (period_date(period), lob_code),
+    )
+    return 0
+
+
 def publish_highlights(
     params: WarehouseParams,
     incoming_dir: Path,
@@ -370,23 +416,11 @@ def publish_highlights(
     *,
     run_id: str | None = None,
 ) -> int:
-    """After the line's figures have loaded: its highlights file replaces the month's items,
-    and without one the line has none this month (the folder is the submission).
-
-    Returns the number of items now held; raises `SubmissionInvalid` as `load_highlights`.
-    """
-    path = highlights_path(incoming_dir, period, lob_code)
-    if path is not None:
-        check = check_highlights(path, catalogue, period=period, lob_code=lob_code)
-        _load_checked(params, check, run_id=run_id)
-        return len(check.items)
-    from psycopg import sql
-
-    with connect(params, application_name=APPLICATION_NAME) as conn:
-        conn.execute(
-            sql.SQL("delete from {} where period = %s and lob_code = %s").format(
-                sql.Identifier(RAW_SCHEMA, HIGHLIGHTS_TABLE)
-            ),
-            (period_date(period), lob_code),
-        )
-    return 0
+    """One line's highlights on their own: its file replaces the month's items, and without
+    one the line has none this month. Returns the number of items now held; raises
+    `SubmissionInvalid` as `load_highlights`."""
+    (check,) = highlights_to_publish(
+        params, incoming_dir, period, [lob_code], catalogue, run_id=run_id
+    ).values()
+    with connect(params, application_name=APPLICATION_NAME) as conn, conn.transaction():
+        return replace_highlights(conn, period, lob_code, check, run_id)

@@ -1,12 +1,22 @@
-"""Loading: one transaction per (period, line of business), streamed with COPY.
+"""Loading: each file is staged on its own, then the whole month is published at once.
 
-`load_submission` validates while it streams: inside one transaction it writes the audit
-row, deletes that month's rows for the line of business and COPYs the new ones into
-`raw.lob_figures`. Only when the whole file has been read are all problems known; if there
-are any, the transaction is rolled back (the previous good data stays exactly as it was)
-and a separate 'rejected' audit row records the attempt. A file loaded twice leaves the
-same rows. Values travel only as COPY data or query parameters; identifiers are
-`psycopg.sql.Identifier`s.
+A month is all or nothing: its four lines of business either all become the month's
+figures, or the month stays exactly as it was before the run.
+
+1. `stage_submission` validates while it streams: inside one transaction it replaces the
+   run's earlier try of the line in the staging area (`raw.staged_loads`,
+   `raw.staged_figures`, keyed by run so two runs never mix) and COPYs the rows there.
+   Only when the whole file has been read are all problems known; if there are any, the
+   transaction is rolled back and a separate 'rejected' audit row records the attempt.
+2. `publish_month` swaps the month in one transaction: for each line its 'loaded' audit
+   row, the delete of its month in `raw.lob_figures` and the insert of its staged rows,
+   and its highlights; then the staged files go. A refusal there is a 'rejected' audit row
+   of the line with the database's reason, and nothing is published.
+3. A run killed or failed anywhere before the publish commits leaves `raw.lob_figures`
+   as it was; a later publish of the month supersedes an older run's staged files.
+
+A file loaded twice leaves the same rows. Values travel only as COPY data or query
+parameters; identifiers are `psycopg.sql.Identifier`s.
 """
 
 from __future__ import annotations
@@ -37,10 +47,11 @@ log = logging.getLogger(__name__)
 RAW_SCHEMA = "raw"
 FIGURES_TABLE = "lob_figures"
 AUDIT_TABLE = "load_audit"
+STAGED_LOADS_TABLE = "staged_loads"  # the staging area (migration 008)
+STAGED_FIGURES_TABLE = "staged_figures"
 APPLICATION_NAME = "strategy_briefs.ingest"
-COPY_COLUMNS = (
-    "load_id",  # the first four are constant per file
-    "period",
+FIGURE_COLUMNS = (  # raw.lob_figures' and raw.staged_figures' own columns
+    "period",  # the first three are constant per file
     "lob_code",
     "source_file",
     "kpi_code",  # then validation.RowTuple, in its order
@@ -54,6 +65,7 @@ COPY_COLUMNS = (
     "is_demo_data",
     "source_row",
 )
+STAGED_COLUMNS = ("stage_id", *FIGURE_COLUMNS)  # as the staging COPY sends them
 PROGRESS_ROWS = 10_000  # on_progress is called after every this many rows
 _COPY_CHUNK_ROWS = 2_000  # rows per write: ~200 kB, enough to keep the server busy
 _NULL = "\\N"  # COPY text format's null
@@ -161,10 +173,6 @@ def record_rejection(
     return int(row[0])
 
 
-class _Rejected(Exception):
-    pass
-
-
 class LoadRefused(SubmissionInvalid):
     """The warehouse refused a file that validation passed (a constraint, a permission).
 
@@ -182,132 +190,183 @@ def refusal_problem(path: Path, error: Exception) -> Problem:
     )
 
 
-def load_submission(
+@dataclass(frozen=True)
+class StagedFile:
+    """One file COPYed into the staging area for a run: what a publish moves."""
+
+    stage_id: int
+    run_key: str
+    period: str
+    lob_code: str
+    source_file: str
+    source_sha256: str
+    source_size: int
+    source_encoding: str
+    row_count: int
+    demo_rows: int
+
+
+class MonthNotStaged(RuntimeError):
+    """The publish found a line of the month not staged by its run: nothing was published.
+
+    A retry cannot stage it; the line's load has to run (again) first.
+    """
+
+
+class _Rejected(Exception):
+    def __init__(self, db_error: Exception | None = None):
+        super().__init__(db_error)
+        self.db_error = db_error  # None: the validation found the problems
+
+
+def fresh_run_key() -> str:
+    """A staging key for a load outside Airflow (no run id): unique, so nothing mixes."""
+    import uuid
+
+    return f"direct-{uuid.uuid4().hex}"
+
+
+def _copy_statement(table: str, columns: tuple[str, ...]):
+    from psycopg import sql
+
+    return sql.SQL("copy {} ({}) from stdin").format(
+        _table(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+
+
+def _open_stage(cur, run_key: str, period: str, lob_code: str, name: str, digest) -> int:
+    """The run's staged file for the line, replacing an earlier try of it; its stage_id."""
+    # One try per (run, period, line) at a time: a zombie try and its retry cannot overlap.
+    cur.execute(
+        "select pg_advisory_xact_lock(hashtext(%s))",
+        (f"raw.{STAGED_LOADS_TABLE}|{run_key}|{period}|{lob_code}",),
+    )
+    cur.execute(
+        "delete from raw.staged_loads where run_key = %s and period = %s and lob_code = %s",
+        (run_key, period_date(period), lob_code),
+    )
+    cur.execute(
+        "insert into raw.staged_loads (run_key, period, lob_code, source_file, source_sha256,"
+        " source_size, row_count) values (%s, %s, %s, %s, %s, %s, 0) returning stage_id",
+        (run_key, period_date(period), lob_code, name, *digest),
+    )
+    return int(cur.fetchone()[0])
+
+
+def _copy_rows(cur, prefix: str, check: SubmissionCheck, rows, on_progress) -> tuple[int, int]:
+    """COPY the checked rows into raw.staged_figures; (rows sent, demo rows).
+
+    Raises `_Rejected` when the file has problems or the server refused a row (then every
+    problem of the file has been read first).
+    """
+    import psycopg
+
+    backend_pid = cur.connection.info.backend_pid
+    sent = demo = 0
+    try:
+        with cur.copy(_copy_statement(STAGED_FIGURES_TABLE, STAGED_COLUMNS)) as copy:
+            buffer: list[str] = []
+            for kpi, etype, ecode, value, unit, base, qualifier, note, is_demo, source_row in rows:
+                # One f-string a row: the cheapest formatting measured (1M rows: ~1.5 s of
+                # CPU; psycopg's write_row ~2.2 s). libpq hands each chunk to the socket
+                # and returns, so the server parses one chunk while this validates the next.
+                buffer.append(
+                    f"{prefix}{kpi}\t{etype}\t{_copy_text(ecode)}\t{value}\t"
+                    f"{unit}\t{base!s}\t{qualifier or _NULL}\t"
+                    f"{_NULL if note is None else _copy_text(note)}\t"
+                    f"{'t' if is_demo else 'f'}\t{source_row}\n"
+                )
+                demo += is_demo
+                if len(buffer) == _COPY_CHUNK_ROWS:
+                    copy.write("".join(buffer))
+                    sent += _COPY_CHUNK_ROWS
+                    buffer.clear()
+                    if on_progress is not None and not sent % PROGRESS_ROWS:
+                        on_progress(LoadProgress(sent, backend_pid))
+            if buffer:
+                copy.write("".join(buffer))
+                sent += len(buffer)
+            if check.problems:
+                raise _Rejected
+    except psycopg.OperationalError:
+        raise  # connection lost: the transaction is gone, nothing changed
+    except psycopg.Error as error:  # e.g. a duplicate key found by the server
+        for _ in rows:  # read on: report every problem, not the first
+            pass
+        raise _Rejected(error) from error
+    return sent, demo
+
+
+def _reject_staging(params, path: Path, *, period, lob_code, check, db_error, run_id):
+    """After a rolled-back staging: the 'rejected' audit row, then raise with its problems."""
+    problems = check.problems if check.finished else []
+    refused = not problems
+    if refused:
+        assert db_error is not None
+        problems = [refusal_problem(path, db_error)]
+    rejected_id = record_rejection(
+        params,
+        path,
+        period=period,
+        lob_code=lob_code,
+        problems=problems,
+        encoding=check.encoding,
+        row_count=check.data_rows,
+        run_id=run_id,
+    )
+    raise (LoadRefused if refused else SubmissionInvalid)(problems, rejected_id) from None
+
+
+def stage_submission(
     params: WarehouseParams,
     path: Path,
     *,
     period: str,
     lob_code: str,
     catalogue: Catalogue,
+    run_key: str,
     run_id: str | None = None,
     on_progress: Callable[[LoadProgress], None] | None = None,
-) -> LoadResult:
-    """Validate and load one submission, replacing that (period, lob_code) in one transaction.
+) -> StagedFile:
+    """Validate one submission while COPYing it into the staging area under `run_key`, in
+    one transaction that replaces the run's earlier try of the line. raw.lob_figures is not
+    touched: `publish_month` moves the staged month.
 
-    Raises `SubmissionInvalid` (with every problem, and the id of the 'rejected' audit row)
-    when the file has problems; then nothing of the month changed.
+    Raises `SubmissionInvalid` (every problem, the id of the 'rejected' audit row) when the
+    file has problems, `LoadRefused` when the warehouse refused it; then nothing is staged.
     """
     import psycopg
-    from psycopg import sql
 
     path = Path(path)
     _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
     readable = refusal(path) is None and path.is_file()  # a refused entry is never opened
-    sha256, size = file_digest(path) if readable else ("", 0)
+    digest = file_digest(path) if readable else ("", 0)
     name = source_name(path)
     check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
     rows = check.rows()
-    db_error: psycopg.Error | None = None
-    copy_stmt = sql.SQL("copy {} ({}) from stdin").format(
-        _table(FIGURES_TABLE), sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
-    )
     with connect(params, application_name=APPLICATION_NAME) as conn:
-        backend_pid = conn.info.backend_pid
         try:
             with conn.transaction(), conn.cursor() as cur:
-                # One loader per (period, lob) at a time; other months load in parallel.
+                stage_id = _open_stage(cur, run_key, period, lob_code, name, digest)
+                prefix = f"{stage_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(name)}\t"
+                sent, demo = _copy_rows(cur, prefix, check, rows, on_progress)
                 cur.execute(
-                    "select pg_advisory_xact_lock(hashtext(%s))",
-                    (f"raw.lob_figures|{period}|{lob_code}",),
+                    "update raw.staged_loads set row_count = %s, demo_rows = %s,"
+                    " source_encoding = %s where stage_id = %s",
+                    (sent, demo, check.encoding, stage_id),
                 )
-                cur.execute(
-                    sql.SQL(
-                        "insert into {} (period, lob_code, source_file, source_sha256,"
-                        " source_size, row_count, status, run_id)"
-                        " values (%s, %s, %s, %s, %s, 0, 'loaded', %s) returning load_id"
-                    ).format(_table(AUDIT_TABLE)),
-                    (period_date(period), lob_code, name, sha256, size, run_id),
-                )
-                load_id = int(cur.fetchone()[0])  # type: ignore[index]
-                cur.execute(
-                    sql.SQL("delete from {} where period = %s and lob_code = %s").format(
-                        _table(FIGURES_TABLE)
-                    ),
-                    (period_date(period), lob_code),
-                )
-                replaced = cur.rowcount
-                # Rows go as COPY text, one f-string each: the cheapest formatting
-                # measured (1M rows: ~1.5 s of CPU; psycopg's write_row ~2.2 s, text or
-                # binary), and the server reads text as fast as binary. libpq hands each
-                # chunk to the socket and returns, so the server parses one chunk while
-                # this thread validates the next (a writer thread measured no faster).
-                prefix = f"{load_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(name)}\t"
-                sent = demo = 0
-                try:
-                    with cur.copy(copy_stmt) as copy:
-                        buffer: list[str] = []
-                        for (
-                            kpi,
-                            etype,
-                            ecode,
-                            value,
-                            unit,
-                            base,
-                            qualifier,
-                            note,
-                            is_demo,
-                            source_row,
-                        ) in rows:
-                            buffer.append(
-                                f"{prefix}{kpi}\t{etype}\t{_copy_text(ecode)}\t{value}\t"
-                                f"{unit}\t{base!s}\t{qualifier or _NULL}\t"
-                                f"{_NULL if note is None else _copy_text(note)}\t"
-                                f"{'t' if is_demo else 'f'}\t{source_row}\n"
-                            )
-                            demo += is_demo
-                            if len(buffer) == _COPY_CHUNK_ROWS:
-                                copy.write("".join(buffer))
-                                sent += _COPY_CHUNK_ROWS
-                                buffer.clear()
-                                if on_progress is not None and not sent % PROGRESS_ROWS:
-                                    on_progress(LoadProgress(sent, backend_pid))
-                        if buffer:
-                            copy.write("".join(buffer))
-                            sent += len(buffer)
-                        if check.problems:
-                            raise _Rejected
-                except psycopg.OperationalError:
-                    raise  # connection lost: the transaction is gone, nothing changed
-                except psycopg.Error as error:  # e.g. a duplicate key found by the server
-                    db_error = error
-                    for _ in rows:  # read on: report every problem, not the first
-                        pass
-                    raise _Rejected from error
-                cur.execute(
-                    sql.SQL(
-                        "update {} set row_count = %s, source_encoding = %s where load_id = %s"
-                    ).format(_table(AUDIT_TABLE)),
-                    (sent, check.encoding, load_id),
-                )
-        except _Rejected:
+        except _Rejected as rejected:
             rows.close()
-            problems = check.problems if check.finished else []
-            refused = not problems
-            if refused:
-                assert db_error is not None
-                problems = [refusal_problem(path, db_error)]
-            rejected_id = record_rejection(
+            _reject_staging(
                 params,
                 path,
                 period=period,
                 lob_code=lob_code,
-                problems=problems,
-                encoding=check.encoding,
-                row_count=check.data_rows,
+                check=check,
+                db_error=rejected.db_error,
                 run_id=run_id,
             )
-            raise (LoadRefused if refused else SubmissionInvalid)(problems, rejected_id) from None
         except psycopg.OperationalError:
             raise  # the connection or the server failed: a retry may succeed
         except psycopg.Error as error:  # outside the COPY: a permission, a missing table
@@ -318,29 +377,265 @@ def load_submission(
             raise LoadRefused(problems, rejected_id) from error
         finally:
             rows.close()
-    result = LoadResult(
-        load_id=load_id,
-        period=period,
-        lob_code=lob_code,
-        source_file=name,
-        source_sha256=sha256,
-        source_size=size,
-        source_encoding=check.encoding or "",
-        row_count=sent,
-        replaced_rows=replaced,
-        demo_rows=demo,
-        seconds=time.perf_counter() - started,
-    )
     log.info(
-        "loaded %s: %d rows (%d demo) for %s %s, replaced %d, load_id %d, %.2fs",
+        "staged %s: %d rows (%d demo) for %s %s, run %s, stage_id %d, %.2fs",
         name,
         sent,
         demo,
         period,
         lob_code,
-        replaced,
-        load_id,
-        result.seconds,
+        run_key,
+        stage_id,
+        time.perf_counter() - started,
+    )
+    return StagedFile(
+        stage_id, run_key, period, lob_code, name, *digest, check.encoding or "", sent, demo
+    )
+
+
+def _staged_lines(conn, run_key: str, period: str, lob_codes: list[str]) -> list[StagedFile]:
+    """The run's staged files of the lines, in `lob_codes` order; `MonthNotStaged` if any
+    line is missing."""
+    rows = conn.execute(
+        "select stage_id, lob_code, source_file, source_sha256, coalesce(source_size, 0),"
+        " coalesce(source_encoding, ''), row_count, demo_rows from raw.staged_loads"
+        " where run_key = %s and period = %s and lob_code = any(%s)",
+        (run_key, period_date(period), list(lob_codes)),
+    ).fetchall()
+    staged = {row[1]: StagedFile(row[0], run_key, period, *row[1:]) for row in rows}
+    missing = [code for code in lob_codes if code not in staged]
+    if not staged and _published_by(conn, run_key, period, lob_codes):
+        return []  # a retry after a publish whose commit the connection did not report
+    if missing:
+        raise MonthNotStaged(
+            f"{period}: run {run_key} has not staged {', '.join(missing)}; nothing of the "
+            "month was published. Run the load of every line of business, then publish again"
+        )
+    return [staged[code] for code in lob_codes]
+
+
+def _published_by(conn, run_key: str, period: str, lob_codes: list[str]) -> bool:
+    """Whether every line's current figures of the month are the run's own publish."""
+    (count,) = conn.execute(
+        "select count(*) from (select distinct on (lob_code) lob_code, run_id"
+        " from raw.load_audit where period = %s and lob_code = any(%s) and status = 'loaded'"
+        " and submission = 'figures' order by lob_code, load_id desc) latest"
+        " where run_id = %s",
+        (period_date(period), list(lob_codes), run_key),
+    ).fetchone()
+    return count == len(lob_codes)
+
+
+def _swap_line(conn, staged: StagedFile, run_id: str | None) -> tuple[int, int]:
+    """Replace the line's month in raw.lob_figures by its staged rows, with the 'loaded'
+    audit row they point to; (load_id, rows replaced)."""
+    from psycopg import sql
+
+    month = period_date(staged.period)
+    row = conn.execute(
+        "insert into raw.load_audit (period, lob_code, source_file, source_sha256, source_size,"
+        " source_encoding, row_count, status, run_id)"
+        " values (%s, %s, %s, %s, %s, %s, %s, 'loaded', %s) returning load_id",
+        (
+            month,
+            staged.lob_code,
+            staged.source_file,
+            staged.source_sha256,
+            staged.source_size,
+            staged.source_encoding or None,
+            staged.row_count,
+            run_id,
+        ),
+    ).fetchone()
+    load_id = int(row[0])
+    replaced = conn.execute(
+        "delete from raw.lob_figures where period = %s and lob_code = %s",
+        (month, staged.lob_code),
+    ).rowcount
+    columns = sql.SQL(", ").join(map(sql.Identifier, FIGURE_COLUMNS))
+    conn.execute(
+        sql.SQL("insert into {} (load_id, {}) select %s, {} from {} where stage_id = %s").format(
+            _table(FIGURES_TABLE), columns, columns, _table(STAGED_FIGURES_TABLE)
+        ),
+        (load_id, staged.stage_id),
+    )
+    return load_id, replaced
+
+
+def _drop_staged(conn, period: str, staged: list[StagedFile]) -> None:
+    """Remove the published files from the staging area, and every older run's files of the
+    same lines and month: this publish supersedes them (their own publish would now find
+    the month not staged, and change nothing)."""
+    conn.execute(
+        "delete from raw.staged_loads where period = %s and lob_code = any(%s)"
+        " and (stage_id = any(%s) or staged_at < (select min(staged_at) from raw.staged_loads"
+        " where stage_id = any(%s)))",
+        (
+            period_date(period),
+            [s.lob_code for s in staged],
+            [s.stage_id for s in staged],
+            [s.stage_id for s in staged],
+        ),
+    )
+
+
+def _publish(
+    params: WarehouseParams,
+    period: str,
+    lob_codes: list[str],
+    *,
+    run_key: str,
+    root: Path,
+    highlights: dict | None,
+    run_id: str | None,
+) -> list[LoadResult]:
+    """One transaction: every line's staged rows replace its month in raw.lob_figures (and,
+    given `highlights`, its highlights); a refused line is audited 'rejected' under
+    `root`/<source_file> and nothing is published."""
+    import psycopg
+
+    started = time.perf_counter()
+    results: list[LoadResult] = []
+    current: StagedFile | None = None
+    with connect(params, application_name=APPLICATION_NAME) as conn:
+        try:
+            with conn.transaction():
+                # One publish of a month at a time; other months publish in parallel.
+                conn.execute(
+                    "select pg_advisory_xact_lock(hashtext(%s))",
+                    (f"raw.{FIGURES_TABLE}|{period}",),
+                )
+                staged = _staged_lines(conn, run_key, period, lob_codes)
+                for current in staged:
+                    load_id, replaced = _swap_line(conn, current, run_id)
+                    if highlights is not None:
+                        from strategy_briefs.ingest.highlights import replace_highlights
+
+                        replace_highlights(
+                            conn, period, current.lob_code, highlights[current.lob_code], run_id
+                        )
+                    results.append(_result(current, load_id, replaced, started))
+                if staged:
+                    _drop_staged(conn, period, staged)
+                else:
+                    log.info("%s: already published by run %s", period, run_key)
+        except psycopg.OperationalError:
+            raise  # the connection or the server failed: nothing was published
+        except psycopg.Error as error:
+            if current is None:
+                raise
+            path = root / current.source_file
+            problems = [refusal_problem(path, error)]
+            rejected_id = record_rejection(
+                params,
+                path,
+                period=period,
+                lob_code=current.lob_code,
+                problems=problems,
+                encoding=current.source_encoding or None,
+                row_count=current.row_count,
+                run_id=run_id,
+            )
+            raise LoadRefused(problems, rejected_id) from error
+    for result in results:
+        log.info(
+            "published %s: %d rows (%d demo) for %s %s, replaced %d, load_id %d",
+            result.source_file,
+            result.row_count,
+            result.demo_rows,
+            period,
+            result.lob_code,
+            result.replaced_rows,
+            result.load_id,
+        )
+    return results
+
+
+def _result(staged: StagedFile, load_id: int, replaced: int, started: float) -> LoadResult:
+    return LoadResult(
+        load_id=load_id,
+        period=staged.period,
+        lob_code=staged.lob_code,
+        source_file=staged.source_file,
+        source_sha256=staged.source_sha256,
+        source_size=staged.source_size,
+        source_encoding=staged.source_encoding,
+        row_count=staged.row_count,
+        replaced_rows=replaced,
+        demo_rows=staged.demo_rows,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def publish_month(
+    params: WarehouseParams,
+    period: str,
+    lob_codes: list[str],
+    *,
+    run_key: str,
+    catalogue: Catalogue,
+    incoming_dir: Path,
+    run_id: str | None = None,
+) -> list[LoadResult]:
+    """Swap the month: the run's staged files of `lob_codes` replace the month's figures
+    in raw.lob_figures, and each line's highlights file its highlights, in one transaction.
+
+    Before it commits nothing of the month has changed, whatever kills it. Raises
+    `MonthNotStaged` when a line is not staged by `run_key`, `SubmissionInvalid` when a
+    highlights file has problems, `LoadRefused` when the warehouse refused a line (audited
+    'rejected'); `psycopg.OperationalError` when the server went away (a retry may succeed).
+    """
+    from strategy_briefs.ingest.highlights import highlights_to_publish
+
+    highlights = highlights_to_publish(
+        params, incoming_dir, period, lob_codes, catalogue, run_id=run_id
+    )
+    return _publish(
+        params,
+        period,
+        lob_codes,
+        run_key=run_key,
+        root=Path(incoming_dir),
+        highlights=highlights,
+        run_id=run_id,
+    )
+
+
+def load_submission(
+    params: WarehouseParams,
+    path: Path,
+    *,
+    period: str,
+    lob_code: str,
+    catalogue: Catalogue,
+    run_id: str | None = None,
+    on_progress: Callable[[LoadProgress], None] | None = None,
+) -> LoadResult:
+    """Validate and load one submission on its own: stage it, then publish that one line
+    (its highlights are left alone). A month's run stages every line, then `publish_month`.
+
+    Raises as `stage_submission` and `publish_month`; then nothing of the month changed.
+    """
+    path = Path(path)
+    run_key = fresh_run_key()
+    stage_submission(
+        params,
+        path,
+        period=period,
+        lob_code=lob_code,
+        catalogue=catalogue,
+        run_key=run_key,
+        run_id=run_id,
+        on_progress=on_progress,
+    )
+    (result,) = _publish(
+        params,
+        period,
+        [lob_code],
+        run_key=run_key,
+        root=path.parent.parent,
+        highlights=None,
+        run_id=run_id,
     )
     return result
 
@@ -465,30 +760,37 @@ def load_month(
     *,
     run_id: str | None = None,
 ) -> list[LoadResult]:
-    """Validate every file of the month first; load them only if all are good.
+    """Validate every file of the month first; stage them only if all are good, then
+    publish the month (figures and highlights) in one transaction.
 
     Raises `SubmissionInvalid` listing every problem of every file (and a missing line of
     business), highlights included, without loading anything; each bad file gets a
-    'rejected' audit row. Each line's highlights follow its figures (`publish_highlights`).
+    'rejected' audit row. Whatever stops it, the month is either all new or as it was.
     """
-    from strategy_briefs.ingest.highlights import publish_highlights, validate_month_highlights
+    from strategy_briefs.ingest.highlights import validate_month_highlights
 
     submissions, problems = check_month(incoming_dir, period, catalogue)
     problems += validate_month_highlights(params, incoming_dir, period, catalogue, run_id=run_id)
     if problems:
         reject_month(params, period, submissions, problems, catalogue, run_id=run_id)
     lobs = sorted(catalogue.lines_of_business.values(), key=lambda lob: lob.article_order)
-    results = []
+    run_key = run_id or fresh_run_key()
     for lob in lobs:
-        results.append(
-            load_submission(
-                params,
-                submissions[lob.lob_code],
-                period=period,
-                lob_code=lob.lob_code,
-                catalogue=catalogue,
-                run_id=run_id,
-            )
+        stage_submission(
+            params,
+            submissions[lob.lob_code],
+            period=period,
+            lob_code=lob.lob_code,
+            catalogue=catalogue,
+            run_key=run_key,
+            run_id=run_id,
         )
-        publish_highlights(params, incoming_dir, period, lob.lob_code, catalogue, run_id=run_id)
-    return results
+    return publish_month(
+        params,
+        period,
+        [lob.lob_code for lob in lobs],
+        run_key=run_key,
+        catalogue=catalogue,
+        incoming_dir=incoming_dir,
+        run_id=run_id,
+    )

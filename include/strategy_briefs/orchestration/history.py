@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from strategy_briefs import roles, warehouse
 from strategy_briefs.catalogue import load_catalogue
@@ -29,7 +30,17 @@ def submitted_months(incoming_dir: Path) -> list[Period]:
     return months
 
 
-def load_history(settings: Settings, *, before: Period) -> int:
+class HistoryProgress(Protocol):
+    """Told of each month loaded and of the build (`strategy_briefs.progress` shows them)."""
+
+    def month_loaded(self, month: Period, done: int, total: int) -> None: ...
+
+    def building(self, done: int, total: int) -> None: ...
+
+
+def load_history(
+    settings: Settings, *, before: Period, progress: HistoryProgress | None = None
+) -> int:
     """Load every bundled month before `before` and build the warehouse over all of them."""
     owner = warehouse.resolve(settings)
     warehouse.migrate(owner)
@@ -38,8 +49,19 @@ def load_history(settings: Settings, *, before: Period) -> int:
     transformer = roles.role_params(owner, roles.TRANSFORMER, passwords[roles.TRANSFORMER])
     catalogue = load_catalogue(settings.seeds_dir)
     months = [m for m in submitted_months(settings.incoming_dir) if m < before]
-    for month in months:
+    for done, month in enumerate(months, start=1):
         load_month(loader, settings.incoming_dir, str(month), catalogue)
+        if progress is not None:
+            progress.month_loaded(month, done, len(months))
     if months:
-        run_dbt(settings.dbt_project_dir, "build", "--full-refresh", env=transformer.dbt_env())
+        if progress is not None:
+            progress.building(len(months), len(months))
+        # echo: dbt's own lines reach the caller's log (the demo's var/logs/history-*.log)
+        run_dbt(
+            settings.dbt_project_dir,
+            "build",
+            "--full-refresh",
+            env=transformer.dbt_env(),
+            echo=True,
+        )
     return len(months)

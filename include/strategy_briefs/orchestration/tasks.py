@@ -60,17 +60,38 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
 
 @contextmanager
 def failing_at_once() -> Iterator[None]:
-    """A bad file, a load the warehouse refused, or a schema waiting for `strategy-briefs
-    warehouse migrate` fails the same way on every retry: fail the task now
+    """A bad file, a load the warehouse refused, a month not staged, or a schema waiting for
+    `strategy-briefs warehouse migrate` fails the same way on every retry: fail the task now
     (`AirflowFailException` skips the retries); the error names the reason."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from strategy_briefs.ingest import SubmissionInvalid
+    from strategy_briefs.ingest import MonthNotStaged, SubmissionInvalid
 
     try:
         yield
-    except (SubmissionInvalid, schema_migrations.SchemaNotCurrent) as error:
+    except (SubmissionInvalid, MonthNotStaged, schema_migrations.SchemaNotCurrent) as error:
         raise AirflowFailException(str(error)) from error
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse stopped answering mid-task (stopped, restarted, the network): retried."""
+
+
+@contextmanager
+def warehouse_answering(params: WarehouseParams, doing: str) -> Iterator[None]:
+    """psycopg's connection errors name neither the warehouse nor the step: say both in one
+    line, and that a retry may succeed (this one is retried, not failed at once)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.OperationalError as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise WarehouseUnavailable(
+            f"the warehouse {params.host}:{params.port}/{params.dbname} stopped answering "
+            f"while {doing}: {reason}. What the task had not committed was rolled back; "
+            "it is retried"
+        ) from error
 
 
 def submissions_waiting(period: str) -> list[str]:
@@ -114,35 +135,56 @@ def validate_month(period: str, run_id: str | None = None) -> list[str]:
     return sorted(submissions, key=order.__getitem__)
 
 
-def load_submission(period: str, lob_code: str, run_id: str | None = None) -> dict:
+def load_submission(period: str, lob_code: str, run_id: str) -> dict:
+    """Stage one line of business's file under the run; `publish_month` moves the month."""
     from strategy_briefs.catalogue import load_catalogue
-    from strategy_briefs.ingest import find_submissions
-    from strategy_briefs.ingest import load_submission as load
-    from strategy_briefs.ingest.highlights import publish_highlights
+    from strategy_briefs.ingest import find_submissions, stage_submission
 
     settings = Settings.from_env()
     catalogue = load_catalogue(settings.seeds_dir)
     path = find_submissions(settings.incoming_dir, period)[lob_code]
-    with failing_at_once():
-        result = load(
-            warehouse_params(LOADER_CONN_ID),
+    params = warehouse_params(LOADER_CONN_ID)
+    with failing_at_once(), warehouse_answering(params, f"staging {lob_code} for {period}"):
+        staged = stage_submission(
+            params,
             path,
             period=period,
             lob_code=lob_code,
             catalogue=catalogue,
+            run_key=run_id,
             run_id=run_id,
         )
-        log.info("Loaded %s for %s: %s rows from %s", lob_code, period, result.row_count, path)
-        items = publish_highlights(
-            warehouse_params(LOADER_CONN_ID),
-            settings.incoming_dir,
+    log.info("Staged %s for %s: %s rows from %s", lob_code, period, staged.row_count, path)
+    return {"lob_code": lob_code, "rows": staged.row_count, "file": str(path)}
+
+
+def publish_month(period: str, lob_codes: list[str], run_id: str) -> int:
+    """Swap the run's staged lines (and their highlights) into the month at once; returns
+    the figures published."""
+    from strategy_briefs.catalogue import load_catalogue
+    from strategy_briefs.ingest import publish_month as publish
+
+    settings = Settings.from_env()
+    params = warehouse_params(LOADER_CONN_ID)
+    with failing_at_once(), warehouse_answering(params, f"publishing {period}"):
+        results = publish(
+            params,
             period,
-            lob_code,
-            catalogue,
+            list(lob_codes),
+            run_key=run_id,
+            catalogue=load_catalogue(settings.seeds_dir),
+            incoming_dir=settings.incoming_dir,
             run_id=run_id,
         )
-    log.info("Highlights of %s for %s: %d item(s)", lob_code, period, items)
-    return {"lob_code": lob_code, "rows": result.row_count, "file": str(path)}
+    for result in results:
+        log.info(
+            "Published %s for %s: %d rows (replaced %d)",
+            result.lob_code,
+            period,
+            result.row_count,
+            result.replaced_rows,
+        )
+    return sum(result.row_count for result in results)
 
 
 def reissue_reason(params: dict) -> str | None:
@@ -206,27 +248,6 @@ def render_briefs(
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
     return [RenderedForDelivery.from_rendered(b) for b in rendered]
-
-
-def check_source_freshness(period: str, run_id: str) -> None:
-    """`dbt source freshness`; its outcome lands in audit.dbt_node_results like every node's."""
-    import json
-
-    from strategy_briefs.dbt_command import DbtFailed, run_dbt
-
-    settings = Settings.from_env()
-    params = warehouse_params(TRANSFORMER_CONN_ID)
-    try:
-        run_dbt(
-            settings.dbt_project_dir,
-            "source",
-            "freshness",
-            "--vars",
-            json.dumps({"period": period, "airflow_run_id": run_id}),
-            env=params.dbt_env(),
-        )
-    except DbtFailed as failed:
-        raise RuntimeError(f"stale or unreadable sources for {period}: {failed}") from None
 
 
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
@@ -311,3 +332,15 @@ def approved_for_sending(period: str, rendered: list[RenderedForDelivery], run_i
         return require_approval(approval, period, {r.brief_id: r.sha256 for r in rendered})
     except NotApproved as refused:
         raise AirflowFailException(str(refused)) from refused
+
+
+def built_seed_checksum(unique_id: str) -> str | None:
+    """dbt's checksum of the seed's CSV as its latest successful build in the warehouse saw it."""
+    with warehouse.connect(warehouse_params(REPORTER_CONN_ID)) as conn:
+        row = conn.execute(
+            "select seed_checksum from audit.dbt_node_results"
+            " where unique_id = %s and status = 'success' and seed_checksum is not null"
+            " order by recorded_at desc limit 1",
+            (unique_id,),
+        ).fetchone()
+    return row[0] if row else None

@@ -1,6 +1,7 @@
 {#-
     Every figure of the month being built, beside the figures it is compared with: the prior
-    month, the same month last year and the previous December. Cumulative (YTD) KPIs also get
+    month, the same month last year, the previous December, and the month of the year the
+    catalogue compares it with by name (kpi_catalogue.since_month, '较3月末'). Cumulative (YTD) KPIs also get
     their month's own flow, so 环比 compares month with month (across a year boundary January's
     YTD is its own flow) while 同比 compares YTD with YTD.
 -#}
@@ -66,6 +67,26 @@ target_month as (
 
 ),
 
+-- only the named month of the KPIs that have one, so the cost stays that of a few rows
+named_months as (
+
+    select
+        staged.kpi_code,
+        staged.entity_type,
+        staged.entity_code,
+        staged.period,
+        staged.value_base,
+        staged.is_demo_data,
+        kpi_catalogue.since_month
+
+    from {{ ref('stg_raw__lob_figures') }} as staged
+    inner join kpi_catalogue
+        on staged.kpi_code = kpi_catalogue.kpi_code
+    where kpi_catalogue.since_month is not null
+        and extract(month from staged.period) = kpi_catalogue.since_month
+
+),
+
 compared as (
 
     select
@@ -92,7 +113,9 @@ compared as (
         target_month.month_flow_is_demo_data,
         prior_month.is_demo_data as prior_month_is_demo_data,
         prior_month.month_flow_is_demo_data as prior_month_flow_is_demo_data,
-        prior_year.is_demo_data as prior_year_is_demo_data
+        prior_year.is_demo_data as prior_year_is_demo_data,
+        named_month.value_base as named_month_value_base,
+        named_month.is_demo_data as named_month_is_demo_data
 
     from target_month
     left join month_flows as prior_month
@@ -110,6 +133,14 @@ compared as (
         and year_start.entity_type = target_month.entity_type
         and year_start.entity_code = target_month.entity_code
         and year_start.period = (date_trunc('year', target_month.period) - interval '1 month')::date
+    left join named_months as named_month
+        on named_month.kpi_code = target_month.kpi_code
+        and named_month.entity_type = target_month.entity_type
+        and named_month.entity_code = target_month.entity_code
+        and named_month.period = make_date(
+            extract(year from target_month.period)::int, named_month.since_month, 1
+        )
+        and extract(month from target_month.period) > named_month.since_month
 
 ),
 
@@ -133,7 +164,12 @@ final as (
         -- a YTD figure is already "since year start"; a rank has no amount to move by
         case
             when not is_ytd and kind <> 'rank' then value_base - year_start_value_base
-        end as change_since_year_start_base
+        end as change_since_year_start_base,
+        -- '较3月末净增1.19亿美元': a point-in-time amount against a named month of its year
+        case
+            when not is_ytd and kind <> 'rank' then value_base - named_month_value_base
+        end as change_since_month_base,
+        is_demo_data or coalesce(named_month_is_demo_data, false) as since_month_uses_demo_data
 
     from compared
 

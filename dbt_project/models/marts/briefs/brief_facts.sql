@@ -1,4 +1,5 @@
-{#- What the templates read: one row per (period, line of business, KPI) for the reporting bank. -#}
+{#- What the templates read: one row per (period, line of business, KPI) for the reporting bank,
+    and one per (period, KPI, branch) for the KPIs its branches submit. -#}
 
 with
 
@@ -6,10 +7,18 @@ kpi_values as (
 
     select * from {{ ref('fct_kpi_values_monthly') }}
     where {{ in_target_period('period') }}
-        and entity_type = 'bank'
-        and is_reporting_bank
+        and ((entity_type = 'bank' and is_reporting_bank) or entity_type = 'branch')
 
 ),
+
+-- the branches ranked among themselves (fct_branch_standings)
+branch_standings as (
+
+    select * from {{ ref('fct_branch_standings') }}
+    where {{ in_target_period('period') }}
+
+),
+
 
 peer_standings as (
 
@@ -38,6 +47,7 @@ ranked_kpis as (
         ranked.kpi_code,
         ranked.lob_code,
         ranked.change_round_step,
+        ranked.since_month,
         exists (
             select 1 from kpi_catalogue as rank_kpi where rank_kpi.ranks_kpi_code = ranked.kpi_code
         ) as is_rank_expected
@@ -59,7 +69,9 @@ final as (
     select
         to_char(kpi_values.period, 'YYYY-MM')
             || '|' || kpi_values.lob_code
-            || '|' || kpi_values.kpi_code as brief_fact_key,
+            || '|' || kpi_values.kpi_code
+            || case when kpi_values.entity_type = 'branch' then '|' || kpi_values.entity_code else '' end
+            as brief_fact_key,
         kpi_values.period,
         kpi_values.lob_code,
         kpi_values.kpi_code,
@@ -105,12 +117,31 @@ final as (
         value_runs.record_years::int as record_years,
         coalesce(value_runs.record_uses_demo_data, false) as record_uses_demo_data,
         ranked_kpis.is_rank_expected,
-        coalesce(expected_ranks.lob_expected_rank_count, 0) as lob_expected_rank_count
+        coalesce(expected_ranks.lob_expected_rank_count, 0) as lob_expected_rank_count,
+        case when kpi_values.entity_type = 'branch' then kpi_values.entity_code end as branch_name,
+        branch_standings.branch_rank,
+        branch_standings.branch_count,
+        branch_standings.increase_rank as branch_increase_rank,
+        -- a branch's standing rests on the other branches' figures too
+        case
+            when kpi_values.entity_type = 'branch' then bool_or(kpi_values.is_demo_data) over (
+                partition by kpi_values.period, kpi_values.kpi_code, kpi_values.entity_type
+            )
+        end as branch_rank_uses_demo_data,
+        ranked_kpis.since_month,
+        kpi_values.change_since_month_base,
+        kpi_values.since_month_uses_demo_data
 
     from kpi_values
     left join peer_standings
         on kpi_values.period = peer_standings.period
         and kpi_values.kpi_code = peer_standings.kpi_code
+        and kpi_values.entity_type = 'bank'
+    left join branch_standings
+        on kpi_values.period = branch_standings.period
+        and kpi_values.kpi_code = branch_standings.kpi_code
+        and kpi_values.entity_type = 'branch'
+        and kpi_values.entity_code = branch_standings.branch_name
     left join value_runs
         on kpi_values.period = value_runs.period
         and kpi_values.kpi_code = value_runs.kpi_code

@@ -58,7 +58,9 @@ final as (
         kpi_values.mom_uses_demo_data,
         kpi_values.yoy_uses_demo_data,
         kpi_catalogue.change_decimals,
-        kpi_catalogue.theme
+        kpi_catalogue.theme,
+        kpi_values.change_since_month_base,
+        kpi_values.since_month_uses_demo_data
 
     from kpi_values
     inner join kpi_catalogue

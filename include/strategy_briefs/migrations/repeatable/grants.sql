@@ -16,6 +16,10 @@ grant select on raw.load_audit, raw.lob_figures to sb_transformer;
 -- The departments' highlights (005_highlights.sql): the same rights as the figures.
 grant select, insert, delete on raw.lob_highlights to sb_loader;
 grant select on raw.lob_highlights to sb_transformer;
+-- The staging area (008_staged_loads.sql): only the loader, which stages each file (UPDATE:
+-- the staged file's counts once its COPY is done) and deletes what the publish moved.
+grant select, insert, update, delete on raw.staged_loads to sb_loader;
+grant select, insert, delete on raw.staged_figures to sb_loader;
 -- The quality gate checks which lines of business loaded.
 grant select on raw.load_audit to sb_reporter;
 
