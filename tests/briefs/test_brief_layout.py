@@ -142,9 +142,14 @@ def test_a_table_and_its_charts_stay_on_one_page(stress_month):
 
 
 def test_no_kpi_name_breaks_into_slivers(stress_month):
-    rendered, _ = stress_month
+    rendered, edition = stress_month
+    # The charts' labels are text in the PDF too (svg.fonttype 'none'); a bank's short name
+    # on its own line there is a label, not a broken table cell.
+    labels = {text for a in edition.articles for chart in a.charts for text in chart.texts}
+    assert "工行" in labels  # the peers chart's labels are what we set apart
     for brief in rendered:
-        slivers = [line for line in raw_lines(brief.path) if SLIVER.fullmatch(line)]
+        lines = raw_lines(brief.path)
+        slivers = [line for line in lines if SLIVER.fullmatch(line) and line not in labels]
         assert slivers == [], (brief.brief_id, slivers[:6])
 
 

@@ -7,11 +7,17 @@ Rules (one function each):
 - peers: one bar per bank, the reporting bank in red and first (`peer_chart`);
 - one theme: colours, the font and the chart width are read from the CSS custom properties
   of `templates/css/` (`chart_theme`), so the charts and the page never disagree;
-- synthetic history is stamped 演示数据 (`_demo_stamp`).
+- synthetic history is stamped 演示数据 (`_demo_stamp`);
+- matplotlib does no needless work: titles sit at a fixed height (`_rc`);
+- the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
+  metadata, the white backgrounds under a white page, groups that carry nothing but an
+  id) is dropped, because every element costs WeasyPrint a node to draw in every document.
 
-matplotlib draws text as paths ('svg.fonttype': 'path') in the page's CJK sans font, so the
-SVG needs no font at print time; a fixed 'svg.hashsalt' and no 'Date' metadata make the same
-data give the same bytes.
+Labels are SVG text ('svg.fonttype': 'none') in the page's CJK sans family: WeasyPrint sets
+them with the document's own fonts (found through fontconfig, as the page's are), so they
+share its embedded subset instead of being hundreds of glyph outlines. matplotlib still
+measures them with that font, which is where a missing glyph is caught. A fixed
+'svg.hashsalt' and no 'Date' metadata make the same data give the same bytes.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import base64
 import io
 import re
 import warnings
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -39,6 +46,8 @@ _CUSTOM_PROPERTY = re.compile(r"--([a-z0-9-]+)\s*:\s*([^;]+);")
 _SCALES = ((Decimal(10) ** 12, "万亿"), (Decimal(10) ** 8, "亿"), (Decimal(10) ** 4, "万"))
 _PANEL_HEIGHT_MM = 30.0  # one row of trend panels
 _PEER_ROW_MM = 3.4  # one bank's bar
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
 
 
 class ChartGlyphError(RuntimeError):
@@ -130,7 +139,7 @@ def axis_scale(kind: str, base_unit: str, values: Sequence[Decimal]) -> tuple[De
 
 def _rc(theme: ChartTheme) -> dict[str, object]:
     return {
-        "svg.fonttype": "path",
+        "svg.fonttype": "none",
         "svg.hashsalt": "strategy-briefs",
         "font.family": "sans-serif",
         "font.sans-serif": [theme.font_family],
@@ -145,6 +154,13 @@ def _rc(theme: ChartTheme) -> dict[str, object]:
         "xtick.major.width": 0.5,
         "ytick.major.width": 0.5,
         "path.simplify": True,
+        # a fixed title height: matplotlib otherwise measures every tick label on each draw
+        # to keep the title clear of top-side ticks, which these charts never have
+        "axes.titley": 1.0,
+        # transparent backgrounds are not written at all: the page is white already
+        "figure.facecolor": "none",
+        "axes.facecolor": "none",
+        "savefig.facecolor": "none",
     }
 
 
@@ -157,7 +173,36 @@ def _figure(width_mm: float, height_mm: float):
 def _to_svg(figure, texts: list[str]) -> SvgChart:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    return SvgChart(svg=buffer.getvalue(), texts=tuple(texts))
+    return SvgChart(svg=_lean_svg(buffer.getvalue()), texts=tuple(texts))
+
+
+def _draws_nothing(element: ET.Element) -> bool:
+    """A shape with neither fill nor stroke: the transparent backgrounds."""
+    return element.tag == f"{{{_SVG_NS}}}path" and element.get("style") == "fill: none"
+
+
+def _unwrap(parent: ET.Element) -> None:
+    """Replace each child group that carries only an id by its children; drop empty ones."""
+    children: list[ET.Element] = []
+    for child in parent:
+        _unwrap(child)
+        bare_group = child.tag == f"{{{_SVG_NS}}}g" and set(child.attrib) <= {"id"}
+        if bare_group:
+            children.extend(child)
+        elif not _draws_nothing(child):
+            children.append(child)
+    parent[:] = children
+
+
+def _lean_svg(svg: bytes) -> bytes:
+    """matplotlib's SVG without what draws nothing: metadata, bare groups, invisible paths."""
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    root = ET.fromstring(svg)
+    for metadata in root.findall(f"{{{_SVG_NS}}}metadata"):
+        root.remove(metadata)
+    _unwrap(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def _render(draw, theme: ChartTheme) -> SvgChart:
