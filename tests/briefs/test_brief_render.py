@@ -25,8 +25,10 @@ from strategy_briefs.briefs.render import (
 from strategy_briefs.briefs.trace import HIGHLIGHT_RULE, OUTLOOK_RULE, read_trace, trace_path
 
 # Every figure and mark of FIGURES.md that the catalogue models, in its published form, each
-# found by `states_figure` (so '58%' is not found in '11.58%'). Not modelled: the page's
-# narrative counts (3分钟, 1.5万多种, 200余场, 9家分行, 近1万名, 近40%, 5000万元, 3批/36家/23家).
+# found by `states_figure` (so '58%' is not found in '11.58%'). The page's narrative counts
+# (3分钟, 1.5万多种, 200余场, 9家分行, 近万名, 近40%, 5000万元, 36家/23家) are no KPI: they are
+# in the departments' highlights (data/incoming/*/highlights/), checked in the demo
+# editions the real DAG renders (tests/e2e).
 PUBLISHED_FIGURES = [
     "3.85亿户",
     "30%",

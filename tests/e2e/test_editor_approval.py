@@ -279,6 +279,13 @@ def test_the_month_approved_in_the_rest_api_goes_out_under_that_approval(world, 
     recipients = load_recipients(world.settings.recipients_file)
     expected = sorted(a for brief in recipients.lists.values() for a in brief)
     assert sorted(m.delivered_to for m in _month_mail(world.mail_dir, JULY)) == expected
+    # precious metals' month (FIGURES.md: as at end of July): its narrative count too
+    edition = world.settings.output_dir / "2020-07" / "special-edition-2020-07.pdf"
+    text = "".join(
+        subprocess.run(["pdftotext", "-raw", str(edition), "-"], check=True,
+                       capture_output=True, text=True).stdout.split()
+    )  # fmt: skip
+    assert "上海、天津、北京等9家分行提供的表彰和纪念产品定制" in text
     manifest = read_manifest(world.settings.output_dir / "archive", "2020-07")
     for edition in manifest["editions"]:
         assert edition["approval"]["approval_id"] == approval_id
