@@ -6,11 +6,14 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from strategy_briefs import warehouse
 from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 
@@ -67,3 +70,20 @@ def refusing_outbound_connections() -> Iterator[list[str]]:
         yield OUTBOUND_ATTEMPTS
     finally:
         _GUARD["on"] = False
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text in one line: pdftotext -raw reads the columns in order but breaks
+    their lines mid-sentence."""
+    out = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True)
+    return "".join(out.stdout.decode("utf-8").split())
+
+
+def approvals(period: Period) -> list[tuple]:
+    """delivery.approvals of `period`, oldest first: (id, policy, decision, by, comment)."""
+    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
+        return conn.execute(
+            "select approval_id, policy, decision, decided_by, comment from delivery.approvals"
+            " where period = %s order by approval_id",
+            (period.first_day,),
+        ).fetchall()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from airflow_api import ApiServer, running_api_server
-from e2e_pipeline import pipeline_env, refusing_outbound_connections
+from e2e_pipeline import approvals, pdf_text, pipeline_env, refusing_outbound_connections
 
 from strategy_briefs.cli import RunHeld, run_month
 from strategy_briefs.config import Settings
@@ -118,17 +118,6 @@ def run_and_answer(
             if run.poll() is None:
                 run.kill()
     return AnsweredRun(run.returncode, log.read_text(errors="replace"), request)
-
-
-def _approvals(period: Period) -> list[tuple]:
-    from strategy_briefs import warehouse
-
-    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
-        return conn.execute(
-            "select approval_id, policy, decision, decided_by, comment from delivery.approvals"
-            " where period = %s order by approval_id",
-            (period.first_day,),
-        ).fetchall()
 
 
 def _month_mail(mail_dir: Path, period: Period) -> list:
@@ -235,7 +224,7 @@ def test_a_rejected_month_sends_nothing_and_tells_the_operators_the_comment(worl
     operators = load_recipients(world.settings.recipients_file).operators
     assert len(new) == len(operators)  # one notice per operator, nothing else
     assert all("环比口径有误，请核对贵金属" in str(m.message["Subject"]) for m in new)
-    assert _approvals(JULY)[-1][1:] == (
+    assert approvals(JULY)[-1][1:] == (
         "required",
         "rejected",
         EDITOR,
@@ -273,7 +262,7 @@ def test_the_month_approved_in_the_rest_api_goes_out_under_that_approval(world, 
 
     done = run_and_answer(world, editors_api, JULY, "Approve", "已核对")
     assert done.returncode == 0, done.output[-3000:]
-    approval_id, *decision = _approvals(JULY)[-1]
+    approval_id, *decision = approvals(JULY)[-1]
     assert decision == ["required", "approved", EDITOR, "已核对"]
 
     recipients = load_recipients(world.settings.recipients_file)
@@ -281,10 +270,7 @@ def test_the_month_approved_in_the_rest_api_goes_out_under_that_approval(world, 
     assert sorted(m.delivered_to for m in _month_mail(world.mail_dir, JULY)) == expected
     # precious metals' month (FIGURES.md: as at end of July): its narrative count too
     edition = world.settings.output_dir / "2020-07" / "special-edition-2020-07.pdf"
-    text = "".join(
-        subprocess.run(["pdftotext", "-raw", str(edition), "-"], check=True,
-                       capture_output=True, text=True).stdout.split()
-    )  # fmt: skip
+    text = pdf_text(edition)
     assert "上海、天津、北京等9家分行提供的表彰和纪念产品定制" in text
     manifest = read_manifest(world.settings.output_dir / "archive", "2020-07")
     for edition in manifest["editions"]:

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_pipeline import OUTBOUND_ATTEMPTS, pipeline_env, refusing_outbound_connections
+from e2e_pipeline import (
+    OUTBOUND_ATTEMPTS,
+    approvals,
+    pdf_text,
+    pipeline_env,
+    refusing_outbound_connections,
+)
 from pdf_pages import correction_marks, page_texts, unmarked_differences
 
 from strategy_briefs import roles, warehouse
@@ -73,12 +79,6 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
                 assert done.returncode == 0, done.stderr[-3000:]
                 pdfs = [Path(line) for line in done.stdout.splitlines() if line.endswith(".pdf")]
                 yield World(settings, incoming, root / "mail", pdfs, root / "run.log", done.stderr)
-
-
-def pdf_text(path: Path) -> str:
-    out = subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True)
-    # -raw reads the columns in order; they break lines mid-sentence, so read one line.
-    return "".join(out.stdout.decode("utf-8").split())
 
 
 def test_the_month_renders_the_special_edition_and_one_brief_per_line_of_business(world):
@@ -192,20 +192,11 @@ def test_a_second_run_as_a_dry_run_renders_asks_no_editor_and_sends_nothing(worl
     monkeypatch.setenv("STRATEGY_BRIEFS_EDITORS", "editor")
     # Were the step not skipped, nobody would answer: the run would fail within seconds.
     monkeypatch.setenv("STRATEGY_BRIEFS_APPROVAL_WAIT_MINUTES", "0.1")
-    decisions, mail = _approvals(JUNE), read_mailbox(world.mail_dir)
+    decisions, mail = approvals(JUNE), read_mailbox(world.mail_dir)
     pdfs = run_month(Settings.from_env(), JUNE, conf={"dry_run": True})
     assert sorted(pdfs) == sorted(world.june_pdfs)  # rendered again
-    assert _approvals(JUNE) == decisions
+    assert approvals(JUNE) == decisions
     assert len(read_mailbox(world.mail_dir)) == len(mail)
-
-
-def _approvals(period: Period) -> list[tuple]:
-    with warehouse.connect(warehouse.parse_url(os.environ["WAREHOUSE_URL"])) as conn:
-        return conn.execute(
-            "select approval_id, policy, decision, decided_by, comment from delivery.approvals"
-            " where period = %s order by approval_id",
-            (period.first_day,),
-        ).fetchall()
 
 
 def _seeds_built_by_dag_runs() -> list[str]:
