@@ -16,6 +16,9 @@ BUILT_MONTHS = [("2020-01", "run"), ("2020-05", "build"), ("2020-06", "build")]
 @dataclass
 class DbtProject:
     target_dir: Path
+    # A parsed project to run on (`parse()`): each invocation then skips dbt's parse, which a
+    # change of `--vars` would otherwise redo in full every month.
+    manifest: object | None = None
 
     def invoke(self, *args: str, period: str | None = None):
         """Run one dbt command; returns dbt's result object (`.success`, `.result`)."""
@@ -37,7 +40,13 @@ class DbtProject:
         ]
         if period is not None:
             argv += ["--vars", json.dumps({"period": period})]
-        return dbtRunner().invoke(argv)
+        return dbtRunner(manifest=self.manifest).invoke(argv)
+
+    def parse(self) -> None:
+        """Parse the project once; later invocations run on this manifest."""
+        parsed = self.invoke("parse")
+        assert parsed.success, parsed.exception
+        self.manifest = parsed.result
 
     def build_month(self, period: str, command: str = "build"):
         return self.invoke(command, "--exclude", "resource_type:seed", period=period)
