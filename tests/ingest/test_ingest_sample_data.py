@@ -13,7 +13,7 @@ import pytest
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.ingest import check_month, validate_file
-from strategy_briefs.sample_data import months, write_large_submission, write_sample
+from strategy_briefs_demo.sample_data import months, write_large_submission, write_sample
 
 SAMPLE = PROJECT_ROOT / "data" / "incoming"
 LOBS = ("credit_card", "mobile_banking", "precious_metals", "private_banking")

@@ -31,18 +31,19 @@ from psycopg import sql
 from strategy_briefs import warehouse
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import Settings
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.delivery.sink import read_mailbox, run_sink
-from strategy_briefs.orchestration.celery_run import (
+from strategy_briefs.orchestration.environment import airflow_environment
+from strategy_briefs.orchestration.history import load_history
+from strategy_briefs.periods import BANK_TIMEZONE, Period
+from strategy_briefs_demo.sink import run_sink
+from tests.helpers.celery_stack import (
     CeleryStack,
     CeleryStackConfig,
     celery_environment,
     free_port,
     redis_reachable,
 )
-from strategy_briefs.orchestration.environment import airflow_environment
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import BANK_TIMEZONE, Period
 
 DAG_ID = "strategy_briefs_monthly"
 PERIOD = Period.parse("2020-06")
