@@ -79,6 +79,7 @@ def test_importing_the_dag_touches_no_database_or_network(dbt_manifest):
         runpy.run_path({str(DAGS_DIR / "strategy_briefs_monthly.py")!r})
         heavy = [m for m in ("weasyprint", "matplotlib", "dbt.cli.main") if m in sys.modules]
         assert not heavy, heavy
+        assert not [m for m in sys.modules if m.startswith("strategy_briefs_demo")], "the demo"
         print("ok")
         """
     )

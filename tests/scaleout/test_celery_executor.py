@@ -33,11 +33,15 @@ from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.orchestration.environment import airflow_environment
+from strategy_briefs.orchestration.environment import (
+    WORKER_NAME_ENV,
+    airflow_environment,
+)
 from strategy_briefs.orchestration.history import load_history
 from strategy_briefs.periods import BANK_TIMEZONE, Period
 from strategy_briefs_demo.sink import run_sink
 from tests.helpers.celery_stack import (
+    HOSTNAME_CALLABLE,
     CeleryStack,
     CeleryStackConfig,
     celery_environment,
@@ -250,3 +254,14 @@ def test_redis_check_rejects_a_server_that_is_not_redis():
         reason = redis_reachable("127.0.0.1", port, timeout=2)
         thread.join(5)
     assert reason is not None and "did not answer PING" in reason
+
+
+def test_workers_on_one_machine_report_their_own_hostnames(monkeypatch):
+    """The workers' `[core] hostname_callable`, as Airflow itself resolves and calls it."""
+    from airflow.utils.net import get_hostname
+
+    monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", HOSTNAME_CALLABLE)
+    monkeypatch.setenv(WORKER_NAME_ENV, "worker-2")
+    assert get_hostname() == f"{socket.getfqdn()}/worker-2"
+    monkeypatch.delenv(WORKER_NAME_ENV)
+    assert get_hostname() == socket.getfqdn()
