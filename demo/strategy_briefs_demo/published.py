@@ -105,6 +105,17 @@ def _plain(value: Decimal) -> Decimal:
     return Decimal(format(value.normalize(), "f"))
 
 
+def _versus_fits(measure: str, versus: str, catalogue: Catalogue) -> bool:
+    if measure == "lead":
+        return versus in catalogue.banks
+    if measure == "change_since":
+        try:
+            return bool(Period.parse(versus))
+        except PeriodError:
+            return False
+    return not versus
+
+
 @cache
 def read_page(path: Path = FIGURES_FILE) -> PublishedPage:
     catalogue = load_catalogue(Settings.from_env().seeds_dir)
@@ -113,11 +124,14 @@ def read_page(path: Path = FIGURES_FILE) -> PublishedPage:
     rows = csv.DictReader(line for _, line in lines)
     if tuple(rows.fieldnames or ()) != COLUMNS:
         raise PublishedFigureError(f"{path}:{lines[0][0]}: header must be {','.join(COLUMNS)}")
-    statements = tuple(
-        _statement(row, catalogue, f"{path}:{number}")
-        for (number, _), row in zip(lines[1:], rows, strict=True)
-    )
-    return PublishedPage(statements, catalogue)
+    statements: dict[tuple[str, str, str], Statement] = {}
+    for (number, _), row in zip(lines[1:], rows, strict=True):
+        statement = _statement(row, catalogue, f"{path}:{number}")
+        key = (statement.kpi_code, statement.entity, statement.measure)
+        if key in statements:
+            raise PublishedFigureError(f"{path}:{number}: {' '.join(key)} is stated twice")
+        statements[key] = statement
+    return PublishedPage(tuple(statements.values()), catalogue)
 
 
 def _statement(row: dict[str, str], catalogue: Catalogue, where: str) -> Statement:
@@ -147,8 +161,7 @@ def _statement(row: dict[str, str], catalogue: Catalogue, where: str) -> Stateme
         raise refuse("unit", f"not a unit a {row['measure']} is stated in")
     if row["qualifier"] and row["qualifier"] not in QUALIFIERS:
         raise refuse("qualifier", f"not one of {', '.join(QUALIFIERS)}")
-    needs_versus = row["measure"] in ("lead", "change_since")
-    if needs_versus != bool(row["versus"]):
+    if not _versus_fits(row["measure"], row["versus"], catalogue):
         raise refuse("versus", "a lead names its bank, a change_since its month; nothing else")
     return Statement(
         period=period,

@@ -37,6 +37,8 @@ def test_every_row_is_read_and_the_page_has_its_four_lines():
         ("2020-06,mobile_banking,mb_customers,icbc,figure,1,亿人,,", "unit", "not a unit"),
         ("2020-06,mobile_banking,mb_customers,icbc,figure,1,亿户,约,", "qualifier", "not one of"),
         ("2020-06,mobile_banking,mb_customers,icbc,lead,1,万户,,", "versus", "a lead names"),
+        ("2020-06,mobile_banking,mb_customers,icbc,lead,1,万户,,citi", "versus", "a lead names"),
+        ("2020-06,precious_metals,pm_pool_usd,icbc,change_since,1,亿美元,,3月", "versus", "a lead"),
     ],
 )
 def test_a_row_the_catalogue_cannot_place_is_refused_naming_row_and_column(
@@ -47,6 +49,12 @@ def test_a_row_the_catalogue_cannot_place_is_refused_naming_row_and_column(
     with pytest.raises(PublishedFigureError, match=reason) as refused:
         read_page(path)
     assert str(refused.value).startswith(f"{path}:{last_line}:{column}: ")
+
+
+def test_a_number_stated_twice_is_refused(tmp_path):
+    path = _with_row(tmp_path, "2020-06,mobile_banking,mb_customers,icbc,figure,3.86,亿户,,")
+    with pytest.raises(PublishedFigureError, match="mb_customers icbc figure is stated twice"):
+        read_page(path)
 
 
 def test_derived_numbers_are_exact():
