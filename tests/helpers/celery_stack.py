@@ -42,12 +42,6 @@ class CeleryStackError(RuntimeError):
     """A process of the stack did not start or the run did not finish in time."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def redis_reachable(host: str = "127.0.0.1", port: int = 6379, timeout: float = 2.0) -> str | None:
     """None when Redis answers PING, else the reason it does not (for a skip message)."""
     try:

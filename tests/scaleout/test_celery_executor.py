@@ -39,13 +39,12 @@ from strategy_briefs.orchestration.environment import (
 )
 from strategy_briefs.orchestration.history import load_history
 from strategy_briefs.periods import BANK_TIMEZONE, Period
-from strategy_briefs_demo.sink import run_sink
+from strategy_briefs_demo.sink import free_port, run_sink
 from tests.helpers.celery_stack import (
     HOSTNAME_CALLABLE,
     CeleryStack,
     CeleryStackConfig,
     celery_environment,
-    free_port,
     redis_reachable,
 )
 
