@@ -42,6 +42,8 @@ COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 
+# The product only: the demo (demo/, the sample generator and the loopback mail sink) is
+# never copied, and the dev group that installs it is left out above (tests/deploy checks).
 COPY include/ include/
 COPY dags/ dags/
 COPY dbt_project/ dbt_project/

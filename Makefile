@@ -31,7 +31,7 @@ bench: setup
 
 # Rewrites the reference pages of tests/briefs/test_brief_layout.py; look at them before committing.
 golden: setup
-	.venv/bin/python tests/briefs/golden.py
+	.venv/bin/python -m tests.helpers.golden
 
 # The README's picture: page 1 of the demo's June edition, as `make demo` renders it.
 readme-picture: demo

@@ -11,7 +11,6 @@ from bench.harness import ROOT, Result, median_seconds, run_python
 REPEAT = 5
 BASELINE = "import airflow.sdk"
 CANDIDATE = (
-    "import sys; sys.path.insert(0, 'dags');"
     "from airflow.dag_processing.dagbag import DagBag;"
     "bag = DagBag(dag_folder='dags/strategy_briefs_monthly.py');"
     "assert not bag.import_errors, bag.import_errors"

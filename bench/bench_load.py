@@ -61,7 +61,7 @@ def _conninfo(params) -> str:
 
 def run() -> Result:
     from strategy_briefs import warehouse
-    from strategy_briefs.sample_data import write_large_submission
+    from strategy_briefs_demo.sample_data import write_large_submission
 
     psql = shutil.which("psql")
     if psql is None:

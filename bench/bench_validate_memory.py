@@ -55,7 +55,7 @@ def _branch(number: int) -> str:
 def _rows(branch_rows: int, repeat: int) -> Iterator[tuple[str, ...]]:
     """The reporting bank's required KPIs, then `branch_rows` branch rows, each branch
     `repeat` times in a row (1: every key unique)."""
-    from strategy_briefs.sample_data import DEMO, PUBLISHED
+    from strategy_briefs_demo.sample_data import DEMO, PUBLISHED
 
     for kpi, value, unit in (
         ("mb_customers", "3.85", "亿户"),
@@ -70,7 +70,7 @@ def _rows(branch_rows: int, repeat: int) -> Iterator[tuple[str, ...]]:
 
 
 def _write(path: Path, rows: Iterator[tuple[str, ...]]) -> Path:
-    from strategy_briefs.sample_data import HEADER
+    from strategy_briefs_demo.sample_data import HEADER
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:

@@ -12,7 +12,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 eval "$(.venv/bin/strategy-briefs env)"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080
-.venv/bin/python -m strategy_briefs.delivery.sink --host 127.0.0.1 --port 8025 \
+.venv/bin/python -m strategy_briefs_demo.sink --host 127.0.0.1 --port 8025 \
   --out "$STRATEGY_BRIEFS_OUTPUT/mail" >/dev/null &
 trap 'kill $! 2>/dev/null || true' EXIT
 echo "Airflow UI: http://localhost:8080  (user: admin; password in $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated once started)"

@@ -266,8 +266,6 @@ def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Scre
     """`dag.test()` for the month beside its display; raises unless the run succeeded."""
     from datetime import UTC, datetime
 
-    from strategy_briefs.delivery.sink import run_sink
-
     own_sink = "AIRFLOW_CONN_SMTP_DEFAULT" not in os.environ
     logical_date = periods.run_time_for(
         period, day=settings.schedule_day, hour=settings.schedule_hour
@@ -279,7 +277,7 @@ def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Scre
     )
     with contextlib.ExitStack() as stack:
         if own_sink:  # the demo's mailbox: a loopback SMTP server writing .eml files
-            sink = stack.enter_context(run_sink("127.0.0.1", 0, settings.mail_sink_dir))
+            sink = stack.enter_context(_demo_sink(settings))
             os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
             stack.callback(os.environ.pop, "AIRFLOW_CONN_SMTP_DEFAULT", None)
         stack.enter_context(shown)
@@ -301,6 +299,21 @@ def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Scre
             + f"; log: {progress.shown_path(log)}"
         )
     return run
+
+
+def _demo_sink(settings: Settings):
+    """The demo's loopback SMTP sink, for a run no mail server was configured for. It lives
+    in the demo package (demo/), which a checkout's set-up installs and the image never
+    holds: there the run needs `AIRFLOW_CONN_SMTP_DEFAULT`."""
+    try:
+        from strategy_briefs_demo.sink import run_sink
+    except ImportError:
+        raise CliError(
+            "AIRFLOW_CONN_SMTP_DEFAULT is not set and the demo's local mail sink is not"
+            " installed here (a checkout's `make setup` installs it): set"
+            " AIRFLOW_CONN_SMTP_DEFAULT to the mail server"
+        ) from None
+    return run_sink("127.0.0.1", 0, settings.mail_sink_dir)
 
 
 def _refuse_if_rejected(settings: Settings, period: periods.Period, run) -> None:

@@ -9,10 +9,10 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from demo_facts import branch_fact, branch_facts, demo_facts, fact
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.edition import load_edition_config
+from tests.helpers.demo_facts import branch_fact, branch_facts, demo_facts, fact
 
 RULES = load_edition_config().article_rules("private_banking")
 BRANCHES = RULES.branches

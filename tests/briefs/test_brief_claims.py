@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from demo_facts import SEEDS, demo_facts
 
 from strategy_briefs.briefs.claims import agrees, disagreements, find_claims
 from strategy_briefs.briefs.facts import BriefHighlight
 from strategy_briefs.catalogue import load_catalogue
+from tests.helpers.demo_facts import SEEDS, demo_facts
 
 UNITS = load_catalogue(SEEDS).units
 MOBILE = [f for f in demo_facts() if f.lob_code == "mobile_banking"]  # 3.85亿户, 82.5% …

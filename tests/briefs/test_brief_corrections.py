@@ -9,13 +9,13 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
-from pdf_pages import correction_marks, page_texts, unmarked_differences
 
 from strategy_briefs.briefs.context import MAX_REISSUE_REASON_CHARS, SPECIAL_EDITION_ID
 from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.render import TEMPLATES_DIR, render_documents
+from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
+from tests.helpers.pdf_pages import correction_marks, page_texts, unmarked_differences
 
 # As long as the box allows, so the test also proves the longest reason moves nothing.
 LONGEST_REASON = ("私人银行客户数口径有误，已按总行统一口径更正，其他内容不变。" * 5)[

@@ -7,12 +7,12 @@ The marts are dbt's; here a private database holds tables with the contract's co
 import subprocess
 
 import pytest
-from demo_facts import MONTH, PERIOD, demo_facts, demo_highlights, demo_history
-from marts_contract import contract_marts
 
 from strategy_briefs import warehouse
 from strategy_briefs.briefs.facts import load_brief_facts, load_kpi_history
 from strategy_briefs.briefs.render import render_month
+from tests.helpers.demo_facts import MONTH, PERIOD, demo_facts, demo_highlights, demo_history
+from tests.helpers.marts_contract import contract_marts
 
 
 @pytest.fixture(scope="module")

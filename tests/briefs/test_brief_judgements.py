@@ -7,10 +7,10 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
-from demo_facts import demo_facts, fact, first_of_four
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.edition import load_edition_config
+from tests.helpers.demo_facts import demo_facts, fact, first_of_four
 
 STREAKS = narrative.StreakThresholds()  # from 3 months; 2 KPIs for 持续扩大
 RECORDS = narrative.RecordThresholds()  # from 3 years, at most 5

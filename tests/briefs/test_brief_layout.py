@@ -15,15 +15,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
-from golden import GOLDEN_DIR, render_pages
 from PIL import Image, ImageChops
-from stress_month import longest_highlights, stress_facts, stress_history
 
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.facts import parse_period
 from strategy_briefs.briefs.render import render_documents
+from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
+from tests.helpers.golden import GOLDEN_DIR, render_pages
+from tests.helpers.stress_month import longest_highlights, stress_facts, stress_history
 
 MAX_EDITION_PAGES = 4  # A4, the current catalogue (docs/architecture.md)
 MIN_PAGE_FILL = 0.40  # every page but the last

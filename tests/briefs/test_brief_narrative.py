@@ -5,12 +5,12 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
-from demo_facts import demo_facts, fact, first_of_four, with_changes
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.context import change_cell, kpi_table, rank_cell
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.numbers import format_points, format_rate_change
+from tests.helpers.demo_facts import demo_facts, fact, first_of_four, with_changes
 
 ACTIVE = fact("mb_monthly_active", "7726", "万户")
 AMOUNT_YTD = fact("mb_txn_amount_ytd", "31.5", "万亿元")

@@ -9,8 +9,6 @@ import subprocess
 from dataclasses import replace
 
 import pytest
-from demo_facts import PERIOD, demo_facts, demo_history
-from voice_checks import check_article, generated_month
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE, build_contexts
@@ -23,6 +21,8 @@ from strategy_briefs.briefs.render import (
     render_html,
 )
 from strategy_briefs.briefs.trace import HIGHLIGHT_RULE, OUTLOOK_RULE, read_trace, trace_path
+from tests.helpers.demo_facts import PERIOD, demo_facts, demo_history
+from tests.helpers.voice_checks import check_article, generated_month
 
 # Every figure and mark of FIGURES.md that the catalogue models, in its published form, each
 # found by `states_figure` (so '58%' is not found in '11.58%'). The page's narrative counts

@@ -11,16 +11,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
-from marts_contract import contract_marts
 
 from strategy_briefs import cli, warehouse
 from strategy_briefs.briefs.render import TEMPLATES_DIR, render_month
 from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver
 from strategy_briefs.delivery.archive import MANIFEST_NAME
 from strategy_briefs.delivery.recipients import parse_recipients
-from strategy_briefs.delivery.sink import run_sink
 from strategy_briefs.delivery.verify import verify_month
+from strategy_briefs_demo.sink import run_sink
+from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
+from tests.helpers.marts_contract import contract_marts
 
 LOB = "mobile_banking"  # one line of business keeps each render to two short PDFs
 REASON = "手机银行客户数口径更正"

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from demo_facts import demo_facts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from voice_checks import check_article, generated_month
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.edition import load_edition_config
+from tests.helpers.demo_facts import demo_facts
+from tests.helpers.voice_checks import check_article, generated_month
 
 CONFIG = load_edition_config()
 LOBS = tuple(CONFIG.lines_of_business)

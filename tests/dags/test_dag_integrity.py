@@ -75,10 +75,11 @@ def test_importing_the_dag_touches_no_database_or_network(dbt_manifest):
         import psycopg, psycopg2
         psycopg.connect = refuse
         psycopg2.connect = refuse
-        sys.path.insert(0, {str(DAGS_DIR)!r})
-        import strategy_briefs_monthly
+        import runpy
+        runpy.run_path({str(DAGS_DIR / "strategy_briefs_monthly.py")!r})
         heavy = [m for m in ("weasyprint", "matplotlib", "dbt.cli.main") if m in sys.modules]
         assert not heavy, heavy
+        assert not [m for m in sys.modules if m.startswith("strategy_briefs_demo")], "the demo"
         print("ok")
         """
     )

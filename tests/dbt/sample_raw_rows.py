@@ -1,7 +1,8 @@
 """A small, known history of raw submissions for exercising the dbt project.
 
-The June 2020 figures are the published ones (FIGURES.md); other months are made up and
-flagged `is_demo_data`. Run as a script to load them into a scratch database for dev:
+The June 2020 figures are the page's published ones (the demo's published_figures.csv,
+read through `strategy_briefs_demo.published`); other months grow back from them, made up
+and flagged `is_demo_data`. Run as a script to load them into a scratch database for dev:
 
     python tests/dbt/sample_raw_rows.py postgresql://postgres@127.0.0.1:5432/sb_dbt_dev
 """
@@ -12,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from strategy_briefs_demo.published import PublishedPage, read_page
 
 PUBLISHED_PERIOD = date(2020, 6, 1)
 
@@ -59,35 +62,39 @@ def _figure(period, lob, kpi, entity, value, unit, factor, qualifier=None, entit
     )
 
 
-# (lob, kpi, entity, value in June 2020, unit, factor, monthly growth, qualifier)
+PAGE = None  # a level whose June 2020 value is the page's (published_figures.csv)
+
+# (kpi, entity, June 2020 value, factor of its unit, monthly growth). PAGE: the page's
+# figure, in the unit and with the qualifier it is printed with (建行's: the reporting
+# bank's figure less the page's lead); a number: made up, in the page's unit.
 _LEVELS = [
-    ("mobile_banking", "mb_customers", "icbc", 3.85, "亿户", 1e8, 0.004, None),
-    ("mobile_banking", "mb_customers", "ccb", 3.6738, "亿户", 1e8, 0.004, None),
-    ("mobile_banking", "mb_customers_rank", "icbc", 1, "位", 1, 0, None),
-    ("mobile_banking", "mb_monthly_active", "icbc", 7726, "万户", 1e4, 0.0137, None),
-    ("mobile_banking", "mb_monthly_active", "ccb", 7401, "万户", 1e4, 0.0137, None),
-    ("mobile_banking", "mb_monthly_active_rank", "icbc", 1, "位", 1, 0, None),
-    ("mobile_banking", "mb_pen_managed", "icbc", 74.09, "%", 0.01, 0.0, None),
-    ("mobile_banking", "mb_pen_new", "icbc", 45.58, "%", 0.01, 0.0, None),
-    ("credit_card", "cc_rongejie_npl", "icbc", 1.37, "%", 0.01, 0.0, None),
-    ("credit_card", "cc_elife_registered", "icbc", 7200, "万户", 1e4, 0.01, "超过"),
-    ("credit_card", "cc_elife_registered", "ccb", 6100, "万户", 1e4, 0.01, None),
-    ("credit_card", "cc_elife_registered", "abc", 5200, "万户", 1e4, 0.01, None),
-    ("credit_card", "cc_elife_registered", "boc", 4300, "万户", 1e4, 0.01, None),
-    ("credit_card", "cc_elife_bound", "icbc", 5100, "万户", 1e4, 0.01, "超过"),
-    ("precious_metals", "pm_pool_balance", "icbc", 53.44, "吨", 1, 0.01, None),
-    ("precious_metals", "pm_pool_jicunjin", "icbc", 16.48, "吨", 1, 0.01, None),
-    ("precious_metals", "pm_pool_ruyijin", "icbc", 35.94, "吨", 1, 0.01, None),
-    ("precious_metals", "pm_pool_usd", "icbc", 29.85, "亿美元", 1e8, 0.01, None),
-    ("private_banking", "pb_clients", "icbc", 10.5, "万户", 1e4, 0.01, None),
-    ("private_banking", "pb_clients_peer", "icbc", 16.9, "万户", 1e4, 0.01, None),
-    ("private_banking", "pb_clients_peer_rank", "icbc", 1, "位", 1, 0, None),
+    ("mb_customers", "icbc", PAGE, 1e8, 0.004),
+    ("mb_customers", "ccb", PAGE, 1e8, 0.004),
+    ("mb_customers_rank", "icbc", PAGE, 1, 0),
+    ("mb_monthly_active", "icbc", PAGE, 1e4, 0.0137),
+    ("mb_monthly_active", "ccb", PAGE, 1e4, 0.0137),
+    ("mb_monthly_active_rank", "icbc", PAGE, 1, 0),
+    ("mb_pen_managed", "icbc", PAGE, 0.01, 0.0),
+    ("mb_pen_new", "icbc", PAGE, 0.01, 0.0),
+    ("cc_rongejie_npl", "icbc", PAGE, 0.01, 0.0),
+    ("cc_elife_registered", "icbc", PAGE, 1e4, 0.01),
+    ("cc_elife_registered", "ccb", 6100, 1e4, 0.01),
+    ("cc_elife_registered", "abc", 5200, 1e4, 0.01),
+    ("cc_elife_registered", "boc", 4300, 1e4, 0.01),
+    ("cc_elife_bound", "icbc", PAGE, 1e4, 0.01),
+    ("pm_pool_balance", "icbc", PAGE, 1, 0.01),
+    ("pm_pool_jicunjin", "icbc", PAGE, 1, 0.01),
+    ("pm_pool_ruyijin", "icbc", PAGE, 1, 0.01),
+    ("pm_pool_usd", "icbc", PAGE, 1e8, 0.01),
+    ("pb_clients", "icbc", PAGE, 1e4, 0.01),
+    ("pb_clients_peer", "icbc", PAGE, 1e4, 0.01),
+    ("pb_clients_peer_rank", "icbc", PAGE, 1, 0),
 ]
 
-# Year-to-date KPIs: (lob, kpi, June 2020 YTD, June 2019 YTD, unit, factor)
+# Year-to-date KPIs: (kpi, factor, decimals of the June 2019 YTD the page's YoY rate gives)
 _YTD = [
-    ("mobile_banking", "mb_txn_amount_ytd", 31.5, 25.12, "万亿元", 1e12),
-    ("mobile_banking", "mb_txn_count_ytd", 369.0, 303.0, "亿笔", 1e8),
+    ("mb_txn_amount_ytd", 1e12, 2),
+    ("mb_txn_count_ytd", 1e8, 1),
 ]
 
 # Branch client counts (万户) at June 2020 and their increase over the first half: 广东, 北京,
@@ -101,51 +108,74 @@ _BRANCHES = [
     ("上海", 0.89, 0.05),
 ]
 
-# The page's branch figures, the first of each published, the others made up:
-# (kpi, unit, factor, [(branch, June value)]); the same every month.
+# The page's branch figures (its first branch) and made-up branches below it, the same every
+# month: (kpi, factor of its unit, [(made-up branch, June value)]).
 _BRANCH_FIGURES = [
-    ("pb_branch_fx_asset_penetration", "%", 0.01, [("上海", 58), ("北京", 41), ("广东", 37)]),
-    ("pb_branch_credit_card_coverage", "%", 0.01, [("北京", 79), ("上海", 66), ("江苏", 61)]),
-    ("pb_branch_rongex_coverage", "%", 0.01, [("江苏", 96), ("浙江", 91)]),
-    ("pb_branch_inclusive_drawdown_cum", "亿元", 1e8, [("浙江", 38.6), ("江苏", 27.3)]),
+    ("pb_branch_fx_asset_penetration", 0.01, [("北京", 41), ("广东", 37)]),
+    ("pb_branch_credit_card_coverage", 0.01, [("上海", 66), ("江苏", 61)]),
+    ("pb_branch_rongex_coverage", 0.01, [("浙江", 91)]),
+    ("pb_branch_inclusive_drawdown_cum", 1e8, [("江苏", 27.3)]),
 ]
-
-# Figures fixed by the page in a month other than June: the pool in US dollars at the end of
-# March (29.85亿美元 less the published 较3月末净增1.19亿美元).
-_FIXED = {(date(2020, 3, 1), "pm_pool_usd", "icbc"): 28.66}
 
 # KPIs first submitted later than the rest: no same-month-last-year base, so 同比 is null.
 _FIRST_PERIOD = {"cc_rongejie_npl": date(2020, 1, 1)}
 
-# Published year-on-year bases: June 2019's monthly active customers (同比 +17.7%) and
-# managed-customer penetration (10 pp below June 2020).
-_JUNE_2019 = {
-    ("mb_monthly_active", "icbc"): 6564,
-    ("mb_pen_managed", "icbc"): 64.09,
-}
+
+def _june_level(page: PublishedPage, kpi: str, entity: str, made_up) -> tuple[Decimal, str | None]:
+    """(June 2020 value, qualifier) of one level."""
+    if made_up is not PAGE:
+        return made_up, None
+    if entity == "icbc":
+        figure = page.figure(kpi)
+        return figure.value, figure.qualifier
+    bank, value = page.runner_up(kpi)
+    assert bank == entity, f"the page's runner-up in {kpi} is {bank}, not {entity}"
+    return value, None
+
+
+def _fixed_values(page: PublishedPage) -> dict[tuple[date, str, str], Decimal]:
+    """Figures the page fixes in a month other than June: June 2019's monthly active customers
+    (同比 +17.7%) and managed-customer penetration (its YoY rise, 10 pp below June 2020), and
+    the pool in US dollars at the end of March (less the published 较3月末净增1.19亿美元)."""
+    active_2019, active = page.prior_year("mb_monthly_active", 0)
+    managed = page.figure("mb_pen_managed")
+    managed_rise = page.stated("mb_pen_managed", "yoy_pp").value
+    march, usd = page.before_change("pm_pool_usd")
+    return {
+        (active_2019.first_day, "mb_monthly_active", "icbc"): active,
+        (managed.period.shift(-12).first_day, "mb_pen_managed", "icbc"): managed.value
+        - managed_rise,
+        (march.first_day, "pm_pool_usd", "icbc"): usd,
+    }
 
 
 def sample_figures(periods: list[date]) -> list[RawFigure]:
+    page = read_page()
+    fixed = _fixed_values(page)
     figures: list[RawFigure] = []
     for period in periods:
         offset = months_between(PUBLISHED_PERIOD, period)
-        for lob, kpi, entity, june, unit, factor, growth, qualifier in _LEVELS:
+        for kpi, entity, made_up, factor, growth in _LEVELS:
             if period < _FIRST_PERIOD.get(kpi, period):
                 continue
-            if period == date(2019, 6, 1) and (kpi, entity) in _JUNE_2019:
-                value = _JUNE_2019[(kpi, entity)]
-            elif (period, kpi, entity) in _FIXED:
-                value = _FIXED[(period, kpi, entity)]
+            june, qualifier = _june_level(page, kpi, entity, made_up)
+            unit, lob = page.figure(kpi).unit, page.figure(kpi).lob_code
+            if (period, kpi, entity) in fixed:
+                value = fixed[(period, kpi, entity)]
             elif unit == "位":
                 value = june
             else:
-                value = round(june * (1 + growth) ** offset, 4)
+                value = round(float(june) * (1 + growth) ** offset, 4)
             figures.append(_figure(period, lob, kpi, entity, value, unit, factor, qualifier))
-        for lob, kpi, june_ytd, june_2019_ytd, unit, factor in _YTD:
+        for kpi, factor, decimals in _YTD:
             # even monthly flows; the year's level set so that June matches the published YTD
-            june_level = june_ytd if period.year == 2020 else june_2019_ytd
+            figure = page.figure(kpi)
+            june_2019 = page.prior_year(kpi, decimals)[1]
+            june_level = float(figure.value if period.year == 2020 else june_2019)
             value = round(june_level / 6 * period.month, 4)
-            figures.append(_figure(period, lob, kpi, "icbc", value, unit, factor))
+            figures.append(
+                _figure(period, figure.lob_code, kpi, "icbc", value, figure.unit, factor)
+            )
         for branch, june, half_year_increase in _BRANCHES:
             monthly = half_year_increase / 6
             value = round(june + monthly * offset, 4)
@@ -161,16 +191,18 @@ def sample_figures(periods: list[date]) -> list[RawFigure]:
                     entity_type="branch",
                 )
             )
-        for kpi, unit, factor, branches in _BRANCH_FIGURES:
+        for kpi, factor, made_up in _BRANCH_FIGURES:
+            [published] = [f for f in page.figures() if f.kpi_code == kpi]
+            branches = [(published.entity.removeprefix("branch:"), published.value), *made_up]
             for branch, value in branches:
                 figures.append(
                     _figure(
                         period,
-                        "private_banking",
+                        published.lob_code,
                         kpi,
                         branch,
                         value,
-                        unit,
+                        published.unit,
                         factor,
                         entity_type="branch",
                     )

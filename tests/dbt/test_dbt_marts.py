@@ -354,9 +354,9 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
     from pathlib import Path
 
     from dbt_harness import DBT_PROJECT_DIR
-    from kill_points import blocked_by, ended, eventually, sigkill
 
     from strategy_briefs import warehouse
+    from tests.helpers.kill_points import blocked_by, ended, eventually, sigkill
 
     with warehouse.connect(warehouse_params, autocommit=True) as admin:
         before = _marts_state(admin)

@@ -11,7 +11,7 @@ from delivery_helpers import EXECUTIVES, MOBILE_HEADS, make_briefs
 
 from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.recipients import Recipients, parse_recipients
-from strategy_briefs.delivery.sink import RunningSink, free_port, run_sink
+from strategy_briefs_demo.sink import RunningSink, free_port, run_sink
 
 # Each test delivers its own month so the session-wide ledger never mixes tests.
 _months = itertools.count(1)

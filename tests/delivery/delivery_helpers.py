@@ -6,7 +6,7 @@ from pathlib import Path
 
 from strategy_briefs.briefs.context import HeadlineLine
 from strategy_briefs.delivery.models import BriefToSend
-from strategy_briefs.delivery.sink import EmlSaver
+from strategy_briefs_demo.sink import EmlSaver
 
 EXECUTIVES = ["president@example.com", "vp.retail@example.com"]
 MOBILE_HEADS = ["head.online-finance@example.com"]

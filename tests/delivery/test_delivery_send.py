@@ -23,6 +23,7 @@ from PIL import Image
 
 from strategy_briefs.briefs.render import first_page_png
 from strategy_briefs.delivery import ledger
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.message import build_message, message_id_for
 from strategy_briefs.delivery.models import file_sha256
 from strategy_briefs.delivery.send import (
@@ -33,7 +34,7 @@ from strategy_briefs.delivery.send import (
     deliver,
     reconcile_with_mailbox,
 )
-from strategy_briefs.delivery.sink import EmlSaver, read_mailbox, run_sink
+from strategy_briefs_demo.sink import EmlSaver, run_sink
 
 
 def copies_per_recipient(mailbox: Path) -> Counter[str]:

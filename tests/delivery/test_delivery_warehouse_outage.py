@@ -16,17 +16,17 @@ import psycopg
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from delivery_helpers import ALL_RECIPIENTS
-from kill_points import blocked_by, eventually
-from private_postgres import private_postgres
 
 from strategy_briefs import roles, warehouse
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.send import AirflowSmtpSender, deliver
-from strategy_briefs.delivery.sink import read_mailbox
 from strategy_briefs.ingest import load_month
 from strategy_briefs.orchestration import tasks
 from strategy_briefs.orchestration.environment import WAREHOUSE_CONN_ID
+from tests.helpers.kill_points import blocked_by, eventually
+from tests.helpers.private_postgres import private_postgres
 
 SAMPLE = PROJECT_ROOT / "data" / "incoming"
 LINES = ["mobile_banking", "credit_card", "precious_metals", "private_banking"]  # article order

@@ -11,6 +11,7 @@ broken copy (the problem is found), so a check that cannot fail would show up he
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -911,6 +912,105 @@ def test_the_image_dags_folder_is_where_the_dags_are_copied(compose):
 def test_the_image_build_copies_folders_that_exist():
     missing = [folder for folder in IMAGE_FOLDERS if not (ROOT / folder).is_dir()]
     assert not missing, f"the Dockerfile copies {missing}, which the repository lacks"
+
+
+# ---------------------------------------------------------------- the image holds no demo
+
+DEMO_PACKAGE = "strategy_briefs_demo"  # demo/: the sample generator, the page's figures, the sink
+DEMO_DISTRIBUTIONS = {"strategy-briefs-demo", "aiosmtpd"}  # it and what only it needs
+
+
+def image_sources(instructions: list[Instruction], ignored: list[str]) -> dict[str, str]:
+    """The repository's files the image's COPY instructions bring in (less .dockerignore):
+    relative path -> text, for the Python files (other files: empty)."""
+    files: dict[str, str] = {}
+    for instruction in instructions:
+        parts = instruction.arguments.split()
+        if instruction.keyword != "COPY" or parts[0].startswith("--"):
+            continue
+        for source in parts[:-1]:
+            root = ROOT / source
+            for path in [root] if root.is_file() else sorted(root.rglob("*")):
+                relative = str(path.relative_to(ROOT))
+                if path.is_file() and not any(_ignored(relative, p) for p in ignored):
+                    files[relative] = path.read_text("utf-8") if path.suffix == ".py" else ""
+    return files
+
+
+def _imports_at_load(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, module) of each import run when the module loads: not those inside a function."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.lineno, node.module
+        yield from _imports_at_load(node)
+
+
+def problems_demo_in_image(files: dict[str, str], ignored: list[str]) -> list[str]:
+    problems = [] if "demo" in ignored else [".dockerignore does not exclude demo"]
+    for relative, text in files.items():
+        if relative.split("/")[0] == "demo":
+            problems.append(f"the image gets {relative}: demo code")
+        if not relative.endswith(".py"):
+            continue
+        for line, module in _imports_at_load(ast.parse(text)):
+            if module.split(".")[0] == DEMO_PACKAGE:
+                problems.append(f"{relative}:{line}: imports {module} when it loads")
+    return problems
+
+
+def locked_distributions(tmp_path: Path, *, dev: bool) -> set[str]:
+    """What the image's `uv sync --frozen` installs from uv.lock, asked of uv itself
+    (`uv export`) in a folder holding only what the Dockerfile copies before that step."""
+    uv = shutil.which("uv")
+    assert uv, "uv is not on PATH (make setup installs it)"
+    instructions = read_dockerfile()
+    first_sync = next(n for n, i in enumerate(instructions) if "uv sync" in i.arguments)
+    for instruction in instructions[:first_sync]:
+        parts = instruction.arguments.split()
+        if instruction.keyword == "COPY" and not parts[0].startswith("--"):
+            for source in parts[:-1]:
+                shutil.copy(ROOT / source, tmp_path / source)
+    args = [uv, "export", "--frozen", "--no-hashes", "--offline", *([] if dev else ["--no-dev"])]
+    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line and line[0] not in "# "]
+    names = {re.split(r"[=<>;\[ ]", line.removeprefix("-e "))[0].lower() for line in lines}
+    return {"strategy-briefs-demo" if name == "./demo" else name for name in names}
+
+
+def test_the_image_files_hold_no_demo_code():
+    instructions, ignored = read_dockerfile(), read_dockerignore()
+    files = image_sources(instructions, ignored)
+    assert "include/strategy_briefs/cli.py" in files and "dags/strategy_briefs_monthly.py" in files
+    assert problems_demo_in_image(files, ignored) == []
+
+
+def test_demo_code_in_the_image_is_caught():
+    broken = read_dockerfile(DOCKERFILE.read_text(encoding="utf-8") + "\nCOPY demo/ demo/\n")
+    ignored = [entry for entry in read_dockerignore() if entry != "demo"]
+    files = image_sources(broken, ignored)
+    files["include/strategy_briefs/delivery/sink.py"] = "from strategy_briefs_demo.sink import *\n"
+    problems = problems_demo_in_image(files, ignored)
+    assert ".dockerignore does not exclude demo" in problems
+    assert any(p.startswith("the image gets demo/strategy_briefs_demo/sink.py") for p in problems)
+    assert (
+        "include/strategy_briefs/delivery/sink.py:1: imports strategy_briefs_demo.sink when it loads"
+        in problems
+    )
+
+
+def test_the_image_installs_no_demo_distribution(tmp_path):
+    (tmp_path / "image").mkdir()
+    (tmp_path / "checkout").mkdir()
+    image = locked_distributions(tmp_path / "image", dev=False)
+    checkout = locked_distributions(tmp_path / "checkout", dev=True)
+    assert {"apache-airflow", "weasyprint"} <= image
+    assert image.isdisjoint(DEMO_DISTRIBUTIONS), image & DEMO_DISTRIBUTIONS
+    assert DEMO_DISTRIBUTIONS <= checkout  # the same lock gives a checkout the demo
 
 
 # ---------------------------------------------------------------- the build steps, run here

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from airflow_api import ApiServer, running_api_server
 from e2e_pipeline import approvals, pdf_text, pipeline_env, refusing_outbound_connections
 
 from strategy_briefs.cli import RunHeld, run_month
 from strategy_briefs.config import Settings
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.delivery.sink import read_mailbox, run_sink
 from strategy_briefs.orchestration.history import load_history
 from strategy_briefs.periods import Period
+from strategy_briefs_demo.sink import run_sink
+from tests.helpers.airflow_api import ApiServer, running_api_server
 
 pytestmark = pytest.mark.e2e
 
@@ -132,9 +133,10 @@ def _screenshot_required_action(server: ApiServer, request: dict) -> Path | None
     import shutil
     from urllib.parse import quote
 
-    from airflow_api import headless_chromium, sign_in
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.helpers.airflow_api import headless_chromium, sign_in
 
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not chromium or not chromedriver:

@@ -25,7 +25,6 @@ from e2e_pipeline import (
     pipeline_env,
     refusing_outbound_connections,
 )
-from pdf_pages import correction_marks, page_texts, unmarked_differences
 
 from strategy_briefs import roles, warehouse
 from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
@@ -34,10 +33,12 @@ from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.render import TEMPLATES_DIR
 from strategy_briefs.cli import CliError, RunFailed, _load_dag, run_month
 from strategy_briefs.config import Settings
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.delivery.sink import read_mailbox, run_sink
 from strategy_briefs.orchestration.history import load_history
 from strategy_briefs.periods import Period
+from strategy_briefs_demo.sink import run_sink
+from tests.helpers.pdf_pages import correction_marks, page_texts, unmarked_differences
 
 pytestmark = pytest.mark.e2e
 

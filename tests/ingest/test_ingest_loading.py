@@ -18,7 +18,7 @@ from strategy_briefs.ingest import (
     load_month,
     load_submission,
 )
-from strategy_briefs.sample_data import write_large_submission
+from strategy_briefs_demo.sample_data import write_large_submission
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 FIGURE_COLUMNS = (

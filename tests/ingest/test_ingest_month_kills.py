@@ -17,12 +17,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kill_points import blocked_by, ended, eventually, sigkill
 
 from strategy_briefs import warehouse
 from strategy_briefs.ingest import load_month
-from strategy_briefs.sample_data import write_large_submission
 from strategy_briefs.warehouse import WarehouseParams
+from strategy_briefs_demo.sample_data import write_large_submission
+from tests.helpers.kill_points import blocked_by, ended, eventually, sigkill
 
 pytestmark = pytest.mark.usefixtures("test_months")
 MONTH_RUN = Path(__file__).with_name("month_run.py")

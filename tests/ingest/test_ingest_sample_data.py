@@ -1,4 +1,5 @@
-"""The bundled sample: clean, regenerable, carrying the published figures as printed."""
+"""The bundled sample: clean, regenerable, carrying the page's published figures
+(published_figures.csv) as printed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.ingest import check_month, validate_file
-from strategy_briefs.sample_data import months, write_large_submission, write_sample
+from strategy_briefs_demo.published import Statement, read_page
+from strategy_briefs_demo.sample_data import months, write_large_submission, write_sample
 
 SAMPLE = PROJECT_ROOT / "data" / "incoming"
 LOBS = ("credit_card", "mobile_banking", "precious_metals", "private_banking")
@@ -43,108 +45,47 @@ def test_committed_sample_is_what_the_generator_writes(tmp_path, catalogue):
         assert filecmp.cmp(path, SAMPLE / relative, shallow=False), relative
 
 
-@pytest.mark.parametrize(
-    ("period", "lob", "kpi", "entity", "printed"),
-    [
-        ("2020-06", "mobile_banking", "mb_customers", "icbc", ("3.85", "亿户", "已发布")),
-        ("2020-06", "mobile_banking", "mb_txn_count_ytd", "icbc", ("369.0", "亿笔", "已发布")),
-        ("2020-06", "mobile_banking", "mb_online_share_wealth", "icbc", ("超过99", "%", "已发布")),
-        ("2020-06", "mobile_banking", "mb_pen_managed", "icbc", ("74.09", "%", "已发布")),
-        (
-            "2020-06",
-            "mobile_banking",
-            "mb_customers",
-            "ccb",
-            ("3.6738", "亿户", "推算：3.85亿户−领先1762万户"),
-        ),
-        (
-            "2020-06",
-            "mobile_banking",
-            "mb_monthly_active",
-            "ccb",
-            ("7401", "万户", "推算：7726万户−领先325万户"),
-        ),
-        ("2020-06", "mobile_banking", "mb_customers_rank", "icbc", ("1", "位", "已发布")),
-        (
-            "2020-06",
-            "credit_card",
-            "cc_rongejie_disbursed_cum",
-            "icbc",
-            ("超过4800", "亿元", "已发布"),
-        ),
-        ("2020-06", "credit_card", "cc_scenarios", "icbc", ("3000余", "个", "已发布")),
-        ("2020-06", "credit_card", "cc_elife_registered_rank", "icbc", ("1", "位", "已发布")),
-        ("2020-07", "precious_metals", "pm_pool_balance", "icbc", ("53.44", "吨", "已发布")),
-        ("2020-07", "precious_metals", "pm_pool_usd", "icbc", ("29.85", "亿美元", "已发布")),
-        ("2020-07", "precious_metals", "pm_card_sales", "icbc", ("近20", "万件", "已发布")),
-        (
-            "2020-07",
-            "precious_metals",
-            "pm_new_active_accounts_ytd",
-            "icbc",
-            ("83", "万户", "已发布"),
-        ),
-        ("2020-06", "precious_metals", "pm_retail_sales_ytd", "icbc", ("23", "亿元", "已发布")),
-        ("2020-06", "precious_metals", "pm_fee_income_ytd", "icbc", ("4.01", "亿元", "已发布")),
-        ("2020-06", "private_banking", "pb_aum", "icbc", ("1.8", "万亿元", "已发布")),
-        ("2020-06", "private_banking", "pb_clients_peer_rank", "icbc", ("1", "位", "已发布")),
-        ("2020-06", "private_banking", "pb_fx_penetration", "icbc", ("超过30", "%", "已发布")),
-        (
-            "2020-03",
-            "precious_metals",
-            "pm_pool_usd",
-            "icbc",
-            ("28.66", "亿美元", "推算：29.85亿美元−较3月末净增1.19亿美元"),
-        ),
-        (
-            "2020-06",
-            "private_banking",
-            "pb_branch_fx_asset_penetration",
-            "branch:上海",
-            ("58", "%", "已发布"),
-        ),
-        (
-            "2020-06",
-            "private_banking",
-            "pb_branch_credit_card_coverage",
-            "branch:北京",
-            ("79", "%", "已发布"),
-        ),
-        (
-            "2020-06",
-            "private_banking",
-            "pb_branch_rongex_coverage",
-            "branch:江苏",
-            ("96", "%", "已发布"),
-        ),
-        (
-            "2020-06",
-            "private_banking",
-            "pb_branch_inclusive_drawdown_cum",
-            "branch:浙江",
-            ("38.6", "亿元", "已发布"),
-        ),
-    ],
-)
-def test_published_figures_sit_in_their_month_as_printed(period, lob, kpi, entity, printed):
-    assert cells(period, lob)[kpi, entity] == printed
+PAGE = read_page()
+
+
+def _printed(statement: Statement) -> str:
+    if statement.qualifier == "余":
+        return statement.text + "余"
+    return (statement.qualifier or "") + statement.text
 
 
 @pytest.mark.parametrize(
-    ("current", "prior", "kpi", "lob", "published"),
-    [
-        ("2020-06", "2019-06", "mb_monthly_active", "mobile_banking", "17.7"),
-        ("2020-06", "2019-06", "mb_txn_amount_ytd", "mobile_banking", "25.4"),
-        ("2020-06", "2019-06", "mb_txn_count_ytd", "mobile_banking", "21.8"),
-        ("2020-07", "2019-07", "pm_new_active_accounts_ytd", "precious_metals", "58.35"),
-    ],
+    "figure", PAGE.figures(), ids=lambda f: f"{f.period}-{f.kpi_code}-{f.entity}"
 )
-def test_computed_yoy_rounds_to_the_published_rate(current, prior, kpi, lob, published):
-    now, before = cells(current, lob)[kpi, "icbc"], cells(prior, lob)[kpi, "icbc"]
+def test_published_figures_sit_in_their_month_as_printed(figure):
+    cell = cells(str(figure.period), figure.lob_code)[figure.kpi_code, figure.entity]
+    assert cell == (_printed(figure), figure.unit, "已发布")
+
+
+def test_the_runner_up_and_the_month_compared_with_are_derived_from_the_page():
+    june = cells("2020-06", "mobile_banking")
+    assert june["mb_customers", "ccb"] == ("3.6738", "亿户", "推算：3.85亿户−领先1762万户")
+    assert june["mb_monthly_active", "ccb"] == ("7401", "万户", "推算：7726万户−领先325万户")
+    assert cells("2020-03", "precious_metals")["pm_pool_usd", "icbc"] == (
+        "28.66",
+        "亿美元",
+        "推算：29.85亿美元−较3月末净增1.19亿美元",
+    )
+
+
+@pytest.mark.parametrize(
+    "rate",
+    [s for s in PAGE.statements if s.measure == "yoy_rate"],
+    ids=lambda s: s.kpi_code,
+)
+def test_computed_yoy_rounds_to_the_published_rate(rate):
+    current, prior = str(rate.period), str(rate.period.shift(-12))
+    now = cells(current, rate.lob_code)[rate.kpi_code, "icbc"]
+    before = cells(prior, rate.lob_code)[rate.kpi_code, "icbc"]
     assert now[1] == before[1]
     assert before[2].startswith("推算：")
-    rate = (Decimal(now[0]) / Decimal(before[0]) - 1) * 100
-    assert rate.quantize(Decimal(published)) == Decimal(published)
+    computed = (Decimal(now[0]) / Decimal(before[0]) - 1) * 100
+    assert computed.quantize(rate.value) == rate.value
 
 
 def test_synthetic_months_are_demo_data_and_ytd_resets_each_january():

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from strategy_briefs.config import Settings
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.delivery.sink import read_mailbox, run_sink
 from strategy_briefs.orchestration.notify import notify_delivery_deadline_missed, one_line
+from strategy_briefs_demo.sink import run_sink
 
 
 def test_deadline_alert_mails_each_operator_one_line(tmp_path, monkeypatch):

@@ -8,9 +8,10 @@ import logging
 import socket
 
 from strategy_briefs.config import Settings
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.delivery.sink import read_mailbox, run_sink
 from strategy_briefs.orchestration.notify import OperatorNotice, notify_operators
+from strategy_briefs_demo.sink import run_sink
 
 
 def notice(run_id: str) -> OperatorNotice:

@@ -31,18 +31,22 @@ from psycopg import sql
 from strategy_briefs import warehouse
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import Settings
+from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
-from strategy_briefs.delivery.sink import read_mailbox, run_sink
-from strategy_briefs.orchestration.celery_run import (
+from strategy_briefs.orchestration.environment import (
+    WORKER_NAME_ENV,
+    airflow_environment,
+)
+from strategy_briefs.orchestration.history import load_history
+from strategy_briefs.periods import BANK_TIMEZONE, Period
+from strategy_briefs_demo.sink import free_port, run_sink
+from tests.helpers.celery_stack import (
+    HOSTNAME_CALLABLE,
     CeleryStack,
     CeleryStackConfig,
     celery_environment,
-    free_port,
     redis_reachable,
 )
-from strategy_briefs.orchestration.environment import airflow_environment
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import BANK_TIMEZONE, Period
 
 DAG_ID = "strategy_briefs_monthly"
 PERIOD = Period.parse("2020-06")
@@ -249,3 +253,14 @@ def test_redis_check_rejects_a_server_that_is_not_redis():
         reason = redis_reachable("127.0.0.1", port, timeout=2)
         thread.join(5)
     assert reason is not None and "did not answer PING" in reason
+
+
+def test_workers_on_one_machine_report_their_own_hostnames(monkeypatch):
+    """The workers' `[core] hostname_callable`, as Airflow itself resolves and calls it."""
+    from airflow.utils.net import get_hostname
+
+    monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", HOSTNAME_CALLABLE)
+    monkeypatch.setenv(WORKER_NAME_ENV, "worker-2")
+    assert get_hostname() == f"{socket.getfqdn()}/worker-2"
+    monkeypatch.delenv(WORKER_NAME_ENV)
+    assert get_hostname() == socket.getfqdn()

@@ -36,7 +36,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from airflow_api import (
+
+from strategy_briefs.config import Settings
+from strategy_briefs.orchestration.environment import DBT_DOCS_SLUG, airflow_environment
+from strategy_briefs.warehouse import WarehouseParams
+from tests.helpers.airflow_api import (
     ApiServer,
     chromium_or_skip,
     headless_chromium,
@@ -45,11 +49,7 @@ from airflow_api import (
     running_api_server,
     sign_in,
 )
-
-from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.celery_run import airflow_executable
-from strategy_briefs.orchestration.environment import DBT_DOCS_SLUG, airflow_environment
-from strategy_briefs.warehouse import WarehouseParams
+from tests.helpers.celery_stack import airflow_executable
 
 DAG_ID = "strategy_briefs_monthly"
 TASK_GROUPS = ("ingest", "warehouse", "briefs", "delivery")

@@ -1,7 +1,7 @@
-"""Email delivery of the briefs: recipients, messages, ledger, sending, gate, archive, sink.
+"""Email delivery of the briefs: recipients, messages, ledger, sending, gate, archive.
 
-Imports stay light: Airflow is imported only when `AirflowSmtpSender` first connects,
-aiosmtpd only when a sink starts.
+Imports stay light: Airflow is imported only when `AirflowSmtpSender` first connects. The
+demo's loopback SMTP sink is not here: it is `strategy_briefs_demo.sink` (demo/).
 """
 
 from strategy_briefs.delivery.gate import GateResult, check_gate

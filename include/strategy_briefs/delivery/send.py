@@ -432,7 +432,7 @@ def reconcile_with_mailbox(params: WarehouseParams, period: str, eml_dir: Path) 
     the server accepted it. Returns the Message-IDs resolved as accepted; rows without
     evidence stay 'unknown' for an operator.
     """
-    from strategy_briefs.delivery.sink import read_mailbox
+    from strategy_briefs.delivery.mailbox import read_mailbox
 
     delivered = {(str(m.message["Message-ID"]).strip(), m.delivered_to): m.path
                  for m in read_mailbox(eml_dir)}  # fmt: skip

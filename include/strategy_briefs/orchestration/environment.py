@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 from strategy_briefs import roles
 from strategy_briefs.config import Settings
@@ -29,6 +30,23 @@ NO_TELEMETRY = {
     "SCARF_NO_ANALYTICS": "true",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
 }
+
+
+# Set per Celery worker process when several share one machine (tests/scaleout);
+# `worker_hostname` puts it into every task instance's hostname.
+WORKER_NAME_ENV = "STRATEGY_BRIEFS_CELERY_WORKER"
+
+
+def worker_hostname() -> str:
+    """`[core] hostname_callable` for Celery workers sharing a machine: `<fqdn>/<worker>`.
+
+    Their machine's name is the same; the suffix tells them apart in the metadata database
+    (which worker ran which task). Without `WORKER_NAME_ENV`, the machine's name, as
+    Airflow's default callable gives it.
+    """
+    name = socket.getfqdn()
+    worker = os.environ.get(WORKER_NAME_ENV)
+    return f"{name}/{worker}" if worker else name
 
 
 def local_smtp_connection(port: int = DEFAULT_SINK_PORT) -> str:

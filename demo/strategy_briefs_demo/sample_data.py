@@ -1,14 +1,15 @@
 """The bundled sample submissions (the demo) and large benchmark files.
 
 `write_sample(incoming_dir)` writes `<incoming>/<YYYY-MM>/<lob>.csv` for 2019-01 .. 2020-07.
-Every figure the special-edition page publishes (../shared/seed/FIGURES.md) sits in its
-month exactly as printed, with its qualifier, note `已发布`. Figures the page lets us
-derive (prior-year points from published YoY rates, 建行 from published leads, end of
-March from a published increase) carry a note starting `推算：`. Everything else is made up
-by a seeded generator that passes exactly through those points; those rows carry the note
-`演示数据` (so `is_demo_data` is true) and must be labelled as demonstration data wherever
-they show. Run `python -m strategy_briefs.sample_data [DIR]` to regenerate; the output is
-deterministic.
+Every figure the special-edition page publishes (`published_figures.csv`, read through
+`strategy_briefs_demo.published`) sits in its month exactly as printed, with its qualifier,
+note `已发布`. Figures the page lets us derive (prior-year points from published YoY rates,
+建行 from published leads, end of March from a published increase) carry a note starting
+`推算：`. Everything else is made up by a seeded generator that passes exactly through those
+points; those rows carry the note `演示数据` (so `is_demo_data` is true) and must be labelled
+as demonstration data wherever they show. Here live only the made-up series' shapes (unit
+decimals, growth, noise) and the made-up points. Run `python -m strategy_briefs_demo.sample_data
+[DIR]` to regenerate data/incoming; the output is deterministic.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from strategy_briefs.periods import Period, months_between
+from strategy_briefs_demo.published import PublishedPage, read_page
+
 SEED = "strategy-briefs-sample-v1"
 FIRST_MONTH = "2019-01"
 LAST_MONTH = "2020-07"
@@ -32,17 +36,19 @@ BANK_ORDER = ("icbc", "ccb", "abc", "boc")
 
 
 def months(first: str = FIRST_MONTH, last: str = LAST_MONTH) -> list[str]:
-    start, end = _index(first), _index(last)
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(start, end + 1)]
+    return [str(p) for p in months_between(Period.parse(first), Period.parse(last))]
 
 
 def _index(period: str) -> int:
-    return int(period[:4]) * 12 + int(period[5:7]) - 1
+    """The month as a number on the series' time axis (one per month)."""
+    month = Period.parse(period)
+    return month.year * 12 + month.month - 1
 
 
-def _format(value: float, decimals: int) -> str:
+def _format(value: float | Decimal, decimals: int) -> str:
     quantum = Decimal(1).scaleb(-decimals)
-    return str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    exact = value if isinstance(value, Decimal) else Decimal(repr(value))
+    return str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def _gauss(*key: object) -> float:
@@ -153,8 +159,31 @@ class Series:
         return out
 
 
-def _derived(value: float, decimals: int, how: str) -> Point:
-    return Point(_format(value, decimals), f"推算：{how}")
+def _page_series(
+    page: PublishedPage, kpi: str, decimals: int, *, demo_points=None, **shape
+) -> Series:
+    """The series through the page's figure of `kpi` for the reporting bank, in the unit the
+    page prints it in, plus the point the page lets us derive (the prior year from its YoY
+    rate, the month its change is counted from) and any made-up `demo_points`."""
+    figure = page.figure(kpi)
+    printed = f"{figure.text}{figure.unit}"
+    points = {str(figure.period): Point(figure.text, PUBLISHED, figure.qualifier or "")}
+    rate = page.stated(kpi, "yoy_rate")
+    if rate is not None:
+        month, value = page.prior_year(kpi, decimals)
+        points[str(month)] = Point(str(value), f"推算：{printed}÷(1+{rate.text}%)")
+        _check_yoy(figure.text, points[str(month)], rate.text)
+    change = page.stated(kpi, "change_since")
+    if change is not None:
+        month, value = page.before_change(kpi)
+        how = f"推算：{printed}−较{month.month}月末净增{change.text}{change.unit}"
+        points[str(month)] = Point(_format(value, decimals), how)
+    rise = page.stated(kpi, "yoy_pp")
+    for month, point in (demo_points or {}).items():
+        if rise is not None and month == str(figure.period.shift(-12)):
+            _check_rise(figure.text, point, rise.text)
+        points[month] = point
+    return Series(figure.lob_code, kpi, figure.unit, decimals, points, **shape)
 
 
 def _check_yoy(current: str, prior: Point, published_pct: str) -> None:
@@ -165,121 +194,50 @@ def _check_yoy(current: str, prior: Point, published_pct: str) -> None:
         raise AssertionError(f"{prior}: YoY {rate} does not round to {published_pct}%")
 
 
-def _mobile_banking() -> list[Series]:
-    lob = "mobile_banking"
-    mau_2019 = _derived(7726 / 1.177, 2, "7726万户÷(1+17.7%)")
-    amount_2019 = _derived(31.5 / 1.254, 4, "31.5万亿元÷(1+25.4%)")
-    count_2019 = _derived(369.0 / 1.218, 2, "369.0亿笔÷(1+21.8%)")
-    _check_yoy("7726", mau_2019, "17.7")
-    _check_yoy("31.5", amount_2019, "25.4")
-    _check_yoy("369.0", count_2019, "21.8")
-    june = "2020-06"
+def _check_rise(current: str, prior: Point, published_pp: str) -> None:
+    """A made-up prior year must keep the page's "up more than N percentage points"."""
+    if Decimal(current) - Decimal(prior.text) <= Decimal(published_pp):
+        raise AssertionError(f"{prior}: {current} is not {published_pp}pp above it")
+
+
+def _runner_up_point(page: PublishedPage, kpi: str) -> tuple[str, Point]:
+    """(bank, its point in the page's month): the reporting bank's figure less its lead."""
+    figure, lead = page.figure(kpi), page.stated(kpi, "lead")
+    bank, value = page.runner_up(kpi)
+    how = f"推算：{figure.text}{figure.unit}−领先{lead.text}{lead.unit}"
+    return bank, Point(format(value, "f"), how)
+
+
+def _mobile_banking(page: PublishedPage) -> list[Series]:
+    lob, june = "mobile_banking", "2020-06"
     series = [
-        Series(lob, "mb_customers", "亿户", 4, {june: Point("3.85")}, annual_growth=0.11),
-        Series(
-            lob,
-            "mb_market_share",
-            "%",
-            1,
-            {june: Point("30")},
-            ratio=True,
-            annual_growth=0.8,
-            noise=0.15,
-        ),
-        Series(
-            lob,
-            "mb_monthly_active",
-            "万户",
-            2,
-            {"2019-06": mau_2019, june: Point("7726")},
-            noise=0.01,
-        ),
-        Series(
-            lob,
-            "mb_txn_amount_ytd",
-            "万亿元",
-            4,
-            {"2019-06": amount_2019, june: Point("31.5")},
-            ytd=True,
-            noise=0.03,
-        ),
-        Series(
-            lob,
-            "mb_txn_count_ytd",
-            "亿笔",
-            2,
-            {"2019-06": count_2019, june: Point("369.0")},
-            ytd=True,
-            noise=0.03,
-        ),
-        Series(
-            lob,
-            "mb_online_share_wealth",
-            "%",
-            2,
-            {june: Point("99", qualifier="超过")},
-            ratio=True,
-            annual_growth=0.6,
-            noise=0.05,
-        ),
-        Series(
-            lob,
-            "mb_pen_credit_card",
-            "%",
-            2,
-            {june: Point("82.5")},
-            ratio=True,
-            annual_growth=4.0,
-            noise=0.2,
-        ),
+        _page_series(page, "mb_customers", 4, annual_growth=0.11),
+        _page_series(page, "mb_market_share", 1, ratio=True, annual_growth=0.8, noise=0.15),
+        _page_series(page, "mb_monthly_active", 2, noise=0.01),
+        _page_series(page, "mb_txn_amount_ytd", 4, ytd=True, noise=0.03),
+        _page_series(page, "mb_txn_count_ytd", 2, ytd=True, noise=0.03),
+        _page_series(page, "mb_online_share_wealth", 2, ratio=True, annual_growth=0.6, noise=0.05),
+        _page_series(page, "mb_pen_credit_card", 2, ratio=True, annual_growth=4.0, noise=0.2),
         # YoY "up more than 10 / 6 percentage points": the 2019-06 demo points respect it
-        Series(
-            lob,
+        _page_series(
+            page,
             "mb_pen_managed",
-            "%",
             2,
-            {"2019-06": Point("63.52", DEMO), june: Point("74.09")},
+            demo_points={"2019-06": Point("63.52", DEMO)},
             ratio=True,
             noise=0.2,
         ),
-        Series(
-            lob,
-            "mb_pen_payroll",
-            "%",
-            2,
-            {june: Point("74.83")},
-            ratio=True,
-            annual_growth=5.0,
-            noise=0.2,
-        ),
-        Series(
-            lob,
-            "mb_pen_in_branch",
-            "%",
-            2,
-            {june: Point("60.8")},
-            ratio=True,
-            annual_growth=6.0,
-            noise=0.3,
-        ),
-        Series(
-            lob,
+        _page_series(page, "mb_pen_payroll", 2, ratio=True, annual_growth=5.0, noise=0.2),
+        _page_series(page, "mb_pen_in_branch", 2, ratio=True, annual_growth=6.0, noise=0.3),
+        _page_series(
+            page,
             "mb_pen_new",
-            "%",
             2,
-            {"2019-06": Point("39.17", DEMO), june: Point("45.58")},
+            demo_points={"2019-06": Point("39.17", DEMO)},
             ratio=True,
             noise=0.3,
         ),
-        Series(
-            lob,
-            "mb_personal_customers_total",
-            "亿户",
-            2,
-            {june: Point("6.6")},
-            annual_growth=0.05,
-            noise=0.002,
-        ),
+        _page_series(page, "mb_personal_customers_total", 2, annual_growth=0.05, noise=0.002),
     ]
     customers, active = series[0], series[2]
     # Peers: the runner-up 建行 from the published leads; 农行/中行 made up, so that a rank
@@ -299,162 +257,44 @@ def _mobile_banking() -> list[Series]:
                 points[month] = Point(
                     _format(float(text) * share * (1 + 0.004 * z), decimals), DEMO
                 )
-            if bank == "ccb":
-                points[june] = (
-                    Point("3.6738", "推算：3.85亿户−领先1762万户")
-                    if kpi == "mb_customers"
-                    else Point("7401", "推算：7726万户−领先325万户")
-                )
+            runner_up, point = _runner_up_point(page, kpi)
+            if bank == runner_up:
+                points[june] = point
             series.append(Series(lob, kpi, base.unit, decimals, points, entity=bank))
     for kpi in ("mb_customers_rank", "mb_monthly_active_rank"):
-        series.append(Series(lob, kpi, "位", 0, {june: Point("1")}, first=june, last=june))
+        series.append(_page_series(page, kpi, 0, first=june, last=june))
     return series
 
 
-def _credit_card() -> list[Series]:
-    lob, june = "credit_card", "2020-06"  # the page gives no month: treated as June 2020
+def _credit_card(page: PublishedPage) -> list[Series]:
+    # the page gives no month: its figures are dated June 2020 (published_figures.csv)
     return [
-        Series(
-            lob,
-            "cc_online_acq_share",
-            "%",
-            1,
-            {june: Point("50", qualifier="超过")},
-            ratio=True,
-            annual_growth=7.0,
-            noise=0.4,
-        ),
-        Series(lob, "cc_epay_merchants", "万户", 1, {june: Point("212")}, annual_growth=0.35),
-        Series(lob, "cc_rongejie_balance", "亿元", 1, {june: Point("820")}, annual_growth=0.18),
-        Series(
-            lob,
-            "cc_rongejie_disbursed_cum",
-            "亿元",
-            0,
-            {june: Point("4800", qualifier="超过")},
-            annual_growth=0.3,
-            noise=0.001,
-        ),
-        Series(
-            lob,
-            "cc_rongejie_npl",
-            "%",
-            2,
-            {june: Point("1.37")},
-            ratio=True,
-            annual_growth=0.1,
-            noise=0.03,
-        ),
-        Series(
-            lob, "cc_rongejie_platforms", "个", 0, {june: Point("13")}, annual_growth=0.4, noise=0.0
-        ),
-        Series(
-            lob,
-            "cc_elife_registered",
-            "万户",
-            0,
-            {june: Point("7200", qualifier="超过")},
-            annual_growth=0.2,
-            noise=0.002,
-        ),
-        Series(
-            lob,
-            "cc_elife_registered_rank",
-            "位",
-            0,
-            {june: Point("1")},
-            noise=0.0,
-            annual_growth=0.0,
-        ),
-        Series(
-            lob,
-            "cc_elife_bound",
-            "万户",
-            0,
-            {june: Point("5100", qualifier="超过")},
-            annual_growth=0.2,
-            noise=0.002,
-        ),
-        Series(
-            lob,
-            "cc_scenarios",
-            "个",
-            0,
-            {june: Point("3000", qualifier="余")},
-            annual_growth=0.6,
-            noise=0.01,
-        ),
+        _page_series(page, "cc_online_acq_share", 1, ratio=True, annual_growth=7.0, noise=0.4),
+        _page_series(page, "cc_epay_merchants", 1, annual_growth=0.35),
+        _page_series(page, "cc_rongejie_balance", 1, annual_growth=0.18),
+        _page_series(page, "cc_rongejie_disbursed_cum", 0, annual_growth=0.3, noise=0.001),
+        _page_series(page, "cc_rongejie_npl", 2, ratio=True, annual_growth=0.1, noise=0.03),
+        _page_series(page, "cc_rongejie_platforms", 0, annual_growth=0.4, noise=0.0),
+        _page_series(page, "cc_elife_registered", 0, annual_growth=0.2, noise=0.002),
+        _page_series(page, "cc_elife_registered_rank", 0, noise=0.0, annual_growth=0.0),
+        _page_series(page, "cc_elife_bound", 0, annual_growth=0.2, noise=0.002),
+        _page_series(page, "cc_scenarios", 0, annual_growth=0.6, noise=0.01),
     ]
 
 
-def _precious_metals() -> list[Series]:
-    lob, june, july = "precious_metals", "2020-06", "2020-07"
-    accounts_2019 = _derived(83 / 1.5835, 4, "83万户÷(1+58.35%)")
-    _check_yoy("83", accounts_2019, "58.35")
+def _precious_metals(page: PublishedPage) -> list[Series]:
     return [
-        Series(lob, "pm_pool_balance", "吨", 2, {july: Point("53.44")}, annual_growth=0.06),
-        Series(lob, "pm_pool_jicunjin", "吨", 2, {july: Point("16.48")}, annual_growth=0.08),
-        Series(lob, "pm_pool_ruyijin", "吨", 2, {july: Point("35.94")}, annual_growth=0.05),
-        Series(
-            lob,
-            "pm_pool_usd",
-            "亿美元",
-            2,
-            {
-                "2020-03": _derived(29.85 - 1.19, 2, "29.85亿美元−较3月末净增1.19亿美元"),
-                july: Point("29.85"),
-            },
-            noise=0.01,
-        ),
-        Series(
-            lob,
-            "pm_new_active_accounts_ytd",
-            "万户",
-            4,
-            {"2019-07": accounts_2019, july: Point("83")},
-            ytd=True,
-            noise=0.05,
-        ),
+        _page_series(page, "pm_pool_balance", 2, annual_growth=0.06),
+        _page_series(page, "pm_pool_jicunjin", 2, annual_growth=0.08),
+        _page_series(page, "pm_pool_ruyijin", 2, annual_growth=0.05),
+        _page_series(page, "pm_pool_usd", 2, noise=0.01),
+        _page_series(page, "pm_new_active_accounts_ytd", 4, ytd=True, noise=0.05),
         # the card was launched two months before the page: no history before June 2020
-        Series(
-            lob,
-            "pm_card_sales",
-            "万件",
-            1,
-            {july: Point("20", qualifier="近")},
-            first=june,
-            annual_growth=60.0,
-            noise=0.0,
-        ),
-        Series(
-            lob,
-            "pm_retail_sales_ytd",
-            "亿元",
-            2,
-            {june: Point("23")},
-            ytd=True,
-            annual_growth=0.02,
-            noise=0.05,
-        ),
-        Series(
-            lob,
-            "pm_fee_income_ytd",
-            "亿元",
-            2,
-            {june: Point("4.01")},
-            ytd=True,
-            annual_growth=0.21,
-            noise=0.05,
-        ),
-        Series(
-            lob,
-            "pm_partner_platforms",
-            "个",
-            0,
-            {july: Point("8")},
-            first="2020-05",
-            annual_growth=3.0,
-            noise=0.0,
+        _page_series(page, "pm_card_sales", 1, first="2020-06", annual_growth=60.0, noise=0.0),
+        _page_series(page, "pm_retail_sales_ytd", 2, ytd=True, annual_growth=0.02, noise=0.05),
+        _page_series(page, "pm_fee_income_ytd", 2, ytd=True, annual_growth=0.21, noise=0.05),
+        _page_series(
+            page, "pm_partner_platforms", 0, first="2020-05", annual_growth=3.0, noise=0.0
         ),
     ]
 
@@ -473,35 +313,33 @@ _BRANCHES = {
     "四川": (4510, 0.15),
 }
 
-# The page's branch figures (published at June 2020, the first branch of each) and two made-up
-# branches each below it, so that the branch's standing is computed, not asserted:
-# kpi -> (unit, decimals, ratio, [(branch, June value)], the first branch's published)
+# Each branch figure the page publishes (its first branch) and two made-up branches below
+# it, so that the branch's standing is computed, not asserted:
+# kpi -> (decimals, ratio, [(made-up branch, June value)])
 _BRANCH_SPOTLIGHTS = {
-    "pb_branch_fx_asset_penetration": ("%", 0, True, [("上海", 58), ("北京", 41), ("广东", 37)]),
-    "pb_branch_credit_card_coverage": ("%", 0, True, [("北京", 79), ("上海", 66), ("江苏", 61)]),
-    "pb_branch_rongex_coverage": ("%", 0, True, [("江苏", 96), ("浙江", 91), ("广东", 88)]),
-    "pb_branch_inclusive_drawdown_cum": (
-        "亿元",
-        1,
-        False,
-        [("浙江", 38.6), ("江苏", 27.3), ("广东", 24.1)],
-    ),
+    "pb_branch_fx_asset_penetration": (0, True, [("北京", "41"), ("广东", "37")]),
+    "pb_branch_credit_card_coverage": (0, True, [("上海", "66"), ("江苏", "61")]),
+    "pb_branch_rongex_coverage": (0, True, [("浙江", "91"), ("广东", "88")]),
+    "pb_branch_inclusive_drawdown_cum": (1, False, [("江苏", "27.3"), ("广东", "24.1")]),
 }
 
 
-def _branch_spotlights(lob: str, june: str) -> list[Series]:
+def _branch_spotlights(page: PublishedPage) -> list[Series]:
     series = []
-    for kpi, (unit, decimals, ratio, branches) in _BRANCH_SPOTLIGHTS.items():
-        for index, (branch, value) in enumerate(branches):
-            note = PUBLISHED if index == 0 else DEMO
+    for kpi, (decimals, ratio, made_up) in _BRANCH_SPOTLIGHTS.items():
+        [published] = [f for f in page.figures() if f.kpi_code == kpi]
+        month = str(published.period)
+        branches = [(published.entity, Point(published.text, PUBLISHED))]
+        branches += [(f"branch:{name}", Point(value, DEMO)) for name, value in made_up]
+        for entity, point in branches:
             series.append(
                 Series(
-                    lob,
+                    published.lob_code,
                     kpi,
-                    unit,
+                    published.unit,
                     decimals,
-                    {june: Point(str(value), note)},
-                    entity=f"branch:{branch}",
+                    {month: point},
+                    entity=entity,
                     ratio=ratio,
                     annual_growth=4.0 if ratio else 0.3,
                     noise=0.3 if ratio else 0.004,
@@ -510,37 +348,16 @@ def _branch_spotlights(lob: str, june: str) -> list[Series]:
     return series
 
 
-def _private_banking() -> list[Series]:
+def _private_banking(page: PublishedPage) -> list[Series]:
     lob, june = "private_banking", "2020-06"
     series = [
-        Series(
-            lob, "pb_clients", "万户", 2, {june: Point("10.5")}, annual_growth=0.22, noise=0.003
-        ),
-        Series(lob, "pb_aum", "万亿元", 3, {june: Point("1.8")}, annual_growth=0.14),
-        Series(
-            lob,
-            "pb_clients_peer",
-            "万户",
-            2,
-            {june: Point("16.9")},
-            annual_growth=0.15,
-            noise=0.003,
-        ),
-        Series(
-            lob, "pb_clients_peer_rank", "位", 0, {june: Point("1")}, annual_growth=0.0, noise=0.0
-        ),
-        Series(lob, "pb_aum_peer", "万亿元", 3, {june: Point("2.09")}, annual_growth=0.12),
-        Series(lob, "pb_fx_clients", "万户", 2, {june: Point("5.2")}, annual_growth=0.2),
-        Series(
-            lob,
-            "pb_fx_penetration",
-            "%",
-            1,
-            {june: Point("30", qualifier="超过")},
-            ratio=True,
-            annual_growth=3.0,
-            noise=0.3,
-        ),
+        _page_series(page, "pb_clients", 2, annual_growth=0.22, noise=0.003),
+        _page_series(page, "pb_aum", 3, annual_growth=0.14),
+        _page_series(page, "pb_clients_peer", 2, annual_growth=0.15, noise=0.003),
+        _page_series(page, "pb_clients_peer_rank", 0, annual_growth=0.0, noise=0.0),
+        _page_series(page, "pb_aum_peer", 3, annual_growth=0.12),
+        _page_series(page, "pb_fx_clients", 2, annual_growth=0.2),
+        _page_series(page, "pb_fx_penetration", 1, ratio=True, annual_growth=3.0, noise=0.3),
     ]
     for branch, (clients, growth) in _BRANCHES.items():
         series.append(
@@ -555,11 +372,14 @@ def _private_banking() -> list[Series]:
                 noise=0.003,
             )
         )
-    return series + _branch_spotlights(lob, june)
+    return series + _branch_spotlights(page)
 
 
 def all_series() -> list[Series]:
-    return _mobile_banking() + _credit_card() + _precious_metals() + _private_banking()
+    page = read_page()
+    return (
+        _mobile_banking(page) + _credit_card(page) + _precious_metals(page) + _private_banking(page)
+    )
 
 
 @dataclass(frozen=True)
@@ -595,10 +415,7 @@ def sample_rows(catalogue=None) -> dict[tuple[str, str], list[SampleRow]]:
 
 def _display_order(catalogue) -> dict[str, int]:
     if catalogue is None:
-        from strategy_briefs.catalogue import load_catalogue
-        from strategy_briefs.config import PROJECT_ROOT
-
-        catalogue = load_catalogue(PROJECT_ROOT / "dbt_project" / "seeds")
+        catalogue = read_page().catalogue
     return {code: kpi.display_order for code, kpi in catalogue.kpis.items()}
 
 
@@ -677,9 +494,9 @@ def write_large_submission(path: Path, rows: int, *, period: str = "2020-06") ->
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    from strategy_briefs.config import PROJECT_ROOT
+    from strategy_briefs.config import Settings
 
-    target = Path(argv[0]) if argv else PROJECT_ROOT / "data" / "incoming"
+    target = Path(argv[0]) if argv else Settings.from_env().incoming_dir
     written = write_sample(target)
     print(f"wrote {len(written)} files under {target}")
     return 0

@@ -1,4 +1,4 @@
-"""Run the monthly DAG on Airflow's CeleryExecutor, on one machine, for tests and trials.
+"""Run the monthly DAG on Airflow's CeleryExecutor, on one machine: the scale-out test's harness.
 
 The processes the compose `celery` profile runs, as local subprocesses sharing a
 PostgreSQL metadata database (Celery cannot use SQLite): an api-server (execution API
@@ -29,33 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from strategy_briefs.orchestration.environment import WORKER_NAME_ENV, worker_hostname
 from strategy_briefs.warehouse import WarehouseParams
 
-# Set per worker process; `worker_hostname` puts it into every task instance's hostname,
-# so the metadata DB shows which worker ran which task.
-WORKER_NAME_ENV = "STRATEGY_BRIEFS_CELERY_WORKER"
-HOSTNAME_CALLABLE = "strategy_briefs.orchestration.celery_run.worker_hostname"
+# The product's callable (the one production piece of this harness), named as Airflow
+# imports it.
+HOSTNAME_CALLABLE = f"{worker_hostname.__module__}.{worker_hostname.__qualname__}"
 _CELERY_UTILS = "airflow.providers.celery.executors.celery_executor_utils"
 
 
 class CeleryStackError(RuntimeError):
     """A process of the stack did not start or the run did not finish in time."""
-
-
-def worker_hostname() -> str:
-    """`[core] hostname_callable` for the workers: `<fqdn>/<worker name>`.
-
-    Several workers on one machine share its name; the suffix tells them apart.
-    """
-    name = socket.getfqdn()
-    worker = os.environ.get(WORKER_NAME_ENV)
-    return f"{name}/{worker}" if worker else name
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def redis_reachable(host: str = "127.0.0.1", port: int = 6379, timeout: float = 2.0) -> str | None:

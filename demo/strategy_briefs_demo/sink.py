@@ -1,10 +1,12 @@
 """A local SMTP sink on loopback that saves every delivered message as a `.eml` file.
 
-For the demo (open what executives would receive) and the tests (a real SMTP server).
-Each envelope recipient gets its own file, with a `Delivered-To:` line prepended as a
-mail server's local delivery does, so a mailbox can be checked per recipient.
+For the demo (open what executives would receive), `make airflow` and the tests (a real
+SMTP server). Each envelope recipient gets its own file, with a `Delivered-To:` line
+prepended as a mail server's local delivery does, so a mailbox can be checked per recipient
+(`strategy_briefs.delivery.mailbox.read_mailbox` reads them back). Not part of the product:
+the image never holds it; production mail goes to the bank's relay.
 
-    python -m strategy_briefs.delivery.sink --port 8025 --out output/sink
+    python -m strategy_briefs_demo.sink --port 8025 --out output/sink
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from pathlib import Path
 
 _SAFE = re.compile(r"[^A-Za-z0-9@._-]+")
@@ -111,22 +110,6 @@ def run_sink(
         yield RunningSink(host, port, Path(out_dir))
     finally:
         controller.stop()
-
-
-@dataclass(frozen=True)
-class ReceivedMessage:
-    path: Path
-    delivered_to: str
-    message: EmailMessage
-
-
-def read_mailbox(out_dir: Path) -> list[ReceivedMessage]:
-    """Every `.eml` the sink saved, oldest first."""
-    received = []
-    for path in sorted(Path(out_dir).glob("*.eml")):
-        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        received.append(ReceivedMessage(path, str(message["Delivered-To"]).lower(), message))
-    return received
 
 
 def main(argv: list[str] | None = None) -> None:

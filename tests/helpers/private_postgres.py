@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,14 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strategy_briefs.warehouse import WarehouseParams
+from strategy_briefs_demo.sink import free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,7 @@ class PrivatePostgres:
 def private_postgres() -> Iterator[PrivatePostgres]:
     folder = Path(tempfile.mkdtemp(prefix="sb-private-pg-"))
     folder.chmod(0o777)  # the server's user writes its socket and log here
-    server = PrivatePostgres(folder, _free_port())
+    server = PrivatePostgres(folder, free_port())
     server._run("initdb", "-D", str(folder / "data"), "-U", "postgres", "-A", "trust")
     server.start()
     try:

@@ -1,26 +1,23 @@
 """Golden pages: the demo June edition and the mobile-banking brief, rendered from the
-hand-built FIGURES.md facts and the sample highlights (demo_facts.py), rasterised by
+page's published figures (demo_facts.py) and the sample highlights, rasterised by
 poppler's pdftoppm.
 
-`python tests/briefs/golden.py` (or `make golden`) rewrites the reference PNGs in
+`python -m tests.helpers.golden` (or `make golden`) rewrites the reference PNGs in
 tests/briefs/golden/ after an intended change to the templates; look at every page before
-committing them. test_brief_layout.py compares fresh renders with them.
+committing them. tests/briefs/test_brief_layout.py compares fresh renders with them.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history  # noqa: E402
+from strategy_briefs.briefs.render import render_documents
+from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 
-from strategy_briefs.briefs.render import render_documents  # noqa: E402
-
-GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN_DIR = Path(__file__).parents[1] / "briefs" / "golden"
 DPI = 40
 DOCUMENTS = ("special_edition", "mobile_banking")  # brief ids with reference pages
 

@@ -11,11 +11,10 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from demo_facts import CATALOGUE, UNIT_FACTORS, demo_facts
-
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.facts import BriefFact
 from strategy_briefs.briefs.numbers import format_points, format_rate_change
+from tests.helpers.demo_facts import CATALOGUE, UNIT_FACTORS, demo_facts
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # every judgement phrase and the one rule allowed to write it

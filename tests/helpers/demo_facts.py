@@ -1,4 +1,7 @@
-"""Brief facts built by hand from FIGURES.md (the published special-edition page), June 2020.
+"""Brief facts of June 2020 built from the published special-edition page: its figures and
+what it says of them come from the demo's published_figures.csv
+(`strategy_briefs_demo.published`); the made-up rest (branches below the page's, a 环比,
+the history) is here.
 
 Catalogue attributes (name, kind, unit, headline, YTD, order) come from the dbt seed, so
 these facts look exactly like rows of marts.brief_facts.
@@ -13,6 +16,8 @@ from decimal import Decimal
 
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint, shift_months
 from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.periods import Period
+from strategy_briefs_demo.published import read_page
 
 PERIOD = "2020-06"
 MONTH = date(2020, 6, 1)
@@ -28,6 +33,7 @@ def _seed(name: str) -> list[dict[str, str]]:
 CATALOGUE = {row["kpi_code"]: row for row in _seed("kpi_catalogue.csv")}
 RANKED = {row["ranks_kpi_code"] for row in CATALOGUE.values() if row["ranks_kpi_code"]}
 UNIT_FACTORS = {row["unit"]: Decimal(row["factor"]) for row in _seed("units.csv")}
+BANKS = {row["bank_code"]: row for row in _seed("peer_banks.csv")}
 
 
 def fact(
@@ -81,99 +87,64 @@ def fact(
     return BriefFact(**values)
 
 
-def first_of_four(lead: str, source: str = "reported") -> dict:
+def first_of_four(lead: str, source: str = "reported", bank: str = "ccb") -> dict:
     return dict(
         peer_rank=1,
         peer_rank_source=source,
         peer_count=4,
-        runner_up_bank_code="ccb",
-        runner_up_short_name="建行",
+        runner_up_bank_code=bank,
+        runner_up_short_name=BANKS[bank]["short_name_zh"],
         lead_over_runner_up=Decimal(lead),
     )
 
 
+# What the hand-built month adds to the page: 5月 is synthetic in the bundled sample, June
+# published, so the monthly-active 环比 is demonstration data.
+_MADE_UP = {"mb_monthly_active": dict(mom_change=Decimal("0.012"), mom_uses_demo_data=True)}
+
+
 def demo_facts() -> list[BriefFact]:
-    D = Decimal
-    return [
-        # 手机银行
-        fact("mb_customers", "3.85", "亿户", **first_of_four("17620000")),
-        fact("mb_market_share", "30", "%"),
+    """The page's figures of the reporting bank (published_figures.csv) as June 2020's brief
+    facts: the page as one month (its end-of-July precious-metals figures too), each with
+    what the page says of it: its 同比, its rank and lead, its change since a month."""
+    page = read_page()
+    rank_of = {kpi.ranks_kpi_code: code for code, kpi in page.catalogue.kpis.items()}
+    facts = [
         fact(
-            "mb_monthly_active",
-            "7726",
-            "万户",
-            yoy_change=D("0.177"),
-            change_unit="rate",
-            mom_change=D("0.012"),
-            mom_uses_demo_data=True,  # May is synthetic in the bundled sample, June published
-            **first_of_four("3250000"),
-        ),
-        fact("mb_txn_amount_ytd", "31.5", "万亿元", yoy_change=D("0.254"), change_unit="rate"),
-        fact("mb_txn_count_ytd", "369.0", "亿笔", yoy_change=D("0.218"), change_unit="rate"),
-        fact("mb_online_share_wealth", "99", "%", qualifier="超过"),
-        fact("mb_pen_credit_card", "82.5", "%"),
-        fact("mb_pen_managed", "74.09", "%", yoy_change=D("10"), change_unit="pp"),
-        fact("mb_pen_payroll", "74.83", "%"),
-        fact("mb_pen_in_branch", "60.8", "%"),
-        fact("mb_pen_new", "45.58", "%", yoy_change=D("6"), change_unit="pp"),
-        fact("mb_personal_customers_total", "6.6", "亿户"),
-        # 信用卡
-        fact("cc_online_acq_share", "50", "%", qualifier="超过"),
-        fact("cc_epay_merchants", "212", "万户"),
-        fact("cc_rongejie_balance", "820", "亿元"),
-        fact("cc_rongejie_disbursed_cum", "4800", "亿元", qualifier="超过"),
-        fact("cc_rongejie_npl", "1.37", "%"),
-        fact("cc_rongejie_platforms", "13", "个"),
-        fact(
-            "cc_elife_registered",
-            "7200",
-            "万户",
-            qualifier="超过",
-            peer_rank=1,
-            peer_rank_source="reported",
-            peer_count=4,
-        ),
-        fact("cc_elife_bound", "5100", "万户", qualifier="超过"),
-        fact("cc_scenarios", "3000", "个", qualifier="余"),
-        # 贵金属
-        fact("pm_pool_balance", "53.44", "吨"),
-        fact("pm_pool_jicunjin", "16.48", "吨"),
-        fact("pm_pool_ruyijin", "35.94", "吨"),
-        fact(
-            "pm_pool_usd",
-            "29.85",
-            "亿美元",
-            since_month=3,
-            change_since_month_base=D("119000000"),  # 较3月末净增1.19亿美元 (the page)
-        ),
-        fact(
-            "pm_new_active_accounts_ytd",
-            "83",
-            "万户",
-            # as the warehouse computes it from the derived prior year (83万户÷(1+58.35%))
-            yoy_change=D("83") / D("52.4155") - 1,
-            change_unit="rate",
-        ),
-        fact("pm_card_sales", "20", "万件", qualifier="近"),
-        fact("pm_retail_sales_ytd", "23", "亿元"),
-        fact("pm_fee_income_ytd", "4.01", "亿元", yoy_change=D("21"), change_unit="pp"),
-        fact("pm_partner_platforms", "8", "个"),
-        # 私人银行
-        fact("pb_clients", "10.5", "万户"),
-        fact("pb_aum", "1.8", "万亿元"),
-        fact(
-            "pb_clients_peer",
-            "16.9",
-            "万户",
-            peer_rank=1,
-            peer_rank_source="reported",
-            peer_count=4,
-        ),
-        fact("pb_aum_peer", "2.09", "万亿元"),
-        fact("pb_fx_clients", "5.2", "万户"),
-        fact("pb_fx_penetration", "30", "%", qualifier="超过"),
-        *branch_facts(),
+            figure.kpi_code,
+            figure.text,
+            figure.unit,
+            qualifier=figure.qualifier,
+            **_page_says(page, figure.kpi_code, rank_of.get(figure.kpi_code)),
+            **_MADE_UP.get(figure.kpi_code, {}),
+        )
+        for figure in page.figures()
+        if figure.entity == "icbc" and page.catalogue.kpis[figure.kpi_code].kind != "rank"
     ]
+    return [*facts, *branch_facts()]
+
+
+def _page_says(page, kpi_code: str, rank_kpi: str | None) -> dict:
+    """A fact's fields from what the page says of its figure besides the figure itself."""
+    said: dict = {}
+    rate, points = page.stated(kpi_code, "yoy_rate"), page.stated(kpi_code, "yoy_pp")
+    if rate is not None:
+        said.update(yoy_change=rate.value / 100, change_unit="rate")
+    if points is not None:
+        said.update(yoy_change=points.value, change_unit="pp")
+    rank = page.stated(rank_kpi, "figure") if rank_kpi else None
+    if rank is not None:
+        said.update(peer_rank=int(rank.value), peer_rank_source="reported", peer_count=4)
+    lead = page.stated(kpi_code, "lead")
+    if lead is not None:
+        said.update(first_of_four(str(lead.value * UNIT_FACTORS[lead.unit]), bank=lead.versus))
+    change = page.stated(kpi_code, "change_since")
+    if change is not None:
+        said.update(
+            since_month=Period.parse(change.versus).month,
+            change_since_month_base=change.value * UNIT_FACTORS[change.unit],
+        )
+    return said
 
 
 def branch_fact(kpi_code, branch, value, unit, rank, count, **overrides) -> BriefFact:
@@ -193,15 +164,12 @@ BRANCH_CLIENTS = [
     ("山东", 7120, 1285),
 ]
 
-# The page's branch figures, first of each, and two made-up branches below it.
-BRANCH_FIGURES = {
-    "pb_branch_fx_asset_penetration": ("%", [("上海", "58"), ("北京", "41"), ("广东", "37")]),
-    "pb_branch_credit_card_coverage": ("%", [("北京", "79"), ("上海", "66"), ("江苏", "61")]),
-    "pb_branch_rongex_coverage": ("%", [("江苏", "96"), ("浙江", "91"), ("广东", "88")]),
-    "pb_branch_inclusive_drawdown_cum": (
-        "亿元",
-        [("浙江", "38.6"), ("江苏", "27.3"), ("广东", "24.1")],
-    ),
+# Below each branch figure the page publishes (the first branch), two made-up branches.
+BRANCHES_BELOW = {
+    "pb_branch_fx_asset_penetration": [("北京", "41"), ("广东", "37")],
+    "pb_branch_credit_card_coverage": [("上海", "66"), ("江苏", "61")],
+    "pb_branch_rongex_coverage": [("浙江", "91"), ("广东", "88")],
+    "pb_branch_inclusive_drawdown_cum": [("江苏", "27.3"), ("广东", "24.1")],
 }
 
 
@@ -222,14 +190,17 @@ def branch_facts() -> list[BriefFact]:
         )
         for rank, (branch, clients, rise) in enumerate(BRANCH_CLIENTS, start=1)
     ]
-    for kpi_code, (unit, branches) in BRANCH_FIGURES.items():
+    page = read_page()
+    for kpi_code, below in BRANCHES_BELOW.items():
+        [published] = [f for f in page.figures() if f.kpi_code == kpi_code]
+        branches = [(published.entity.removeprefix("branch:"), published.text), *below]
         for rank, (branch, value) in enumerate(branches, start=1):
             rows.append(
                 branch_fact(
                     kpi_code,
                     branch,
                     value,
-                    unit,
+                    published.unit,
                     rank,
                     len(branches),
                     is_demo_data=rank != 1,

@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from strategy_briefs.orchestration.celery_run import airflow_executable, free_port
+from strategy_briefs_demo.sink import free_port
+from tests.helpers.celery_stack import airflow_executable
 
 START_TIMEOUT = 300  # generous: the machine may be busy; not a performance assertion
 SIMPLE_AUTH_MANAGER = (

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from demo_facts import demo_facts, demo_history, fact
-
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.catalogue import MAX_SHORT_NAME_CHARS
 from strategy_briefs.ingest.highlights import MAX_ITEMS, MAX_OPENER, MAX_TOTAL
+from tests.helpers.demo_facts import demo_facts, demo_history, fact
 
 EXTRA_PER_LOB = 8
 LONG_NAME = "重点客群线上渠道综合服务覆盖"  # cut to the limit below
