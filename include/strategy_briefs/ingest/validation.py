@@ -229,13 +229,10 @@ class Invalid:
 UNREAD = Invalid("")
 
 
-class Value(NamedTuple):
-    """A value cell as written: the number, its qualifier, whether it had a % sign."""
-
-    number: str
-    qualifier: str | None
-    percent: bool
-    plain: bool  # digits only, within MAX_WHOLE_DIGITS and MAX_DECIMAL_DIGITS by the pattern
+# A value cell as written: (number, qualifier, whether it had a % sign, whether it was a
+# plain number, whose digits the pattern keeps within MAX_WHOLE_DIGITS and
+# MAX_DECIMAL_DIGITS). A plain tuple: a NamedTuple's constructor cost ~1 s per 1M rows.
+Value = tuple[str, str | None, bool, bool]
 
 
 def check_period(text: str | None) -> str | Invalid:
@@ -320,12 +317,12 @@ def check_value(text: str | None) -> Value | Invalid:
     if not text:
         return Invalid("value is empty")
     if _PLAIN_NUMBER.fullmatch(text):  # nearly every cell: no qualifier, sign or separator
-        return Value(text, None, False, True)
+        return (text, None, False, True)
     try:
         parsed = parse_value(text)
     except ValueFormatError as error:  # reading.parse_value's way of saying why
         return Invalid(str(error))
-    return Value(parsed.number, parsed.qualifier, parsed.percent, False)
+    return (parsed.number, parsed.qualifier, parsed.percent, False)
 
 
 def check_unit(text: str | None, kpi: Kpi | None, catalogue: Catalogue) -> Unit | Invalid:
@@ -747,10 +744,15 @@ class _RowRules:
     ) -> tuple[str, str | None, str, Decimal] | None:
         """(number, qualifier, unit, value_base) of the value and unit cells, or None."""
         value = check_value(value_text)
-        ok = type(value) is not Invalid or self._refuse(row_number, "value", value)
-        percent = ok and value.percent
-        if percent and unit_text == "":
-            unit_text = "%"  # '82.5%' may leave its unit empty
+        if type(value) is Invalid:
+            ok = self._refuse(row_number, "value", value)
+            number = qualifier = None
+            percent = plain = False
+        else:
+            ok = True
+            number, qualifier, percent, plain = value
+            if percent and unit_text == "":
+                unit_text = "%"  # '82.5%' may leave its unit empty
         units = self._units.get(kpi.kpi_code if kpi is not None else "")
         unit = (units or self._unit_memo(kpi))[unit_text]
         if type(unit) is Invalid:
@@ -758,18 +760,18 @@ class _RowRules:
         elif percent and (problem := percent_problem(value_text, unit)):
             self._add(row_number, self._header["value"], problem)
             ok = False
-        if type(value) is Invalid:
+        if number is None:
             return None
-        if not value.plain and (problem := digits_problem(value.number)):
+        if not plain and (problem := digits_problem(number)):
             self._add(row_number, self._header["value"], problem)
             return None
         if kpi is None or type(unit) is Invalid:
             return None
-        value_base = Decimal(value.number) * unit.factor
-        if problem := range_problem(value.number, value_base, kpi, self._rank_max):
+        value_base = Decimal(number) * unit.factor
+        if problem := range_problem(number, value_base, kpi, self._rank_max):
             self._add(row_number, self._header["value"], problem)
             return None
-        return (value.number, value.qualifier, unit.unit, value_base) if ok else None
+        return (number, qualifier, unit.unit, value_base) if ok else None
 
     def _unit_memo(self, kpi: Kpi | None) -> _Memo:
         catalogue = self._catalogue
