@@ -373,6 +373,58 @@ def _refused_outside_copy(params, source: _Source, error, *, period, lob_code, r
     return LoadRefused(problems, rejected_id)
 
 
+def _finish_stage(conn, stage_id: int, copied: _Copied, encoding: str | None) -> None:
+    conn.execute(
+        "update raw.staged_loads set row_count = %s, demo_rows = %s, source_encoding = %s"
+        " where stage_id = %s",
+        (copied.rows, copied.demo_rows, encoding, stage_id),
+    )
+
+
+def _finish_line(conn, load_id: int, copied: _Copied, encoding: str | None) -> None:
+    conn.execute(
+        "update raw.load_audit set row_count = %s, source_encoding = %s where load_id = %s",
+        (copied.rows, encoding, load_id),
+    )
+
+
+def _load_file(
+    params,
+    source: _Source,
+    check: SubmissionCheck,
+    *,
+    table,
+    begin,
+    finish,
+    on_progress,
+    period: str,
+    lob_code: str,
+    run_id: str | None,
+) -> tuple[int, int, _Copied]:
+    """One file's transaction: begin (`begin(conn)`: the id its rows carry, the rows it
+    replaced), copy, then `finish` (its counts and encoding, by that id) and commit; or
+    reject: roll back, audit 'rejected' and raise. A lost connection raises as it is."""
+    import psycopg
+
+    context = {"period": period, "lob_code": lob_code, "run_id": run_id}
+    with connect(params, application_name=APPLICATION_NAME) as conn:
+        try:
+            row_id, replaced = begin(conn)
+            prefix = f"{row_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(source.name)}\t"
+            copied = _copy(conn, table, prefix, check, on_progress)
+            if copied.refused is None and not check.problems:
+                finish(conn, row_id, copied, check.encoding)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as error:  # outside the COPY: a permission, a missing table
+            conn.rollback()
+            raise _refused_outside_copy(params, source, error, **context) from error
+        if copied.refused is not None or check.problems:
+            conn.rollback()
+            raise _rejection(params, source, check, copied, **context) from None
+    return row_id, replaced, copied
+
+
 def stage_submission(
     params: WarehouseParams,
     path: Path,
@@ -391,33 +443,24 @@ def stage_submission(
     Raises `SubmissionInvalid` (every problem, the id of the 'rejected' audit row) when the
     file has problems, `LoadRefused` when the warehouse refused it; then nothing is staged.
     """
-    import psycopg
 
     path = Path(path)
     _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
     source = _Source.of(path)
     check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
-    context = {"period": period, "lob_code": lob_code, "run_id": run_id}
-    with connect(params, application_name=APPLICATION_NAME) as conn:
-        try:
-            stage_id = _begin_stage(conn, run_key, period, lob_code, source)
-            prefix = f"{stage_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(source.name)}\t"
-            copied = _copy(conn, STAGED_FIGURES_TABLE, prefix, check, on_progress)
-            if copied.refused is None and not check.problems:
-                conn.execute(
-                    "update raw.staged_loads set row_count = %s, demo_rows = %s,"
-                    " source_encoding = %s where stage_id = %s",
-                    (copied.rows, copied.demo_rows, check.encoding, stage_id),
-                )
-        except psycopg.OperationalError:
-            raise  # the connection or the server failed: a retry may succeed
-        except psycopg.Error as error:  # outside the COPY: a permission, a missing table
-            conn.rollback()
-            raise _refused_outside_copy(params, source, error, **context) from error
-        if copied.refused is not None or check.problems:
-            conn.rollback()
-            raise _rejection(params, source, check, copied, **context) from None
+    stage_id, _, copied = _load_file(
+        params,
+        source,
+        check,
+        table=STAGED_FIGURES_TABLE,
+        begin=lambda conn: (_begin_stage(conn, run_key, period, lob_code, source), 0),
+        finish=_finish_stage,
+        on_progress=on_progress,
+        period=period,
+        lob_code=lob_code,
+        run_id=run_id,
+    )
     log.info(
         "staged %s: %d rows (%d demo) for %s %s, run %s, stage_id %d, %.2fs",
         source.name,
@@ -678,33 +721,24 @@ def load_submission(
     month's run stages every line, then `publish_month`. Its highlights are left alone.
     Raises as `stage_submission`; then nothing of the month changed.
     """
-    import psycopg
 
     path = Path(path)
     _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
     source = _Source.of(path)
     check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
-    context = {"period": period, "lob_code": lob_code, "run_id": run_id}
-    with connect(params, application_name=APPLICATION_NAME) as conn:
-        try:
-            load_id, replaced = _begin_line(conn, period, lob_code, source, run_id)
-            prefix = f"{load_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(source.name)}\t"
-            copied = _copy(conn, FIGURES_TABLE, prefix, check, on_progress)
-            if copied.refused is None and not check.problems:
-                conn.execute(
-                    "update raw.load_audit set row_count = %s, source_encoding = %s"
-                    " where load_id = %s",
-                    (copied.rows, check.encoding, load_id),
-                )
-        except psycopg.OperationalError:
-            raise  # the connection or the server failed: a retry may succeed
-        except psycopg.Error as error:  # outside the COPY: a permission, a missing table
-            conn.rollback()
-            raise _refused_outside_copy(params, source, error, **context) from error
-        if copied.refused is not None or check.problems:
-            conn.rollback()
-            raise _rejection(params, source, check, copied, **context) from None
+    load_id, replaced, copied = _load_file(
+        params,
+        source,
+        check,
+        table=FIGURES_TABLE,
+        begin=lambda conn: _begin_line(conn, period, lob_code, source, run_id),
+        finish=_finish_line,
+        on_progress=on_progress,
+        period=period,
+        lob_code=lob_code,
+        run_id=run_id,
+    )
     result = LoadResult(
         load_id=load_id,
         period=period,

@@ -7,6 +7,24 @@ loader writes while it reads and decides at the end whether to commit.
 
 Rows are normalised per docs/architecture.md: `entity_type`/`entity_code`, `value_base =
 value * factor` (ratios become fractions), `value_submitted` exactly as printed.
+
+Rules (docs/submission-contract.md §6, one function each; a cell's checker returns its
+value or `Invalid(message)`, a rule across cells a message or None):
+- period:   `check_period` ('2020/6', '2020年6月' -> '2020-06'), then one month a file
+            (`_OnePerFile`: the folder's or loader's month, else the first row's)
+- lob:      `check_lob` (code or Chinese name), then one line of business a file
+- kpi_code: `check_kpi` (a catalogue code; a near miss named), `kpi_line_problem` (the
+            file's line's KPI)
+- entity:   `check_entity` (bank code or name, `branch:<name>`), `branch_problem`
+- value:    `check_value` (qualifiers, %, separators), `percent_problem` (a % sign needs
+            unit %), `digits_problem` (what numeric keeps), `range_problem` (ratio, rank,
+            sign)
+- unit:     `check_unit` (a catalogue unit fitting the KPI)
+- note:     `note_problem` (no control characters but tabs and line breaks)
+- file:     duplicate keys (`duplicates.KeyDigests`), the reporting bank's required KPIs
+
+`_RowRules.check` applies them to a row, each cell's checker memoised by the cell's text:
+that memo is the fast path, and there is no other.
 """
 
 from __future__ import annotations
