@@ -15,6 +15,13 @@ figures, or the month stays exactly as it was before the run.
 3. A run killed or failed anywhere before the publish commits leaves `raw.lob_figures`
    as it was; a later publish of the month supersedes an older run's staged files.
 
+Either way a file's load is three steps, each a function: begin (`_begin_stage`, or
+`_begin_line` for `load_submission`'s one line loaded on its own, straight into
+raw.lob_figures in one transaction), copy (`_copy`: the checked rows as COPY data while the
+file is read; what the server refused comes back as a value) and, when the file had
+problems or the server refused it, reject (roll back, then `_rejection`: the 'rejected'
+audit row and the error to raise).
+
 A file loaded twice leaves the same rows. Values travel only as COPY data or query
 parameters; identifiers are `psycopg.sql.Identifier`s.
 """
@@ -26,7 +33,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +73,7 @@ FIGURE_COLUMNS = (  # raw.lob_figures' and raw.staged_figures' own columns
     "source_row",
 )
 STAGED_COLUMNS = ("stage_id", *FIGURE_COLUMNS)  # as the staging COPY sends them
+LOADED_COLUMNS = ("load_id", *FIGURE_COLUMNS)  # as a line loaded on its own sends them
 PROGRESS_ROWS = 10_000  # on_progress is called after every this many rows
 _COPY_CHUNK_ROWS = 2_000  # rows per write: ~200 kB, enough to keep the server busy
 _NULL = "\\N"  # COPY text format's null
@@ -213,17 +221,36 @@ class MonthNotStaged(RuntimeError):
     """
 
 
-class _Rejected(Exception):
-    def __init__(self, db_error: Exception | None = None):
-        super().__init__(db_error)
-        self.db_error = db_error  # None: the validation found the problems
-
-
 def fresh_run_key() -> str:
     """A staging key for a load outside Airflow (no run id): unique, so nothing mixes."""
     import uuid
 
     return f"direct-{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A submission file as its audit and staging rows record it."""
+
+    path: Path
+    name: str  # `<YYYY-MM>/<file>`
+    sha256: str  # '' for an entry refused unopened
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> _Source:
+        readable = refusal(path) is None and path.is_file()  # a refused entry is never opened
+        sha256, size = file_digest(path) if readable else ("", 0)
+        return cls(path, source_name(path), sha256, size)
+
+
+@dataclass(frozen=True)
+class _Copied:
+    """What a COPY of a file's checked rows did: rows sent, and the server's refusal."""
+
+    rows: int
+    demo_rows: int
+    refused: Exception | None  # a psycopg error the COPY ended with (a constraint, say)
 
 
 def _copy_statement(table: str, columns: tuple[str, ...]):
@@ -234,79 +261,99 @@ def _copy_statement(table: str, columns: tuple[str, ...]):
     )
 
 
-def _open_stage(cur, run_key: str, period: str, lob_code: str, name: str, digest) -> int:
-    """The run's staged file for the line, replacing an earlier try of it; its stage_id."""
+def _begin_stage(conn, run_key: str, period: str, lob_code: str, source: _Source) -> int:
+    """Begin: the run's staged file for the line, replacing an earlier try; its stage_id."""
     # One try per (run, period, line) at a time: a zombie try and its retry cannot overlap.
-    cur.execute(
+    conn.execute(
         "select pg_advisory_xact_lock(hashtext(%s))",
         (f"raw.{STAGED_LOADS_TABLE}|{run_key}|{period}|{lob_code}",),
     )
-    cur.execute(
+    conn.execute(
         "delete from raw.staged_loads where run_key = %s and period = %s and lob_code = %s",
         (run_key, period_date(period), lob_code),
     )
-    cur.execute(
+    row = conn.execute(
         "insert into raw.staged_loads (run_key, period, lob_code, source_file, source_sha256,"
         " source_size, row_count) values (%s, %s, %s, %s, %s, %s, 0) returning stage_id",
-        (run_key, period_date(period), lob_code, name, *digest),
-    )
-    return int(cur.fetchone()[0])
+        (run_key, period_date(period), lob_code, source.name, source.sha256, source.size),
+    ).fetchone()
+    return int(row[0])
 
 
-def _copy_rows(cur, prefix: str, check: SubmissionCheck, rows, on_progress) -> tuple[int, int]:
-    """COPY the checked rows into raw.staged_figures; (rows sent, demo rows).
+def _begin_line(conn, period: str, lob_code: str, source: _Source, run_id) -> tuple[int, int]:
+    """Begin, for a line loaded on its own: its 'loaded' audit row (counts set after the
+    COPY) and the delete of its month in raw.lob_figures; (load_id, rows replaced)."""
+    _lock_month(conn, period)
+    load_id = _audit_loaded(conn, period, lob_code, source.name, source.sha256, source.size, run_id)
+    replaced = conn.execute(
+        "delete from raw.lob_figures where period = %s and lob_code = %s",
+        (period_date(period), lob_code),
+    ).rowcount
+    return load_id, replaced
 
-    Raises `_Rejected` when the file has problems or the server refused a row (then every
-    problem of the file has been read first).
-    """
+
+def _copy(conn, table: str, prefix: str, check: SubmissionCheck, on_progress) -> _Copied:
+    """Copy: the file's checked rows into `table` (raw.lob_figures' columns after those the
+    `prefix` sends). Every row of the file is read, whatever the server says: only then are
+    all of its problems known. A lost connection raises (nothing changed, a retry may do)."""
     import psycopg
 
-    backend_pid = cur.connection.info.backend_pid
+    columns = STAGED_COLUMNS if table == STAGED_FIGURES_TABLE else LOADED_COLUMNS
+    rows = check.rows()
     sent = demo = 0
     try:
-        with cur.copy(_copy_statement(STAGED_FIGURES_TABLE, STAGED_COLUMNS)) as copy:
-            buffer: list[str] = []
-            for kpi, etype, ecode, value, unit, base, qualifier, note, is_demo, source_row in rows:
-                # One f-string a row: the cheapest formatting measured (1M rows: ~1.5 s of
-                # CPU; psycopg's write_row ~2.2 s). libpq hands each chunk to the socket
-                # and returns, so the server parses one chunk while this validates the next.
-                buffer.append(
-                    f"{prefix}{kpi}\t{etype}\t{_copy_text(ecode)}\t{value}\t"
-                    f"{unit}\t{base!s}\t{qualifier or _NULL}\t"
-                    f"{_NULL if note is None else _copy_text(note)}\t"
-                    f"{'t' if is_demo else 'f'}\t{source_row}\n"
-                )
-                demo += is_demo
-                if len(buffer) == _COPY_CHUNK_ROWS:
-                    copy.write("".join(buffer))
-                    sent += _COPY_CHUNK_ROWS
-                    buffer.clear()
-                    if on_progress is not None and not sent % PROGRESS_ROWS:
-                        on_progress(LoadProgress(sent, backend_pid))
-            if buffer:
-                copy.write("".join(buffer))
-                sent += len(buffer)
-            if check.problems:
-                raise _Rejected
+        with conn.cursor().copy(_copy_statement(table, columns)) as copy:
+            for chunk, chunk_rows, chunk_demo in _copy_chunks(prefix, rows):
+                copy.write(chunk)
+                sent, demo = sent + chunk_rows, demo + chunk_demo
+                if on_progress is not None and not sent % PROGRESS_ROWS:
+                    on_progress(LoadProgress(sent, conn.info.backend_pid))
     except psycopg.OperationalError:
-        raise  # connection lost: the transaction is gone, nothing changed
-    except psycopg.Error as error:  # e.g. a duplicate key found by the server
-        for _ in rows:  # read on: report every problem, not the first
+        raise
+    except psycopg.Error as error:  # the server refused a row: read on for every problem
+        for _ in rows:
             pass
-        raise _Rejected(error) from error
-    return sent, demo
+        return _Copied(sent, demo, error)
+    finally:
+        rows.close()
+    return _Copied(sent, demo, None)
 
 
-def _reject_staging(params, path: Path, *, period, lob_code, check, db_error, run_id):
-    """After a rolled-back staging: the 'rejected' audit row, then raise with its problems."""
-    problems = check.problems if check.finished else []
+def _copy_chunks(prefix: str, rows) -> Iterator[tuple[str, int, int]]:
+    """The rows as COPY text, `_COPY_CHUNK_ROWS` a chunk: (text, rows, demo rows)."""
+    buffer: list[str] = []
+    demo = 0
+    for kpi, etype, ecode, value, unit, base, qualifier, note, is_demo, source_row in rows:
+        # One f-string a row: the cheapest formatting measured (1M rows: ~1.5 s of CPU;
+        # psycopg's write_row ~2.2 s). libpq hands each chunk to the socket and returns,
+        # so the server parses one chunk while the validator checks the next.
+        buffer.append(
+            f"{prefix}{kpi}\t{etype}\t{_copy_text(ecode)}\t{value}\t"
+            f"{unit}\t{base!s}\t{qualifier or _NULL}\t"
+            f"{_NULL if note is None else _copy_text(note)}\t"
+            f"{'t' if is_demo else 'f'}\t{source_row}\n"
+        )
+        demo += is_demo
+        if len(buffer) == _COPY_CHUNK_ROWS:
+            yield "".join(buffer), len(buffer), demo
+            buffer.clear()
+            demo = 0
+    if buffer:
+        yield "".join(buffer), len(buffer), demo
+
+
+def _rejection(
+    params, source: _Source, check: SubmissionCheck, copied: _Copied, *, period, lob_code, run_id
+) -> SubmissionInvalid:
+    """Reject, after the rollback: the 'rejected' audit row, and the error to raise with the
+    file's problems (or the server's refusal when validation found none)."""
+    problems = check.problems
     refused = not problems
     if refused:
-        assert db_error is not None
-        problems = [refusal_problem(path, db_error)]
+        problems = [refusal_problem(source.path, copied.refused)]
     rejected_id = record_rejection(
         params,
-        path,
+        source.path,
         period=period,
         lob_code=lob_code,
         problems=problems,
@@ -314,7 +361,68 @@ def _reject_staging(params, path: Path, *, period, lob_code, check, db_error, ru
         row_count=check.data_rows,
         run_id=run_id,
     )
-    raise (LoadRefused if refused else SubmissionInvalid)(problems, rejected_id) from None
+    return (LoadRefused if refused else SubmissionInvalid)(problems, rejected_id)
+
+
+def _refused_outside_copy(params, source: _Source, error, *, period, lob_code, run_id):
+    """A refusal before or after the COPY (a permission, a missing table): audited."""
+    problems = [refusal_problem(source.path, error)]
+    rejected_id = record_rejection(
+        params, source.path, period=period, lob_code=lob_code, problems=problems, run_id=run_id
+    )
+    return LoadRefused(problems, rejected_id)
+
+
+def _finish_stage(conn, stage_id: int, copied: _Copied, encoding: str | None) -> None:
+    conn.execute(
+        "update raw.staged_loads set row_count = %s, demo_rows = %s, source_encoding = %s"
+        " where stage_id = %s",
+        (copied.rows, copied.demo_rows, encoding, stage_id),
+    )
+
+
+def _finish_line(conn, load_id: int, copied: _Copied, encoding: str | None) -> None:
+    conn.execute(
+        "update raw.load_audit set row_count = %s, source_encoding = %s where load_id = %s",
+        (copied.rows, encoding, load_id),
+    )
+
+
+def _load_file(
+    params,
+    source: _Source,
+    check: SubmissionCheck,
+    *,
+    table,
+    begin,
+    finish,
+    on_progress,
+    period: str,
+    lob_code: str,
+    run_id: str | None,
+) -> tuple[int, int, _Copied]:
+    """One file's transaction: begin (`begin(conn)`: the id its rows carry, the rows it
+    replaced), copy, then `finish` (its counts and encoding, by that id) and commit; or
+    reject: roll back, audit 'rejected' and raise. A lost connection raises as it is."""
+    import psycopg
+
+    context = {"period": period, "lob_code": lob_code, "run_id": run_id}
+    with connect(params, application_name=APPLICATION_NAME) as conn:
+        try:
+            row_id, replaced = begin(conn)
+            prefix = f"{row_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(source.name)}\t"
+            copied = _copy(conn, table, prefix, check, on_progress)
+            if copied.refused is None and not check.problems:
+                finish(conn, row_id, copied, check.encoding)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as error:  # outside the COPY: a permission, a missing table
+            conn.rollback()
+            raise _refused_outside_copy(params, source, error, **context) from error
+        if copied.refused is not None or check.problems:
+            conn.rollback()
+            raise _rejection(params, source, check, copied, **context) from None
+    return row_id, replaced, copied
 
 
 def stage_submission(
@@ -335,53 +443,29 @@ def stage_submission(
     Raises `SubmissionInvalid` (every problem, the id of the 'rejected' audit row) when the
     file has problems, `LoadRefused` when the warehouse refused it; then nothing is staged.
     """
-    import psycopg
 
     path = Path(path)
     _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
-    readable = refusal(path) is None and path.is_file()  # a refused entry is never opened
-    digest = file_digest(path) if readable else ("", 0)
-    name = source_name(path)
+    source = _Source.of(path)
     check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
-    rows = check.rows()
-    with connect(params, application_name=APPLICATION_NAME) as conn:
-        try:
-            with conn.transaction(), conn.cursor() as cur:
-                stage_id = _open_stage(cur, run_key, period, lob_code, name, digest)
-                prefix = f"{stage_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(name)}\t"
-                sent, demo = _copy_rows(cur, prefix, check, rows, on_progress)
-                cur.execute(
-                    "update raw.staged_loads set row_count = %s, demo_rows = %s,"
-                    " source_encoding = %s where stage_id = %s",
-                    (sent, demo, check.encoding, stage_id),
-                )
-        except _Rejected as rejected:
-            rows.close()
-            _reject_staging(
-                params,
-                path,
-                period=period,
-                lob_code=lob_code,
-                check=check,
-                db_error=rejected.db_error,
-                run_id=run_id,
-            )
-        except psycopg.OperationalError:
-            raise  # the connection or the server failed: a retry may succeed
-        except psycopg.Error as error:  # outside the COPY: a permission, a missing table
-            problems = [refusal_problem(path, error)]
-            rejected_id = record_rejection(
-                params, path, period=period, lob_code=lob_code, problems=problems, run_id=run_id
-            )
-            raise LoadRefused(problems, rejected_id) from error
-        finally:
-            rows.close()
+    stage_id, _, copied = _load_file(
+        params,
+        source,
+        check,
+        table=STAGED_FIGURES_TABLE,
+        begin=lambda conn: (_begin_stage(conn, run_key, period, lob_code, source), 0),
+        finish=_finish_stage,
+        on_progress=on_progress,
+        period=period,
+        lob_code=lob_code,
+        run_id=run_id,
+    )
     log.info(
         "staged %s: %d rows (%d demo) for %s %s, run %s, stage_id %d, %.2fs",
-        name,
-        sent,
-        demo,
+        source.name,
+        copied.rows,
+        copied.demo_rows,
         period,
         lob_code,
         run_key,
@@ -389,7 +473,16 @@ def stage_submission(
         time.perf_counter() - started,
     )
     return StagedFile(
-        stage_id, run_key, period, lob_code, name, *digest, check.encoding or "", sent, demo
+        stage_id,
+        run_key,
+        period,
+        lob_code,
+        source.name,
+        source.sha256,
+        source.size,
+        check.encoding or "",
+        copied.rows,
+        copied.demo_rows,
     )
 
 
@@ -426,28 +519,41 @@ def _published_by(conn, run_key: str, period: str, lob_codes: list[str]) -> bool
     return count == len(lob_codes)
 
 
+def _lock_month(conn, period: str) -> None:
+    """One writer of a month's figures at a time; other months write in parallel."""
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"raw.{FIGURES_TABLE}|{period}",))
+
+
+def _audit_loaded(
+    conn, period, lob_code, source_file, sha256, size, run_id, row_count=0, encoding=None
+) -> int:
+    """The 'loaded' audit row the line's rows in raw.lob_figures point to; its load_id."""
+    row = conn.execute(
+        "insert into raw.load_audit (period, lob_code, source_file, source_sha256, source_size,"
+        " source_encoding, row_count, status, run_id)"
+        " values (%s, %s, %s, %s, %s, %s, %s, 'loaded', %s) returning load_id",
+        (period_date(period), lob_code, source_file, sha256, size, encoding, row_count, run_id),
+    ).fetchone()
+    return int(row[0])
+
+
 def _swap_line(conn, staged: StagedFile, run_id: str | None) -> tuple[int, int]:
     """Replace the line's month in raw.lob_figures by its staged rows, with the 'loaded'
     audit row they point to; (load_id, rows replaced)."""
     from psycopg import sql
 
     month = period_date(staged.period)
-    row = conn.execute(
-        "insert into raw.load_audit (period, lob_code, source_file, source_sha256, source_size,"
-        " source_encoding, row_count, status, run_id)"
-        " values (%s, %s, %s, %s, %s, %s, %s, 'loaded', %s) returning load_id",
-        (
-            month,
-            staged.lob_code,
-            staged.source_file,
-            staged.source_sha256,
-            staged.source_size,
-            staged.source_encoding or None,
-            staged.row_count,
-            run_id,
-        ),
-    ).fetchone()
-    load_id = int(row[0])
+    load_id = _audit_loaded(
+        conn,
+        staged.period,
+        staged.lob_code,
+        staged.source_file,
+        staged.source_sha256,
+        staged.source_size,
+        run_id,
+        staged.row_count,
+        staged.source_encoding or None,
+    )
     replaced = conn.execute(
         "delete from raw.lob_figures where period = %s and lob_code = %s",
         (month, staged.lob_code),
@@ -500,11 +606,7 @@ def _publish(
     with connect(params, application_name=APPLICATION_NAME) as conn:
         try:
             with conn.transaction():
-                # One publish of a month at a time; other months publish in parallel.
-                conn.execute(
-                    "select pg_advisory_xact_lock(hashtext(%s))",
-                    (f"raw.{FIGURES_TABLE}|{period}",),
-                )
+                _lock_month(conn, period)
                 staged = _staged_lines(conn, run_key, period, lob_codes)
                 for current in staged:
                     load_id, replaced = _swap_line(conn, current, run_id)
@@ -611,31 +713,54 @@ def load_submission(
     run_id: str | None = None,
     on_progress: Callable[[LoadProgress], None] | None = None,
 ) -> LoadResult:
-    """Validate and load one submission on its own: stage it, then publish that one line
-    (its highlights are left alone). A month's run stages every line, then `publish_month`.
+    """Validate and load one submission on its own, in one transaction: begin (its 'loaded'
+    audit row, the delete of the line's month), copy (the checked rows straight into
+    raw.lob_figures), then commit, or reject (roll back, audit 'rejected', raise).
 
-    Raises as `stage_submission` and `publish_month`; then nothing of the month changed.
+    A line alone is all or nothing by its one transaction, so its rows are written once; a
+    month's run stages every line, then `publish_month`. Its highlights are left alone.
+    Raises as `stage_submission`; then nothing of the month changed.
     """
+
     path = Path(path)
-    run_key = fresh_run_key()
-    stage_submission(
+    _check_target(period, lob_code, catalogue)
+    started = time.perf_counter()
+    source = _Source.of(path)
+    check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+    load_id, replaced, copied = _load_file(
         params,
-        path,
+        source,
+        check,
+        table=FIGURES_TABLE,
+        begin=lambda conn: _begin_line(conn, period, lob_code, source, run_id),
+        finish=_finish_line,
+        on_progress=on_progress,
         period=period,
         lob_code=lob_code,
-        catalogue=catalogue,
-        run_key=run_key,
         run_id=run_id,
-        on_progress=on_progress,
     )
-    (result,) = _publish(
-        params,
+    result = LoadResult(
+        load_id=load_id,
+        period=period,
+        lob_code=lob_code,
+        source_file=source.name,
+        source_sha256=source.sha256,
+        source_size=source.size,
+        source_encoding=check.encoding or "",
+        row_count=copied.rows,
+        replaced_rows=replaced,
+        demo_rows=copied.demo_rows,
+        seconds=time.perf_counter() - started,
+    )
+    log.info(
+        "loaded %s: %d rows (%d demo) for %s %s, replaced %d, load_id %d",
+        source.name,
+        result.row_count,
+        result.demo_rows,
         period,
-        [lob_code],
-        run_key=run_key,
-        root=path.parent.parent,
-        highlights=None,
-        run_id=run_id,
+        lob_code,
+        replaced,
+        load_id,
     )
     return result
 

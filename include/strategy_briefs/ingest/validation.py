@@ -7,6 +7,24 @@ loader writes while it reads and decides at the end whether to commit.
 
 Rows are normalised per docs/architecture.md: `entity_type`/`entity_code`, `value_base =
 value * factor` (ratios become fractions), `value_submitted` exactly as printed.
+
+Rules (docs/submission-contract.md §6, one function each; a cell's checker returns its
+value or `Invalid(message)`, a rule across cells a message or None):
+- period:   `check_period` ('2020/6', '2020年6月' -> '2020-06'), then one month a file
+            (`_OnePerFile`: the folder's or loader's month, else the first row's)
+- lob:      `check_lob` (code or Chinese name), then one line of business a file
+- kpi_code: `check_kpi` (a catalogue code; a near miss named), `kpi_line_problem` (the
+            file's line's KPI)
+- entity:   `check_entity` (bank code or name, `branch:<name>`), `branch_problem`
+- value:    `check_value` (qualifiers, %, separators), `percent_problem` (a % sign needs
+            unit %), `digits_problem` (what numeric keeps), `range_problem` (ratio, rank,
+            sign)
+- unit:     `check_unit` (a catalogue unit fitting the KPI)
+- note:     `note_problem` (no control characters but tabs and line breaks)
+- file:     duplicate keys (`duplicates.KeyDigests`), the reporting bank's required KPIs
+
+`_RowRules.check` applies them to a row, each cell's checker memoised by the cell's text:
+that memo is the fast path, and there is no other.
 """
 
 from __future__ import annotations
@@ -217,6 +235,144 @@ def branch_problem(name: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A cell that breaks a rule, in the contract's words; the row's rules make it a
+    `Problem` with the file, row and column. No message: the cell could not be read, and
+    the reader has reported it already."""
+
+    message: str
+
+
+UNREAD = Invalid("")
+
+
+# A value cell as written: (number, qualifier, whether it had a % sign, whether it was a
+# plain number, whose digits the pattern keeps within MAX_WHOLE_DIGITS and
+# MAX_DECIMAL_DIGITS). A plain tuple: a NamedTuple's constructor cost ~1 s per 1M rows.
+Value = tuple[str, str | None, bool, bool]
+
+
+def check_period(text: str | None) -> str | Invalid:
+    """'2020/6', '2020年6月' ... -> '2020-06' (docs/submission-contract.md §3)."""
+    if text is None:
+        return UNREAD
+    if not text:
+        return Invalid("period is empty")
+    period = parse_period(text)
+    if period is None:
+        return Invalid(f"period '{excerpt(text)}' is not a month: write YYYY-MM")
+    return period
+
+
+def check_lob(text: str | None, catalogue: Catalogue) -> str | Invalid:
+    """A line of business's code or Chinese name -> its code."""
+    if text is None:
+        return UNREAD
+    if not text:
+        return Invalid("lob is empty")
+    found = catalogue.lob_by_name(text)
+    if found is None:
+        expected = _or_list(sorted(catalogue.lines_of_business))
+        return Invalid(f"unknown line of business '{excerpt(text)}': expected {expected}")
+    return found.lob_code
+
+
+def check_kpi(text: str | None, catalogue: Catalogue, lob_code: str | None) -> Kpi | Invalid:
+    """A catalogue KPI by its code (any case); a near miss is named from `lob_code`'s KPIs."""
+    if text is None:
+        return UNREAD
+    if not text:
+        return Invalid("kpi_code is empty")
+    kpi = catalogue.kpis.get(text) or catalogue.kpis.get(text.lower())
+    if kpi is not None:
+        return kpi
+    codes = [k.kpi_code for k in catalogue.kpis_of(lob_code)] if lob_code else catalogue.kpis
+    close = difflib.get_close_matches(text, list(codes), n=1, cutoff=0.8)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return Invalid(f"unknown kpi_code '{excerpt(text)}'{hint}")
+
+
+def kpi_line_problem(kpi: Kpi, lob_code: str) -> str | None:
+    """Why a KPI cannot stand in the line's file (another line's KPI), or None."""
+    if kpi.lob_code != lob_code:
+        return f"kpi_code {kpi.kpi_code} belongs to {kpi.lob_code}, not {lob_code}"
+    return None
+
+
+def check_entity(text: str | None, catalogue: Catalogue) -> Entity | Invalid:
+    """A bank by code or Chinese name, or `branch:<name>` (分行 dropped) (§5)."""
+    if text is None:
+        return UNREAD
+    if not text:
+        return Invalid("entity is empty")
+    normal = unicodedata.normalize("NFKC", text).strip()
+    branch = _BRANCH.fullmatch(normal)
+    if branch:
+        name = branch.group(1).strip()
+        if name.endswith("分行") and len(name) > 2:
+            name = name[:-2]
+        if not name:
+            return Invalid(
+                f"entity '{excerpt(text)}' names no branch: write branch:<name>, e.g. branch:广东"
+            )
+        problem = branch_problem(name)
+        return Invalid(problem) if problem else entity_of("branch", name)
+    bank = catalogue.bank_by_name(normal)
+    if bank is not None:
+        return entity_of("bank", bank.bank_code)
+    codes = ", ".join(catalogue.banks)
+    return Invalid(
+        f"unknown entity '{excerpt(text)}': use a bank code ({codes}), a bank's Chinese name, "
+        "or branch:<name>"
+    )
+
+
+def check_value(text: str | None) -> Value | Invalid:
+    """'超过4,800' -> ('4800', '超过'), '82.5%' -> percent; a plain number as it is (§4)."""
+    if text is None:
+        return UNREAD
+    if not text:
+        return Invalid("value is empty")
+    if _PLAIN_NUMBER.fullmatch(text):  # nearly every cell: no qualifier, sign or separator
+        return (text, None, False, True)
+    try:
+        parsed = parse_value(text)
+    except ValueFormatError as error:  # reading.parse_value's way of saying why
+        return Invalid(str(error))
+    return (parsed.number, parsed.qualifier, parsed.percent, False)
+
+
+def check_unit(text: str | None, kpi: Kpi | None, catalogue: Catalogue) -> Unit | Invalid:
+    """A catalogue unit that fits the KPI's kind and base unit (any unit without a KPI)."""
+    if text is None:
+        return UNREAD
+    if not text:
+        return Invalid("unit is empty")
+    unit = catalogue.units.get(unicodedata.normalize("NFKC", text).strip())
+    if unit is None:
+        known = ", ".join(catalogue.units)
+        return Invalid(f"unknown unit '{excerpt(text)}': expected one of {known}")
+    if kpi is not None and (unit.kind != kpi.kind or unit.base_unit != kpi.base_unit):
+        fitting = [
+            u.unit
+            for u in catalogue.units.values()
+            if u.kind == kpi.kind and u.base_unit == kpi.base_unit
+        ]
+        return Invalid(
+            f"unit {unit.unit} does not fit {kpi.kpi_code}, {_kind_phrase(kpi)}: "
+            f"use {_or_list(fitting)}"
+        )
+    return unit
+
+
+def percent_problem(value_text: str, unit: Unit) -> str | None:
+    """Why a value written with a % sign cannot have this unit, or None."""
+    if unit.unit != "%":
+        return f"value '{excerpt(value_text)}' has a % sign but the unit is {unit.unit}"
+    return None
+
+
 class _Memo(dict):
     """cell text -> check(text), bounded: cleared when full, a long text never kept.
 
@@ -224,13 +380,13 @@ class _Memo(dict):
     checked once; a file of ever new texts costs a re-check per cell, never memory.
     """
 
-    def __init__(self, check: Callable[[str], object]):
+    def __init__(self, check: Callable[[str | None], object]):
         super().__init__()
         self._check = check
 
-    def __missing__(self, text: str) -> object:
+    def __missing__(self, text: str | None) -> object:
         value = self._check(text)
-        if len(text) <= MEMO_CELL_CHARS:
+        if text is None or len(text) <= MEMO_CELL_CHARS:
             if len(self) >= MEMO_ENTRIES:
                 self.clear()
             self[text] = value
@@ -443,261 +599,39 @@ class SubmissionCheck:
             table.close()
 
     def _check_rows(self, table: Table, columns: dict[str, int]) -> Iterator[RowTuple]:
-        catalogue = self.catalogue
-        header = table.header
-        add = self._add
-        i_period, i_lob, i_kpi = columns["period"], columns["lob"], columns["kpi_code"]
-        i_entity, i_value, i_unit = columns["entity"], columns["value"], columns["unit"]
-        i_note = columns.get("note")
-        h_period, h_lob, h_kpi = header[i_period], header[i_lob], header[i_kpi]
-        h_entity, h_value, h_unit = header[i_entity], header[i_value], header[i_unit]
-
-        period_memo = _Memo(lambda text: parse_period(text) if text else None)
-        lob_memo = _Memo(self._find_lob)
-        kpi_memo = _Memo(self._find_kpi)
-        entity_memo = _Memo(self._find_entity)
-        unit_memos: dict[str, _Memo] = {}  # kpi_code ('' when unknown) -> unit text -> unit
-        rank_max = len(catalogue.banks)
-        reporting = catalogue.reporting_bank.bank_code
-        keys = KeyDigests()
-        add_key = keys.add
-        reported_for: set[str] = set()
-        one = Decimal(1)
-
-        def check_slow(row_number: int, cells: list[str | None]) -> RowTuple | None:
-            """Every rule, with its message; fills the fast path's caches."""
-            ok = True
-
-            # period
-            text = cells[i_period]
-            if text is not None:
-                period = period_memo[text]
-                if not text:
-                    add(row_number, h_period, "period is empty")
-                    ok = False
-                elif period is None:
-                    add(
-                        row_number,
-                        h_period,
-                        f"period '{excerpt(text)}' is not a month: write YYYY-MM",
-                    )
-                    ok = False
-                elif problem := self._period.mismatch(period, row_number):
-                    add(row_number, h_period, problem)
-                    ok = False
-            else:
-                ok = False
-
-            # line of business
-            text = cells[i_lob]
-            if text is not None:
-                lob = lob_memo[text]
-                if not text:
-                    add(row_number, h_lob, "lob is empty")
-                    ok = False
-                elif lob is None:
-                    add(
-                        row_number,
-                        h_lob,
-                        f"unknown line of business '{excerpt(text)}': expected "
-                        f"{_or_list(sorted(catalogue.lines_of_business))}",
-                    )
-                    ok = False
-                elif problem := self._lob.mismatch(lob, row_number):
-                    add(row_number, h_lob, problem)
-                    ok = False
-            else:
-                ok = False
-
-            # kpi
-            kpi: Kpi | None = None
-            text = cells[i_kpi]
-            if text is not None:
-                found_kpi = kpi_memo[text]
-                if isinstance(found_kpi, str):
-                    add(row_number, h_kpi, found_kpi)
-                    ok = False
-                elif self.lob_code and found_kpi.lob_code != self.lob_code:
-                    add(
-                        row_number,
-                        h_kpi,
-                        f"kpi_code {found_kpi.kpi_code} belongs to "
-                        f"{found_kpi.lob_code}, not {self.lob_code}",
-                    )
-                    ok = False
-                else:
-                    kpi = found_kpi
-            else:
-                ok = False
-
-            # entity
-            entity: Entity | None = None
-            text = cells[i_entity]
-            if text is not None:
-                found_entity = entity_memo[text]
-                if isinstance(found_entity, str):
-                    add(row_number, h_entity, found_entity)
-                    ok = False
-                else:
-                    entity = found_entity
-            else:
-                ok = False
-
-            # value (and unit, which needs to know about a % sign in the value)
-            value_text = cells[i_value]
-            unit_text = cells[i_unit]
-            number = qualifier = None
-            percent = False
-            if value_text is None:
-                ok = False
-            elif not value_text:
-                add(row_number, h_value, "value is empty")
-                ok = False
-            elif _PLAIN_NUMBER.fullmatch(value_text):
-                number = value_text
-            else:
-                try:
-                    parsed = parse_value(value_text)
-                except ValueFormatError as error:
-                    add(row_number, h_value, str(error))
-                    ok = False
-                else:
-                    number, qualifier, percent = parsed.number, parsed.qualifier, parsed.percent
-
-            unit: Unit | None = None
-            if unit_text is None:
-                ok = False
-            else:
-                if not unit_text and percent:
-                    unit_text = "%"
-                unit_memo = unit_memos.get(kpi.kpi_code if kpi else "")
-                if unit_memo is None:
-                    unit_memo = unit_memos[kpi.kpi_code if kpi else ""] = _Memo(
-                        lambda text, kpi=kpi: self._find_unit(text, kpi)
-                    )
-                found_unit = unit_memo[unit_text]
-                if isinstance(found_unit, str):
-                    add(row_number, h_unit, found_unit)
-                    ok = False
-                else:
-                    unit = found_unit
-                    if percent and unit.unit != "%":
-                        add(
-                            row_number,
-                            h_value,
-                            f"value '{excerpt(value_text)}' has a % sign but the unit is {unit.unit}",
-                        )
-                        ok = False
-
-            if number is not None and (problem := digits_problem(number)):
-                add(row_number, h_value, problem)
-                number, ok = None, False
-            value_base = None
-            if number is not None and kpi is not None and unit is not None:
-                value_base = Decimal(number) * unit.factor
-                if problem := range_problem(number, value_base, kpi, rank_max):
-                    add(row_number, h_value, problem)
-                    ok = False
-
-            if kpi is not None and entity is not None:
-                add_key(kpi.kpi_code, entity.digest, row_number)
-                if entity[1] == reporting and entity[0] == "bank":
-                    reported_for.add(kpi.kpi_code)
-
-            if kpi is not None and entity is not None and unit is not None and self.lob_code:
-                if len(fast_entity) >= MEMO_ENTRIES:  # a file of ever new entities
-                    fast_kpi.clear(), fast_entity.clear(), fast_units.clear()
-                fast_kpi[cells[i_kpi]] = kpi  # type: ignore[index]
-                fast_entity[cells[i_entity]] = entity  # type: ignore[index]
-                if not percent:
-                    fast_units.setdefault(kpi.kpi_code, {})[unit_text] = unit
-            note = cells[i_note] if i_note is not None else None
-            if note and (problem := note_problem(note)):
-                add(row_number, header[i_note], problem)  # type: ignore[index]
-                ok = False
-            if ok:
-                fast_period_lob[0] = (cells[i_period], cells[i_lob])
-                return (
-                    kpi.kpi_code,
-                    entity[0],
-                    entity[1],
-                    number,
-                    unit.unit,  # type: ignore[union-attr,index]
-                    value_base,
-                    qualifier,
-                    note or None,
-                    note is not None and DEMO_NOTE in note,
-                    row_number,
-                )
-            return None
-
-        # The fast path: rows whose every part was seen valid before (nearly all of them in a
-        # big file) cost a few dictionary lookups; anything else goes through check_slow.
-        fast_kpi: dict[str, Kpi] = {}
-        fast_entity: dict[str, Entity] = {}
-        fast_units: dict[str, dict[str, Unit]] = {}
-        fast_period_lob: list[tuple[str | None, str | None]] = [(None, None)]
-        plain = _PLAIN_NUMBER.fullmatch
+        rules = _RowRules(self, table.header, columns)
+        check = rules.check
         data_rows = 0
         for row_number, cells in table.rows:
             data_rows += 1
-            if (cells[i_period], cells[i_lob]) == fast_period_lob[0]:
-                kpi = fast_kpi.get(cells[i_kpi])  # type: ignore[arg-type]
-                entity = fast_entity.get(cells[i_entity])  # type: ignore[arg-type]
-                value_text = cells[i_value]
-                if kpi is not None and entity is not None and value_text and plain(value_text):
-                    unit = fast_units[kpi.kpi_code].get(cells[i_unit])  # type: ignore[arg-type]
-                    kind = kpi.kind
-                    if unit is not None and kind != "rank":
-                        value = Decimal(value_text)
-                        value_base = value * unit.factor
-                        # the plain-number pattern has no sign: only a ratio can be out of range
-                        note = cells[i_note] if i_note is not None else None
-                        if note and not note.isprintable() and note_problem(note):
-                            pass  # check_slow reports it
-                        elif kind != "ratio" or value_base <= one:
-                            add_key(kpi.kpi_code, entity.digest, row_number)
-                            if entity[1] == reporting and entity[0] == "bank":
-                                reported_for.add(kpi.kpi_code)
-                            yield (
-                                kpi.kpi_code,
-                                entity[0],
-                                entity[1],
-                                value_text,
-                                unit.unit,
-                                value_base,
-                                None,
-                                note or None,
-                                note is not None and DEMO_NOTE in note,
-                                row_number,
-                            )
-                            continue
-            row = check_slow(row_number, cells)
+            row = check(row_number, cells)
             if row is not None:
                 yield row
         self.data_rows = data_rows
-
-        if self.data_rows == 0:
-            add(None, None, "the file has a header but no data rows")
+        if data_rows == 0:
+            self._add(None, None, "the file has a header but no data rows")
             return
-        self._report_duplicates(columns, kpi_memo, entity_memo, keys)
-        if self.lob_code:
-            bank = catalogue.reporting_bank
-            for kpi in catalogue.required_kpis(self.lob_code):
-                if kpi.kpi_code not in reported_for:
-                    add(
-                        None,
-                        h_kpi,
-                        f"required KPI {kpi.kpi_code} ({kpi.name_zh}) is missing "
-                        f"for {bank.bank_code} ({bank.name_zh})",
-                    )
+        self._report_duplicates(columns, rules)
+        self._report_missing_required(rules.reported_for, table.header[columns["kpi_code"]])
 
-    def _report_duplicates(
-        self, columns: dict[str, int], kpi_memo: _Memo, entity_memo: _Memo, keys: KeyDigests
-    ) -> None:
+    def _report_missing_required(self, reported_for: set[str], kpi_header: str) -> None:
+        """Every required KPI of the line needs the reporting bank's figure."""
+        if not self.lob_code:
+            return
+        bank = self.catalogue.reporting_bank
+        for kpi in self.catalogue.required_kpis(self.lob_code):
+            if kpi.kpi_code not in reported_for:
+                self._add(
+                    None,
+                    kpi_header,
+                    f"required KPI {kpi.kpi_code} ({kpi.name_zh}) is missing "
+                    f"for {bank.bank_code} ({bank.name_zh})",
+                )
+
+    def _report_duplicates(self, columns: dict[str, int], rules: _RowRules) -> None:
         """Name each repeated key's first row; a second pass over the file reads the
         repeating rows' KPI and entity (only for the problems that will be shown)."""
-        found, total = keys.duplicates(MAX_PROBLEMS - len(self._problems))
+        found, total = rules.keys.duplicates(MAX_PROBLEMS - len(self._problems))
         self._dropped += total - len(found)
         if not found:
             return
@@ -711,7 +645,7 @@ class SubmissionCheck:
         try:
             for row_number, cells in table.rows:
                 if row_number in first_row:
-                    kpi, entity = kpi_memo[cells[i_kpi]], entity_memo[cells[i_entity]]
+                    kpi, entity = rules.kpis[cells[i_kpi]], rules.entities[cells[i_entity]]
                     entity_text = entity.code if entity.type == "bank" else f"branch:{entity.code}"
                     self._add(
                         row_number,
@@ -725,67 +659,143 @@ class SubmissionCheck:
         finally:
             table.close()
 
-    # ------------------------------------------------------------ lookups
 
-    def _find_lob(self, text: str) -> str | None:
-        found = self.catalogue.lob_by_name(text) if text else None
-        return found.lob_code if found else None
+class _RowRules:
+    """A file's row checker: the contract's rules (§6) in column order, each cell's checker
+    memoised by the cell's text.
 
-    def _find_kpi(self, text: str) -> Kpi | str:
-        if not text:
-            return "kpi_code is empty"
-        kpi = self.catalogue.kpis.get(text) or self.catalogue.kpis.get(text.lower())
-        if kpi is not None:
-            return kpi
-        candidates = (
-            [k.kpi_code for k in self.catalogue.kpis_of(self.lob_code)]
-            if self.lob_code
-            else list(self.catalogue.kpis)
-        )
-        close = difflib.get_close_matches(text, candidates, n=1, cutoff=0.8)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        return f"unknown kpi_code '{excerpt(text)}'{hint}"
+    Nearly every cell of a big file repeats one seen before (a handful of periods, KPIs and
+    units, a few thousand entities), so a row costs a dictionary lookup per column, the
+    value's number and the cross-column rules: the memos are the fast path, and there is
+    no other. Value cells are not memoised: nearly each is new, and a plain number is
+    checked by one pattern match.
+    """
 
-    def _find_entity(self, text: str) -> Entity | str:
-        if not text:
-            return "entity is empty"
-        normal = unicodedata.normalize("NFKC", text).strip()
-        branch = _BRANCH.fullmatch(normal)
-        if branch:
-            name = branch.group(1).strip()
-            if name.endswith("分行") and len(name) > 2:
-                name = name[:-2]
-            if not name:
-                return f"entity '{excerpt(text)}' names no branch: write branch:<name>, e.g. branch:广东"
-            return branch_problem(name) or entity_of("branch", name)
-        bank = self.catalogue.bank_by_name(normal)
-        if bank is not None:
-            return entity_of("bank", bank.bank_code)
-        codes = ", ".join(self.catalogue.banks)
+    def __init__(self, check: SubmissionCheck, header: list[str], columns: dict[str, int]):
+        catalogue = check.catalogue
+        self._file = check
+        self._add = check._add
+        self._catalogue = catalogue
+        self._positions = (*(columns[name] for name in REQUIRED_COLUMNS), columns.get("note"))
+        self._header = {name: header[position] for name, position in columns.items()}
+        self._rank_max = len(catalogue.banks)
+        self._reporting = catalogue.reporting_bank.bank_code
+        self.periods = _Memo(check_period)
+        self.lobs = _Memo(lambda text: check_lob(text, catalogue))
+        self.kpis = _Memo(lambda text: check_kpi(text, catalogue, check.lob_code))
+        self.entities = _Memo(lambda text: check_entity(text, catalogue))
+        self._units: dict[str, _Memo] = {}  # kpi_code ('' when unknown) -> unit text -> unit
+        self._period, self._lob = check._period, check._lob  # the file's one period and line
+        self.keys = KeyDigests()
+        self._add_key = self.keys.add
+        self.reported_for: set[str] = set()  # KPIs with the reporting bank's figure
+
+    def check(self, row_number: int, cells: list[str | None]) -> RowTuple | None:
+        """The row normalised, or None when it breaks a rule (each problem reported).
+
+        Each rule's usual outcome (the file's period, a KPI of the file's line) is one
+        comparison here; anything else goes to the rule's own method, which reports it."""
+        i_period, i_lob, i_kpi, i_entity, i_value, i_unit, i_note = self._positions
+        period, lob = self.periods[cells[i_period]], self.lobs[cells[i_lob]]
+        ok = period == self._period.value or self._one_per_file(row_number, period, "period")
+        if lob != self._lob.value and not self._one_per_file(row_number, lob, "lob"):
+            ok = False
+        kpi = self.kpis[cells[i_kpi]]
+        if type(kpi) is Invalid or kpi.lob_code != self._lob.value:
+            kpi = self._kpi_of_line(row_number, kpi)
+        entity = self.entities[cells[i_entity]]
+        if type(entity) is Invalid:
+            ok = self._refuse(row_number, "entity", entity)
+        elif kpi is not None:
+            self._add_key(kpi.kpi_code, entity.digest, row_number)
+            if entity.code == self._reporting and entity.type == "bank":
+                self.reported_for.add(kpi.kpi_code)
+        figure = self._figure(row_number, cells[i_value], cells[i_unit], kpi)
+        note = cells[i_note] if i_note is not None else None
+        if note and not note.isprintable() and (problem := note_problem(note)):
+            self._add(row_number, self._header["note"], problem)
+            return None
+        if not ok or figure is None or kpi is None or type(entity) is Invalid:
+            return None
+        number, qualifier, unit, value_base = figure
         return (
-            f"unknown entity '{excerpt(text)}': use a bank code ({codes}), a bank's Chinese name, "
-            "or branch:<name>"
+            kpi.kpi_code,
+            entity.type,
+            entity.code,
+            number,
+            unit,
+            value_base,
+            qualifier,
+            note or None,
+            note is not None and DEMO_NOTE in note,
+            row_number,
         )
 
-    def _find_unit(self, text: str, kpi: Kpi | None) -> Unit | str:
-        if not text:
-            return "unit is empty"
-        normal = unicodedata.normalize("NFKC", text).strip()
-        unit = self.catalogue.units.get(normal)
-        if unit is None:
-            known = ", ".join(self.catalogue.units)
-            return f"unknown unit '{excerpt(text)}': expected one of {known}"
-        if kpi is not None and (unit.kind != kpi.kind or unit.base_unit != kpi.base_unit):
-            fitting = [
-                u.unit
-                for u in self.catalogue.units.values()
-                if u.kind == kpi.kind and u.base_unit == kpi.base_unit
-            ]
-            return (
-                f"unit {unit.unit} does not fit {kpi.kpi_code}, {_kind_phrase(kpi)}: "
-                f"use {_or_list(fitting)}"
-            )
-        return unit
+    def _refuse(self, row_number: int, column: str, invalid: Invalid) -> bool:
+        if invalid.message:
+            self._add(row_number, self._header[column], invalid.message)
+        return False
+
+    def _one_per_file(self, row_number: int, found: str | Invalid, column: str) -> bool:
+        """The period and the line of business: valid, and the file's one (_OnePerFile)."""
+        if type(found) is Invalid:
+            return self._refuse(row_number, column, found)
+        one = self._period if column == "period" else self._lob
+        if problem := one.mismatch(found, row_number):
+            self._add(row_number, self._header[column], problem)
+            return False
+        return True
+
+    def _kpi_of_line(self, row_number: int, kpi: Kpi | Invalid) -> Kpi | None:
+        """The row's KPI if valid and, once the file's line is known, that line's."""
+        if type(kpi) is Invalid:
+            self._refuse(row_number, "kpi_code", kpi)
+            return None
+        lob_code = self._lob.value
+        if lob_code and (problem := kpi_line_problem(kpi, lob_code)):
+            self._add(row_number, self._header["kpi_code"], problem)
+            return None
+        return kpi
+
+    def _figure(
+        self, row_number: int, value_text: str | None, unit_text: str | None, kpi: Kpi | None
+    ) -> tuple[str, str | None, str, Decimal] | None:
+        """(number, qualifier, unit, value_base) of the value and unit cells, or None."""
+        value = check_value(value_text)
+        if type(value) is Invalid:
+            ok = self._refuse(row_number, "value", value)
+            number = qualifier = None
+            percent = plain = False
+        else:
+            ok = True
+            number, qualifier, percent, plain = value
+            if percent and unit_text == "":
+                unit_text = "%"  # '82.5%' may leave its unit empty
+        units = self._units.get(kpi.kpi_code if kpi is not None else "")
+        unit = (units or self._unit_memo(kpi))[unit_text]
+        if type(unit) is Invalid:
+            ok = self._refuse(row_number, "unit", unit)
+        elif percent and (problem := percent_problem(value_text, unit)):
+            self._add(row_number, self._header["value"], problem)
+            ok = False
+        if number is None:
+            return None
+        if not plain and (problem := digits_problem(number)):
+            self._add(row_number, self._header["value"], problem)
+            return None
+        if kpi is None or type(unit) is Invalid:
+            return None
+        value_base = Decimal(number) * unit.factor
+        if problem := range_problem(number, value_base, kpi, self._rank_max):
+            self._add(row_number, self._header["value"], problem)
+            return None
+        return (number, qualifier, unit.unit, value_base) if ok else None
+
+    def _unit_memo(self, kpi: Kpi | None) -> _Memo:
+        catalogue = self._catalogue
+        memo = _Memo(lambda text: check_unit(text, kpi, catalogue))
+        self._units[kpi.kpi_code if kpi is not None else ""] = memo
+        return memo
 
 
 def check_file(
