@@ -43,7 +43,8 @@ figures as (
         kpi_values.is_demo_data,
         kpi_catalogue.kind,
         kpi_catalogue.is_ytd,
-        kpi_catalogue.higher_is_better
+        kpi_catalogue.higher_is_better,
+        {{ merit('kpi_values.value_base', 'kpi_catalogue.higher_is_better') }} as merit
 
     from kpi_values
     inner join kpi_catalogue
@@ -57,7 +58,7 @@ moves as (
     select
         *,
         lag(period) over by_month as previous_period,
-        lag(value_base) over by_month as previous_value_base
+        lag(merit) over by_month as previous_merit
 
     from figures
     window by_month as (partition by kpi_code, entity_code order by period)
@@ -69,11 +70,7 @@ moved_well as (
     select
         *,
         coalesce(
-            previous_period = (period - interval '1 month')::date
-            and case
-                when higher_is_better then value_base > previous_value_base
-                else value_base < previous_value_base
-            end,
+            previous_period = (period - interval '1 month')::date and merit > previous_merit,
             false
         ) as moved_well
 

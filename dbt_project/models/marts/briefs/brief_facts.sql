@@ -19,7 +19,6 @@ branch_standings as (
 
 ),
 
-
 peer_standings as (
 
     select * from {{ ref('fct_peer_standings') }}
@@ -67,11 +66,12 @@ expected_ranks as (
 final as (
 
     select
-        to_char(kpi_values.period, 'YYYY-MM')
-            || '|' || kpi_values.lob_code
-            || '|' || kpi_values.kpi_code
-            || case when kpi_values.entity_type = 'branch' then '|' || kpi_values.entity_code else '' end
-            as brief_fact_key,
+        -- a branch's row adds the branch; the reporting bank's own rows have no fourth part
+        {{ period_key('kpi_values.period', [
+            'kpi_values.lob_code',
+            'kpi_values.kpi_code',
+            "case when kpi_values.entity_type = 'branch' then kpi_values.entity_code end",
+        ]) }} as brief_fact_key,
         kpi_values.period,
         kpi_values.lob_code,
         kpi_values.kpi_code,
