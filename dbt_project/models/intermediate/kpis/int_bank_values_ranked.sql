@@ -54,15 +54,15 @@ ranked as (
         rank() over (among_banks order by merit desc)::integer as rank_among_supplied,
         -- the others in a strict order (ties by bank code): the first is the runner-up
         case
-            when not is_reporting_bank
-                then row_number() over (
-                    partition by period, kpi_code, is_reporting_bank
-                    order by merit desc, bank_code asc
-                )::integer
+            when not is_reporting_bank then (row_number() over among_others)::integer
         end as place_among_others
 
     from bank_values
-    window among_banks as (partition by period, kpi_code)
+    window
+        among_banks as (partition by period, kpi_code),
+        among_others as (
+            partition by period, kpi_code, is_reporting_bank order by merit desc, bank_code asc
+        )
 
 ),
 

@@ -47,8 +47,9 @@ ranked_kpis as (
         ranked.lob_code,
         ranked.change_round_step,
         ranked.since_month,
-        exists (
-            select 1 from kpi_catalogue as rank_kpi where rank_kpi.ranks_kpi_code = ranked.kpi_code
+        exists(
+            select 1 from kpi_catalogue as rank_kpi
+            where rank_kpi.ranks_kpi_code = ranked.kpi_code
         ) as is_rank_expected
 
     from kpi_catalogue as ranked
@@ -57,7 +58,9 @@ ranked_kpis as (
 
 expected_ranks as (
 
-    select lob_code, count(*) filter (where is_rank_expected)::int as lob_expected_rank_count
+    select
+        lob_code,
+        count(*) filter (where is_rank_expected)::int as lob_expected_rank_count
     from ranked_kpis
     group by lob_code
 
@@ -124,9 +127,8 @@ final as (
         branch_standings.increase_rank as branch_increase_rank,
         -- a branch's standing rests on the other branches' figures too
         case
-            when kpi_values.entity_type = 'branch' then bool_or(kpi_values.is_demo_data) over (
-                partition by kpi_values.period, kpi_values.kpi_code, kpi_values.entity_type
-            )
+            when kpi_values.entity_type = 'branch'
+                then bool_or(kpi_values.is_demo_data) over branches_of_the_kpi
         end as branch_rank_uses_demo_data,
         ranked_kpis.since_month,
         kpi_values.change_since_month_base,
@@ -150,6 +152,9 @@ final as (
         on kpi_values.kpi_code = ranked_kpis.kpi_code
     left join expected_ranks
         on kpi_values.lob_code = expected_ranks.lob_code
+    window branches_of_the_kpi as (
+        partition by kpi_values.period, kpi_values.kpi_code, kpi_values.entity_type
+    )
 
 )
 
