@@ -10,15 +10,25 @@ demo: setup
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	$(SQLFLUFF_LINT)
 	.venv/bin/pytest
 
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	$(SQLFLUFF_LINT)
+
+# sqlfluff (dbt_project/.sqlfluff) compiles every model through dbt, and dbt connects to the
+# warehouse to list its relations (it reads no rows): the profile's env vars as dbt's own runs
+# get them (WarehouseParams.dbt_env), from WAREHOUSE_URL or else the embedded warehouse.
+DBT_PROFILE_ENV = .venv/bin/python -c 'import shlex; from strategy_briefs import warehouse; \
+	print(*(f"export {k}={shlex.quote(v)};" for k, v in warehouse.resolve().dbt_env().items()))'
+SQLFLUFF_LINT = eval "$$($(DBT_PROFILE_ENV))" && cd dbt_project && ../.venv/bin/sqlfluff lint
 
 format:
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+	$(SQLFLUFF_LINT:lint=fix)
 
 stop:
 	@test -x .venv/bin/strategy-briefs && .venv/bin/strategy-briefs warehouse stop || true

@@ -19,14 +19,9 @@ branch_values as (
 
     select
         kpi_values.*,
-        case
-            when kpi_catalogue.higher_is_better then kpi_values.value_base
-            else -kpi_values.value_base
-        end as merit,
-        case
-            when kpi_catalogue.higher_is_better then kpi_values.change_since_year_start_base
-            else -kpi_values.change_since_year_start_base
-        end as merit_of_increase
+        {{ merit('kpi_values.value_base', 'kpi_catalogue.higher_is_better') }} as merit,
+        {{ merit('kpi_values.change_since_year_start_base', 'kpi_catalogue.higher_is_better') }}
+            as merit_of_increase
 
     from kpi_values
     inner join kpi_catalogue
@@ -55,8 +50,7 @@ ranked as (
 final as (
 
     select
-        to_char(period, 'YYYY-MM') || '|' || kpi_code || '|' || entity_code
-            as branch_standing_key,
+        {{ period_key('period', ['kpi_code', 'entity_code']) }} as branch_standing_key,
         period,
         lob_code,
         kpi_code,

@@ -43,7 +43,8 @@ figures as (
         kpi_values.is_demo_data,
         kpi_catalogue.kind,
         kpi_catalogue.is_ytd,
-        kpi_catalogue.higher_is_better
+        kpi_catalogue.higher_is_better,
+        {{ merit('kpi_values.value_base', 'kpi_catalogue.higher_is_better') }} as merit
 
     from kpi_values
     inner join kpi_catalogue
@@ -57,7 +58,7 @@ moves as (
     select
         *,
         lag(period) over by_month as previous_period,
-        lag(value_base) over by_month as previous_value_base
+        lag(merit) over by_month as previous_merit
 
     from figures
     window by_month as (partition by kpi_code, entity_code order by period)
@@ -69,11 +70,7 @@ moved_well as (
     select
         *,
         coalesce(
-            previous_period = (period - interval '1 month')::date
-            and case
-                when higher_is_better then value_base > previous_value_base
-                else value_base < previous_value_base
-            end,
+            previous_period = (period - interval '1 month')::date and merit > previous_merit,
             false
         ) as moved_well
 
@@ -124,8 +121,8 @@ spans as (
 
     from figures as this_month
     left join figures as year_end
-        on year_end.kpi_code = this_month.kpi_code
-        and year_end.entity_code = this_month.entity_code
+        on this_month.kpi_code = year_end.kpi_code
+        and this_month.entity_code = year_end.entity_code
         and year_end.period = (date_trunc('year', this_month.period) - interval '1 month')::date
     where this_month.kind in ('count', 'amount', 'weight')
         and this_month.higher_is_better
@@ -149,10 +146,10 @@ earlier_years as (
 
     from spans as this_year
     inner join spans as earlier
-        on earlier.kpi_code = this_year.kpi_code
-        and earlier.entity_code = this_year.entity_code
+        on this_year.kpi_code = earlier.kpi_code
+        and this_year.entity_code = earlier.entity_code
         and extract(month from earlier.period) = extract(month from this_year.period)
-        and earlier.period < this_year.period
+        and this_year.period > earlier.period
         and earlier.span_value_base is not null
     where {{ in_target_period('this_year.period') }}
         and this_year.span_value_base is not null
@@ -190,9 +187,9 @@ records as (
 
     from spans
     left join record_spans
-        on record_spans.period = spans.period
-        and record_spans.kpi_code = spans.kpi_code
-        and record_spans.entity_code = spans.entity_code
+        on spans.period = record_spans.period
+        and spans.kpi_code = record_spans.kpi_code
+        and spans.entity_code = record_spans.entity_code
     where {{ in_target_period('spans.period') }}
         and spans.span_value_base is not null
 
@@ -207,10 +204,10 @@ records_with_demo as (
 
     from records
     left join earlier_years
-        on earlier_years.period = records.period
-        and earlier_years.kpi_code = records.kpi_code
-        and earlier_years.entity_code = records.entity_code
-        and earlier_years.years_back < records.record_years
+        on records.period = earlier_years.period
+        and records.kpi_code = earlier_years.kpi_code
+        and records.entity_code = earlier_years.entity_code
+        and records.record_years > earlier_years.years_back
     group by
         records.period, records.kpi_code, records.entity_code, records.history_years,
         records.record_years, records.span_is_demo_data
@@ -224,22 +221,24 @@ final as (
         streaks.kpi_code,
         streaks.entity_code,
         case when figures.is_ytd or figures.kind = 'rank' then null
-            else streaks.rise_streak_months end as rise_streak_months,
+            else streaks.rise_streak_months
+        end as rise_streak_months,
         case when figures.is_ytd or figures.kind = 'rank' then null
-            else streaks.streak_uses_demo_data end as streak_uses_demo_data,
+            else streaks.streak_uses_demo_data
+        end as streak_uses_demo_data,
         records_with_demo.history_years,
         records_with_demo.record_years,
         records_with_demo.record_uses_demo_data
 
     from streaks
     inner join figures
-        on figures.period = streaks.period
-        and figures.kpi_code = streaks.kpi_code
-        and figures.entity_code = streaks.entity_code
+        on streaks.period = figures.period
+        and streaks.kpi_code = figures.kpi_code
+        and streaks.entity_code = figures.entity_code
     left join records_with_demo
-        on records_with_demo.period = streaks.period
-        and records_with_demo.kpi_code = streaks.kpi_code
-        and records_with_demo.entity_code = streaks.entity_code
+        on streaks.period = records_with_demo.period
+        and streaks.kpi_code = records_with_demo.kpi_code
+        and streaks.entity_code = records_with_demo.entity_code
     where {{ in_target_period('streaks.period') }}
 
 )

@@ -53,9 +53,9 @@ month_flows as (
 
     from kpi_values_with_kind as this_month
     left join kpi_values_with_kind as previous_month
-        on previous_month.kpi_code = this_month.kpi_code
-        and previous_month.entity_type = this_month.entity_type
-        and previous_month.entity_code = this_month.entity_code
+        on this_month.kpi_code = previous_month.kpi_code
+        and this_month.entity_type = previous_month.entity_type
+        and this_month.entity_code = previous_month.entity_code
         and previous_month.period = (this_month.period - interval '1 month')::date
 
 ),
@@ -119,24 +119,24 @@ compared as (
 
     from target_month
     left join month_flows as prior_month
-        on prior_month.kpi_code = target_month.kpi_code
-        and prior_month.entity_type = target_month.entity_type
-        and prior_month.entity_code = target_month.entity_code
+        on target_month.kpi_code = prior_month.kpi_code
+        and target_month.entity_type = prior_month.entity_type
+        and target_month.entity_code = prior_month.entity_code
         and prior_month.period = (target_month.period - interval '1 month')::date
     left join month_flows as prior_year
-        on prior_year.kpi_code = target_month.kpi_code
-        and prior_year.entity_type = target_month.entity_type
-        and prior_year.entity_code = target_month.entity_code
+        on target_month.kpi_code = prior_year.kpi_code
+        and target_month.entity_type = prior_year.entity_type
+        and target_month.entity_code = prior_year.entity_code
         and prior_year.period = (target_month.period - interval '12 months')::date
     left join month_flows as year_start
-        on year_start.kpi_code = target_month.kpi_code
-        and year_start.entity_type = target_month.entity_type
-        and year_start.entity_code = target_month.entity_code
+        on target_month.kpi_code = year_start.kpi_code
+        and target_month.entity_type = year_start.entity_type
+        and target_month.entity_code = year_start.entity_code
         and year_start.period = (date_trunc('year', target_month.period) - interval '1 month')::date
     left join named_months as named_month
-        on named_month.kpi_code = target_month.kpi_code
-        and named_month.entity_type = target_month.entity_type
-        and named_month.entity_code = target_month.entity_code
+        on target_month.kpi_code = named_month.kpi_code
+        and target_month.entity_type = named_month.entity_type
+        and target_month.entity_code = named_month.entity_code
         and named_month.period = make_date(
             extract(year from target_month.period)::int, named_month.since_month, 1
         )
@@ -149,7 +149,8 @@ final as (
     select
         *,
         case
-            when is_ytd then {{ change_between('month_flow_base', 'prior_month_flow_base', 'kind') }}
+            when is_ytd
+                then {{ change_between('month_flow_base', 'prior_month_flow_base', 'kind') }}
             else {{ change_between('value_base', 'prior_month_value_base', 'kind') }}
         end as mom_change,
         {{ change_between('value_base', 'prior_year_value_base', 'kind') }} as yoy_change,
@@ -157,7 +158,8 @@ final as (
         -- a comparison with demonstration data is itself demonstration data: the briefs
         -- label it (the figure can be published while the month it is compared with is not)
         case
-            when is_ytd then month_flow_is_demo_data or coalesce(prior_month_flow_is_demo_data, false)
+            when is_ytd
+                then month_flow_is_demo_data or coalesce(prior_month_flow_is_demo_data, false)
             else is_demo_data or coalesce(prior_month_is_demo_data, false)
         end as mom_uses_demo_data,
         is_demo_data or coalesce(prior_year_is_demo_data, false) as yoy_uses_demo_data,

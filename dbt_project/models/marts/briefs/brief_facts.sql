@@ -19,7 +19,6 @@ branch_standings as (
 
 ),
 
-
 peer_standings as (
 
     select * from {{ ref('fct_peer_standings') }}
@@ -48,8 +47,9 @@ ranked_kpis as (
         ranked.lob_code,
         ranked.change_round_step,
         ranked.since_month,
-        exists (
-            select 1 from kpi_catalogue as rank_kpi where rank_kpi.ranks_kpi_code = ranked.kpi_code
+        exists(
+            select 1 from kpi_catalogue as rank_kpi
+            where rank_kpi.ranks_kpi_code = ranked.kpi_code
         ) as is_rank_expected
 
     from kpi_catalogue as ranked
@@ -58,7 +58,9 @@ ranked_kpis as (
 
 expected_ranks as (
 
-    select lob_code, count(*) filter (where is_rank_expected)::int as lob_expected_rank_count
+    select
+        lob_code,
+        count(*) filter (where is_rank_expected)::int as lob_expected_rank_count
     from ranked_kpis
     group by lob_code
 
@@ -67,11 +69,12 @@ expected_ranks as (
 final as (
 
     select
-        to_char(kpi_values.period, 'YYYY-MM')
-            || '|' || kpi_values.lob_code
-            || '|' || kpi_values.kpi_code
-            || case when kpi_values.entity_type = 'branch' then '|' || kpi_values.entity_code else '' end
-            as brief_fact_key,
+        -- a branch's row adds the branch; the reporting bank's own rows have no fourth part
+        {{ period_key('kpi_values.period', [
+            'kpi_values.lob_code',
+            'kpi_values.kpi_code',
+            "case when kpi_values.entity_type = 'branch' then kpi_values.entity_code end",
+        ]) }} as brief_fact_key,
         kpi_values.period,
         kpi_values.lob_code,
         kpi_values.kpi_code,
@@ -124,9 +127,8 @@ final as (
         branch_standings.increase_rank as branch_increase_rank,
         -- a branch's standing rests on the other branches' figures too
         case
-            when kpi_values.entity_type = 'branch' then bool_or(kpi_values.is_demo_data) over (
-                partition by kpi_values.period, kpi_values.kpi_code, kpi_values.entity_type
-            )
+            when kpi_values.entity_type = 'branch'
+                then bool_or(kpi_values.is_demo_data) over branches_of_the_kpi
         end as branch_rank_uses_demo_data,
         ranked_kpis.since_month,
         kpi_values.change_since_month_base,
@@ -150,6 +152,9 @@ final as (
         on kpi_values.kpi_code = ranked_kpis.kpi_code
     left join expected_ranks
         on kpi_values.lob_code = expected_ranks.lob_code
+    window branches_of_the_kpi as (
+        partition by kpi_values.period, kpi_values.kpi_code, kpi_values.entity_type
+    )
 
 )
 

@@ -2,7 +2,7 @@ with
 
 peer_standings as (
 
-    select * from {{ ref('int_peer_standings') }}
+    select * from {{ ref('int_peer_standings_resolved') }}
 
 ),
 

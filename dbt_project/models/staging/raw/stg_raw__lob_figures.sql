@@ -9,10 +9,6 @@ source as (
 renamed as (
 
     select
-        to_char(period, 'YYYY-MM')
-            || '|' || lower(trim(kpi_code))
-            || '|' || lower(trim(entity_type))
-            || '|' || trim(entity_code) as kpi_value_key,
         load_id,
         -- kept as stored (the loader writes first days) so month filters use raw's index
         period,
@@ -35,6 +31,17 @@ renamed as (
 
     from source
 
+),
+
+-- the key of the cleaned columns, so it reads as the row does
+final as (
+
+    select
+        {{ period_key('period', ['kpi_code', 'entity_type', 'entity_code']) }} as kpi_value_key,
+        *
+
+    from renamed
+
 )
 
-select * from renamed
+select * from final

@@ -9,9 +9,6 @@ source as (
 renamed as (
 
     select
-        to_char(period, 'YYYY-MM')
-            || '|' || lower(trim(lob_code))
-            || '|' || item_no::text as lob_highlight_key,
         load_id,
         -- kept as stored (the loader writes first days) so month filters use raw's index
         period,
@@ -24,6 +21,17 @@ renamed as (
 
     from source
 
+),
+
+-- the key of the cleaned columns, so it reads as the row does
+final as (
+
+    select
+        {{ period_key('period', ['lob_code', 'item_no']) }} as lob_highlight_key,
+        *
+
+    from renamed
+
 )
 
-select * from renamed
+select * from final
