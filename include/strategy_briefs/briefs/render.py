@@ -52,7 +52,7 @@ from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.trace import trace_document, write_trace
 from strategy_briefs.catalogue import Catalogue, load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
-from strategy_briefs.delivery.models import file_sha256
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs.warehouse import WarehouseParams
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"

@@ -16,7 +16,6 @@ Compatibility choices (checked on the raw bytes by tests/delivery/test_message.p
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
@@ -30,6 +29,7 @@ from strategy_briefs.briefs.context import HeadlineLine
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.recipients import parse_mailbox
+from strategy_briefs.hashing import sha256_hex
 
 CORRECTION_MARK = "更正版"
 MAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "mail"
@@ -41,7 +41,7 @@ _RFC2231_SAFE = "!#$&+-.^_`|~"
 
 def message_id_for(period: str, brief_id: str, edition: int, recipient: str, domain: str) -> str:
     """Stable Message-ID; the recipient is hashed so the id does not spell out the address."""
-    recipient_hash = hashlib.sha256(recipient.lower().encode("utf-8")).hexdigest()[:16]
+    recipient_hash = sha256_hex(recipient.lower().encode("utf-8"))[:16]
     return f"<strategy-briefs.{period}.{brief_id}.e{edition}.{recipient_hash}@{domain}>"
 
 

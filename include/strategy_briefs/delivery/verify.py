@@ -20,7 +20,7 @@ from pathlib import Path
 from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
 from strategy_briefs.briefs.render import TEMPLATES_DIR, RenderedBrief, render_month
 from strategy_briefs.delivery.archive import MANIFEST_NAME, month_dir, read_manifest
-from strategy_briefs.delivery.models import file_sha256
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs.warehouse import WarehouseParams
 
 

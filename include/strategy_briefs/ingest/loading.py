@@ -21,7 +21,6 @@ parameters; identifiers are `psycopg.sql.Identifier`s.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,15 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strategy_briefs.catalogue import Catalogue
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs.ingest.incoming import escaped, has_control_characters, refusal
 from strategy_briefs.ingest.validation import (
     SUBMISSION_SUFFIXES,
     Problem,
     SubmissionCheck,
     SubmissionInvalid,
-    period_date,
     validate_file,
 )
+from strategy_briefs.periods import Period, PeriodError
 from strategy_briefs.warehouse import WarehouseParams, connect
 
 log = logging.getLogger(__name__)
@@ -102,14 +102,8 @@ class LoadProgress:
 
 
 def file_digest(path: Path) -> tuple[str, int]:
-    """SHA-256 (hex) and size in bytes."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+    """SHA-256 (hex) and size in bytes, as `raw.load_audit` records a source file."""
+    return file_sha256(path), path.stat().st_size
 
 
 def source_name(path: Path) -> str:
@@ -124,10 +118,8 @@ def _table(name: str):
 
 
 def _check_target(period: str, lob_code: str, catalogue: Catalogue) -> None:
-    from strategy_briefs.ingest.validation import parse_period
-
-    if parse_period(period) != period or len(period) != 7:
-        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    if str(Period.parse(period)) != period:  # not even surrounding spaces
+        raise PeriodError(f"period must look like YYYY-MM (e.g. 2020-06), got {period!r}")
     if lob_code not in catalogue.lines_of_business:
         raise ValueError(f"unknown line of business {lob_code!r}")
 
@@ -157,7 +149,7 @@ def record_rejection(
                 " returning load_id"
             ).format(_table(AUDIT_TABLE)),
             (
-                period_date(period),
+                Period.parse(period).first_day,
                 lob_code,
                 source_name(path),
                 sha256,
@@ -243,12 +235,12 @@ def _open_stage(cur, run_key: str, period: str, lob_code: str, name: str, digest
     )
     cur.execute(
         "delete from raw.staged_loads where run_key = %s and period = %s and lob_code = %s",
-        (run_key, period_date(period), lob_code),
+        (run_key, Period.parse(period).first_day, lob_code),
     )
     cur.execute(
         "insert into raw.staged_loads (run_key, period, lob_code, source_file, source_sha256,"
         " source_size, row_count) values (%s, %s, %s, %s, %s, %s, 0) returning stage_id",
-        (run_key, period_date(period), lob_code, name, *digest),
+        (run_key, Period.parse(period).first_day, lob_code, name, *digest),
     )
     return int(cur.fetchone()[0])
 
@@ -400,7 +392,7 @@ def _staged_lines(conn, run_key: str, period: str, lob_codes: list[str]) -> list
         "select stage_id, lob_code, source_file, source_sha256, coalesce(source_size, 0),"
         " coalesce(source_encoding, ''), row_count, demo_rows from raw.staged_loads"
         " where run_key = %s and period = %s and lob_code = any(%s)",
-        (run_key, period_date(period), list(lob_codes)),
+        (run_key, Period.parse(period).first_day, list(lob_codes)),
     ).fetchall()
     staged = {row[1]: StagedFile(row[0], run_key, period, *row[1:]) for row in rows}
     missing = [code for code in lob_codes if code not in staged]
@@ -421,7 +413,7 @@ def _published_by(conn, run_key: str, period: str, lob_codes: list[str]) -> bool
         " from raw.load_audit where period = %s and lob_code = any(%s) and status = 'loaded'"
         " and submission = 'figures' order by lob_code, load_id desc) latest"
         " where run_id = %s",
-        (period_date(period), list(lob_codes), run_key),
+        (Period.parse(period).first_day, list(lob_codes), run_key),
     ).fetchone()
     return count == len(lob_codes)
 
@@ -431,7 +423,7 @@ def _swap_line(conn, staged: StagedFile, run_id: str | None) -> tuple[int, int]:
     audit row they point to; (load_id, rows replaced)."""
     from psycopg import sql
 
-    month = period_date(staged.period)
+    month = Period.parse(staged.period).first_day
     row = conn.execute(
         "insert into raw.load_audit (period, lob_code, source_file, source_sha256, source_size,"
         " source_encoding, row_count, status, run_id)"
@@ -471,7 +463,7 @@ def _drop_staged(conn, period: str, staged: list[StagedFile]) -> None:
         " and (stage_id = any(%s) or staged_at < (select min(staged_at) from raw.staged_loads"
         " where stage_id = any(%s)))",
         (
-            period_date(period),
+            Period.parse(period).first_day,
             [s.lob_code for s in staged],
             [s.stage_id for s in staged],
             [s.stage_id for s in staged],
