@@ -163,9 +163,10 @@ def _bare_dbt_build(params) -> float:
 
 def _bare_render(params, out_dir: Path) -> float:
     from strategy_briefs.briefs.render import render_month
+    from strategy_briefs.periods import Period
 
     started = time.perf_counter()
-    render_month(params, MONTH, out_dir)
+    render_month(params, Period.parse(MONTH), out_dir)
     return time.perf_counter() - started
 
 

@@ -66,15 +66,15 @@ from pathlib import Path
 from strategy_briefs import warehouse
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
-from strategy_briefs.briefs.facts import (
-    load_brief_facts, load_brief_highlights, load_kpi_history, parse_period)
+from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
+from strategy_briefs.periods import Period
 from strategy_briefs.briefs.render import TEMPLATES_DIR, render_html, write_pdf
 
-period, lob, rounds, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+period, lob, rounds, out = Period.parse(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 params = warehouse.resolve()
 facts = load_brief_facts(params, period)
 edition, briefs = build_contexts(
-    facts, load_kpi_history(params, period, months=24), parse_period(period),
+    facts, load_kpi_history(params, period, months=24), period,
     load_edition_config(), highlights=load_brief_highlights(params, period))
 wide = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+")
 latin_fonts = ':root { --serif: "DejaVu Serif", serif; --sans: "DejaVu Sans", sans-serif; }'

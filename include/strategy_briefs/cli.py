@@ -391,7 +391,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
     )
     period = periods.Period.parse(args.period)
-    for brief in render_month(reporter, str(period), Path(args.out)):
+    for brief in render_month(reporter, period, Path(args.out)):
         print(brief.path)
         if args.png:
             for page in write_png_pages(brief.path, brief.path.parent / "png", dpi=args.png_dpi):
@@ -408,7 +408,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     reporter = roles.role_params(
         owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
     )
-    period = str(periods.Period.parse(args.period))
+    period = periods.Period.parse(args.period)
     verification = verify_month(reporter, period, settings.output_dir / "archive")
     for check in verification.checks:
         print(check.line())

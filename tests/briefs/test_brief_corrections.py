@@ -67,7 +67,7 @@ def test_a_reason_longer_than_the_box_is_one_clear_error(tmp_path):
         render_documents(facts, [], PERIOD, tmp_path, corrections={"private_banking": too_long})
     with pytest.raises(ValueError, match="needs a reason"):
         render_documents(facts, [], PERIOD, tmp_path, corrections={"private_banking": "  "})
-    assert not (tmp_path / PERIOD).exists()
+    assert not (tmp_path / str(PERIOD)).exists()
 
 
 def test_each_brief_carries_the_provenance_of_what_it_read(editions):

@@ -22,7 +22,6 @@ from stress_month import longest_highlights, stress_facts, stress_history
 
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
-from strategy_briefs.briefs.facts import parse_period
 from strategy_briefs.briefs.render import render_documents
 
 MAX_EDITION_PAGES = 4  # A4, the current catalogue (docs/architecture.md)
@@ -79,7 +78,7 @@ def stress_month(tmp_path_factory):
     edition, briefs = build_contexts(
         facts,
         stress_history(facts),
-        parse_period(PERIOD),
+        PERIOD,
         load_edition_config(),
         highlights=items,
     )

@@ -72,7 +72,7 @@ def _deliver(params, root: Path, recipients, corrections, reason=None) -> None:
     with AirflowSmtpSender() as sender:
         deliver(
             params,
-            PERIOD,
+            str(PERIOD),
             briefs,
             recipients,
             sender,
@@ -139,7 +139,7 @@ def test_an_edition_archived_without_provenance_says_so(archived_month, tmp_path
     params, archive_root = archived_month
     copy = tmp_path / "archive"
     shutil.copytree(archive_root, copy)
-    manifest = copy / PERIOD / MANIFEST_NAME
+    manifest = copy / str(PERIOD) / MANIFEST_NAME
     document = json.loads(manifest.read_text(encoding="utf-8"))
     for entry in document["editions"]:
         entry["data_snapshot_sha256"] = entry["template_version"] = None

@@ -289,9 +289,9 @@ def test_the_manifest_records_what_each_edition_came_from(world, reissue):
         roles.REPORTER,
         roles.passwords_from(os.environ)[roles.REPORTER],
     )
-    facts = load_brief_facts(reporter, str(JUNE))
-    highlights = load_brief_highlights(reporter, str(JUNE))
-    history = load_kpi_history(reporter, str(JUNE), months=24)
+    facts = load_brief_facts(reporter, JUNE)
+    highlights = load_brief_highlights(reporter, JUNE)
+    history = load_kpi_history(reporter, JUNE, months=24)
     version = template_version(TEMPLATES_DIR, DEFAULT_CONFIG_FILE)
     assert len(manifest["editions"]) == 7
     for entry in manifest["editions"]:

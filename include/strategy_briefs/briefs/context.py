@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from strategy_briefs.briefs import charts, narrative
@@ -167,16 +166,6 @@ def demo_notice(articles: Sequence[ArticleContext]) -> str | None:
     if any(chart.is_demo_data for a in articles for chart in a.charts):
         parts.append("走势图中的历史月份为演示数据")
     return "本期" + "；".join(parts) + "，仅用于展示版式。" if parts else None
-
-
-def period_label(month: date) -> str:
-    return f"{month.year}年{month.month}月"
-
-
-def publication_date(month: date) -> str:
-    """The brief of a month is dated the first day of the next month, 09:00 Beijing time."""
-    year, next_month = (month.year + 1, 1) if month.month == 12 else (month.year, month.month + 1)
-    return f"{year:04d}-{next_month:02d}-01T09:00:00+08:00"
 
 
 MINUS = "\u2212"  # a true minus sign, as wide as the plus in tabular figures
@@ -405,13 +394,13 @@ def checked_correction_note(note: str) -> str:
     return text
 
 
-def _frame(config: EditionConfig, month: date, correction_note: str | None) -> PageFrame:
+def _frame(config: EditionConfig, period: Period, correction_note: str | None) -> PageFrame:
     return PageFrame(
         publication_zh=config.publication_zh,
         section_band_zh=config.section_band_zh,
         section_band_en=config.section_band_en,
         # the masthead names the span the month closes, as the year-to-date figures do
-        period_label=Period(month.year, month.month).year_to_date_label_zh,
+        period_label=period.year_to_date_label_zh,
         confidentiality=config.confidentiality,
         correction_note=correction_note,
     )
@@ -420,7 +409,7 @@ def _frame(config: EditionConfig, month: date, correction_note: str | None) -> P
 def build_contexts(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
-    month: date,
+    period: Period,
     config: EditionConfig,
     corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
@@ -436,8 +425,8 @@ def build_contexts(
     for item in highlights:
         highlights_by_lob[item.lob_code].append(item)
     for fact in facts:
-        if fact.period != month:
-            raise ValueError(f"fact {fact.brief_fact_key} is not of period {month:%Y-%m}")
+        if fact.period != period.first_day:
+            raise ValueError(f"fact {fact.brief_fact_key} is not of period {period}")
         by_lob[fact.lob_code].append(fact)
     unknown = sorted(set(by_lob) - set(config.lines_of_business))
     if unknown:
@@ -449,8 +438,8 @@ def build_contexts(
         article_context(lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code])
         for lob in lobs
     ]
-    created = publication_date(month)
-    label = period_label(month)
+    created = period.published_at.isoformat()
+    label = period.label_zh
     edition = SpecialEditionContext(
         meta=DocumentMeta(
             title=f"{config.title_zh}（{label}）",
@@ -459,7 +448,7 @@ def build_contexts(
             keywords=(config.section_band_zh, label, *(a.lob_name_zh for a in articles)),
             created=created,
         ),
-        frame=_frame(config, month, notes.get(SPECIAL_EDITION_ID)),
+        frame=_frame(config, period, notes.get(SPECIAL_EDITION_ID)),
         section_band_zh=config.section_band_zh,
         section_band_en=config.section_band_en,
         series_line=config.series_line,
@@ -477,7 +466,7 @@ def build_contexts(
                 keywords=(article.lob_name_zh, label, "第一个人金融银行"),
                 created=created,
             ),
-            frame=_frame(config, month, notes.get(article.lob_code)),
+            frame=_frame(config, period, notes.get(article.lob_code)),
             title=f"{article.lob_name_zh}月度简报",
             article=article,
             demo_notice=demo_notice([article]),

@@ -46,13 +46,13 @@ from strategy_briefs.briefs.facts import (
     load_brief_facts,
     load_brief_highlights,
     load_kpi_history,
-    parse_period,
 )
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.trace import trace_document, write_trace
 from strategy_briefs.catalogue import Catalogue, load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.hashing import file_sha256
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -82,7 +82,7 @@ class MissingGlyphError(RuntimeError):
 class RenderedBrief:
     brief_id: str  # 'special_edition' or a lob_code
     title_zh: str
-    period: str  # 'YYYY-MM'
+    period: Period
     path: Path
     sha256: str
     page_count: int
@@ -100,11 +100,11 @@ class RenderedBrief:
     trace_path: Path | None = None
 
 
-def special_edition_filename(period: str) -> str:
+def special_edition_filename(period: Period) -> str:
     return f"special-edition-{period}.pdf"
 
 
-def lob_brief_filename(lob_code: str, period: str) -> str:
+def lob_brief_filename(lob_code: str, period: Period) -> str:
     return f"{lob_code}-{period}.pdf"
 
 
@@ -286,7 +286,7 @@ def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) ->
 def render_documents(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
-    period: str,
+    period: Period,
     out_dir: Path,
     *,
     corrections: Mapping[str, str] | None = None,
@@ -302,13 +302,12 @@ def render_documents(
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
     is read from `config_file` unless given.
     """
-    month = parse_period(period)
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
     config = config or load_edition_config(config_file)
     catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
     edition, briefs = build_contexts(
-        facts, history, month, config, corrections, highlights=highlights
+        facts, history, period, config, corrections, highlights=highlights
     )
     version = template_version(templates_dir, config_file)
     claims = disagreements(highlights, facts, catalogue.units)
@@ -329,7 +328,7 @@ def render_documents(
     results = []
     images: dict = {}  # the month's charts, parsed once for all its documents
     for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
-        path = out_dir / period / filename
+        path = out_dir / str(period) / filename
         pages, warnings = write_pdf(html, path, templates_dir, images=images)
         trace = write_trace(trace_document(brief_id, period, title, _articles(context)), path)
         warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
@@ -358,7 +357,7 @@ def render_documents(
 
 def render_month(
     params: WarehouseParams,
-    period: str,
+    period: Period,
     out_dir: Path,
     *,
     corrections: Mapping[str, str] | None = None,

@@ -241,7 +241,7 @@ def render_briefs(
         )
     rendered = render_month(
         warehouse_params(REPORTER_CONN_ID),
-        period,
+        periods.Period.parse(period),  # the XCom's text, as dbt's vars take it too
         settings.output_dir,
         corrections=corrections,
     )
