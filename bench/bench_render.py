@@ -68,7 +68,8 @@ from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
 from strategy_briefs.periods import Period
-from strategy_briefs.briefs.render import TEMPLATES_DIR, render_html, write_pdf
+from strategy_briefs.briefs.render import render_html, write_pdf
+from strategy_briefs.config import Settings
 
 period, lob, rounds, out = Period.parse(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 params = warehouse.resolve()
@@ -103,6 +104,7 @@ def latin_document(html):
 
 # The twin's templates: the same CSS with its words (page footer) in Latin, DejaVu fonts.
 twin_templates = out / "templates"
+TEMPLATES_DIR = Settings.from_env().templates_dir
 shutil.copytree(TEMPLATES_DIR, twin_templates)
 for css in (twin_templates / "css").glob("*.css"):
     css.write_text(latin(css.read_text(encoding="utf-8")), encoding="utf-8")
@@ -176,7 +178,7 @@ print(json.dumps({
 FLOOR = r"""
 import json, sys
 from pathlib import Path
-from strategy_briefs.briefs.render import TEMPLATES_DIR, write_pdf
+from strategy_briefs.briefs.render import write_pdf
 floor, out = Path(sys.argv[1]), Path(sys.argv[2])
 got = {}
 for html in sorted(floor.glob("*.html")):

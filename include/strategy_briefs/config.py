@@ -124,6 +124,10 @@ class Settings:
         return self.project_root / "templates"
 
     @property
+    def mail_templates_dir(self) -> Path:
+        return self.templates_dir / "mail"
+
+    @property
     def airflow_home(self) -> Path:
         """`AIRFLOW_HOME` when the operator set one, else a project-local folder."""
         value = os.environ.get("AIRFLOW_HOME")
@@ -148,3 +152,8 @@ class Settings:
     @property
     def seeds_dir(self) -> Path:
         return self.dbt_project_dir / "seeds"
+
+    @property
+    def briefs_config_file(self) -> Path:
+        """The briefs' wording (headlines, editor's note, judgement thresholds)."""
+        return self.project_root / "config" / "briefs.yaml"

@@ -15,7 +15,8 @@ from demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 from marts_contract import contract_marts
 
 from strategy_briefs import cli, warehouse
-from strategy_briefs.briefs.render import TEMPLATES_DIR, render_month
+from strategy_briefs.briefs.render import render_month
+from strategy_briefs.config import Settings
 from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver
 from strategy_briefs.delivery.archive import MANIFEST_NAME
 from strategy_briefs.delivery.recipients import parse_recipients
@@ -85,7 +86,7 @@ def _deliver(params, root: Path, recipients, corrections, reason=None) -> None:
 def _redder(folder: Path) -> Path:
     """A copy of the templates with another accent colour: every page changes."""
     templates = folder / "templates"
-    shutil.copytree(TEMPLATES_DIR, templates)
+    shutil.copytree(Settings.from_env().templates_dir, templates)
     css = templates / "css" / "variables.css"
     css.write_text(css.read_text(encoding="utf-8").replace("#c7000b", "#b00000"), "utf-8")
     return templates

@@ -28,10 +28,8 @@ from e2e_pipeline import (
 from pdf_pages import correction_marks, page_texts, unmarked_differences
 
 from strategy_briefs import roles, warehouse
-from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
 from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
-from strategy_briefs.briefs.render import TEMPLATES_DIR
 from strategy_briefs.cli import CliError, RunFailed, _load_dag, run_month
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.recipients import load_recipients
@@ -292,7 +290,8 @@ def test_the_manifest_records_what_each_edition_came_from(world, reissue):
     facts = load_brief_facts(reporter, JUNE)
     highlights = load_brief_highlights(reporter, JUNE)
     history = load_kpi_history(reporter, JUNE, months=24)
-    version = template_version(TEMPLATES_DIR, DEFAULT_CONFIG_FILE)
+    settings = Settings.from_env()
+    version = template_version(settings.templates_dir, settings.briefs_config_file)
     assert len(manifest["editions"]) == 7
     for entry in manifest["editions"]:
         lob = None if entry["brief_id"] == "special_edition" else entry["brief_id"]

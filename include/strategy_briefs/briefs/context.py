@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from strategy_briefs.briefs import charts, narrative
-from strategy_briefs.briefs.edition import EditionConfig, LineOfBusiness
+from strategy_briefs.briefs.edition import EditionConfig
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.briefs.numbers import (
     chinese_ordinal,
@@ -24,6 +24,7 @@ from strategy_briefs.briefs.numbers import (
     format_rate_change,
     format_value,
 )
+from strategy_briefs.catalogue import LineOfBusiness
 from strategy_briefs.periods import Period
 
 MISSING = "—"
@@ -342,6 +343,7 @@ def article_context(
     config: EditionConfig,
     highlights: Sequence[BriefHighlight] = (),
 ) -> ArticleContext:
+    words = config.wording[lob.lob_code]
     facts = sorted(facts, key=lambda f: (f.display_order, f.kpi_code))
     paragraphs = [
         Paragraph(traced.text, sentences=traced.sentences)
@@ -366,16 +368,16 @@ def article_context(
         lob_code=lob.lob_code,
         lob_name_zh=lob.name_zh,
         department_zh=lob.department_zh,
-        headline=lob.headline,
-        subtitle=lob.subtitle,
+        headline=words.headline,
+        subtitle=words.subtitle,
         lead=paragraphs[0] if paragraphs else None,
         paragraphs=tuple(paragraphs[1:]),
         sections=sections,
-        outlook=Paragraph(lob.outlook) if lob.outlook else None,
+        outlook=Paragraph(words.outlook) if words.outlook else None,
         kpi_table=table,
         kpi_table_note=KPI_TABLE_DEMO_NOTE if table_marked else None,
         charts=tuple(figures),
-        credit_line=lob.credit_line,
+        credit_line=words.credit_line,
         is_demo_data=any(f.is_demo_data for f in facts) or any(f.is_demo_data for f in figures),
         demo_marked=table_marked or any(DEMO_MARK in p.text for p in paragraphs),
     )

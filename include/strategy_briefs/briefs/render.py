@@ -33,12 +33,7 @@ from strategy_briefs.briefs.context import (
     build_contexts,
     headline_lines,
 )
-from strategy_briefs.briefs.edition import (
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_SEEDS_DIR,
-    EditionConfig,
-    load_edition_config,
-)
+from strategy_briefs.briefs.edition import EditionConfig, load_edition_config
 from strategy_briefs.briefs.facts import (
     BriefFact,
     BriefHighlight,
@@ -49,13 +44,11 @@ from strategy_briefs.briefs.facts import (
 )
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.trace import trace_document, write_trace
-from strategy_briefs.catalogue import Catalogue, load_catalogue
-from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.config import Settings
 from strategy_briefs.hashing import file_sha256
 from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
 PDF_VARIANT = "pdf/a-3b"
 # The embedded CJK fonts every printed character must be in (regular faces; bold has the same cmap).
 CJK_FONT_FILES = (
@@ -124,9 +117,9 @@ def _environment(templates_dir: str):
 
 def render_html(
     context: SpecialEditionContext | LineOfBusinessBriefContext,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
 ) -> str:
-    env = _environment(str(templates_dir))
+    env = _environment(str(templates_dir or Settings.from_env().templates_dir))
     if isinstance(context, SpecialEditionContext):
         return env.get_template("special_edition.html").render(
             edition=context, meta=context.meta, frame=context.frame
@@ -250,7 +243,7 @@ def _font_copies_back_to_the_os() -> None:
 def write_pdf(
     html: str,
     target: Path,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
     *,
     images: dict | None = None,
 ) -> tuple[int, list[str]]:
@@ -264,7 +257,9 @@ def write_pdf(
     _font_copies_back_to_the_os()
     with _weasyprint_warnings() as warnings:
         document = weasyprint.HTML(
-            string=html, base_url=str(templates_dir) + "/", media_type="print"
+            string=html,
+            base_url=str(templates_dir or Settings.from_env().templates_dir) + "/",
+            media_type="print",
         ).render(pdf_variant=PDF_VARIANT, font_config=_font_config(), cache=images)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".pdf.tmp")
@@ -292,25 +287,26 @@ def render_documents(
     corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
     config: EditionConfig | None = None,
-    config_file: Path = DEFAULT_CONFIG_FILE,
-    catalogue: Catalogue | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
+    config_file: Path | None = None,
+    templates_dir: Path | None = None,
     include_lob_briefs: bool = True,
 ) -> list[RenderedBrief]:
     """Write the special edition and one brief per line of business to `out_dir/<period>/`.
 
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
-    is read from `config_file` unless given.
+    is read from `config_file` unless given; paths left out are the project's (`Settings`).
     """
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
+    settings = Settings.from_env()
+    templates_dir = templates_dir or settings.templates_dir
+    config_file = config_file or settings.briefs_config_file
     config = config or load_edition_config(config_file)
-    catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
     edition, briefs = build_contexts(
         facts, history, period, config, corrections, highlights=highlights
     )
     version = template_version(templates_dir, config_file)
-    claims = disagreements(highlights, facts, catalogue.units)
+    claims = disagreements(highlights, facts, config.catalogue.units)
     jobs: list[tuple[str, str, SpecialEditionContext | LineOfBusinessBriefContext, str]] = [
         (SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period))
     ]
@@ -361,8 +357,8 @@ def render_month(
     out_dir: Path,
     *,
     corrections: Mapping[str, str] | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
-    config_file: Path = DEFAULT_CONFIG_FILE,
+    templates_dir: Path | None = None,
+    config_file: Path | None = None,
 ) -> list[RenderedBrief]:
     """Read one month's brief facts, highlights and KPI history from the marts and render."""
     facts = load_brief_facts(params, period)

@@ -26,13 +26,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from strategy_briefs.briefs.context import HeadlineLine
-from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.config import Settings
 from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.recipients import parse_mailbox
 from strategy_briefs.hashing import sha256_hex
 
 CORRECTION_MARK = "更正版"
-MAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "mail"
 # SMTP policy (CRLF, 78-column folding) but leave our pre-built raw headers untouched.
 MESSAGE_POLICY = policy.SMTP.clone(refold_source="none")
 _UNSAFE_FILENAME_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
@@ -109,9 +108,9 @@ def _mail_templates(templates_dir: str):
     )
 
 
-def render_bodies(body: MailBody, templates_dir: Path = MAIL_TEMPLATES_DIR) -> tuple[str, str]:
-    """(plain text, HTML) of one mail."""
-    env = _mail_templates(str(templates_dir))
+def render_bodies(body: MailBody, templates_dir: Path | None = None) -> tuple[str, str]:
+    """(plain text, HTML) of one mail; the project's mail templates unless `templates_dir`."""
+    env = _mail_templates(str(templates_dir or Settings.from_env().mail_templates_dir))
     return (
         env.get_template("brief.txt").render(mail=body),
         env.get_template("brief.html").render(mail=body),

@@ -17,8 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
-from strategy_briefs.briefs.render import TEMPLATES_DIR, RenderedBrief, render_month
+from strategy_briefs.briefs.render import RenderedBrief, render_month
 from strategy_briefs.delivery.archive import MANIFEST_NAME, month_dir, read_manifest
 from strategy_briefs.hashing import file_sha256
 from strategy_briefs.periods import Period
@@ -115,8 +114,8 @@ def verify_month(
     period: Period,
     archive_root: Path,
     *,
-    templates_dir: Path = TEMPLATES_DIR,
-    config_file: Path = DEFAULT_CONFIG_FILE,
+    templates_dir: Path | None = None,
+    config_file: Path | None = None,
 ) -> MonthVerification:
     """Render the month again and compare each brief's latest archived edition with it."""
     editions = latest_editions(archive_root, str(period))  # the archive's folder name
