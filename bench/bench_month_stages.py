@@ -33,6 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.harness import ROOT, Result
+from strategy_briefs.config import venv_executable
 
 MONTH = "2020-06"
 
@@ -81,7 +82,7 @@ def run() -> list[Result]:
     }
     try:
         (scratch / "airflow").mkdir()
-        airflow = Path(sys.executable).with_name("airflow")
+        airflow = venv_executable("airflow")
         subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
         _python(HISTORY, MONTH, env=env)
         started = time.perf_counter()

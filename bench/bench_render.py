@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness import ROOT, Result
+from strategy_briefs.config import venv_executable
 
 MONTH = "2020-06"
 NEXT_MONTH = "2020-07"
@@ -227,7 +228,7 @@ class Runs:
 
 def _month_against_floor(scratch: Path, env: dict[str, str]) -> tuple[Runs, Runs]:
     """The month's `strategy-briefs render` and the plain set, alternating, one warm-up each."""
-    cli = [str(Path(sys.executable).with_name("strategy-briefs")), "render", "--period", MONTH]
+    cli = [str(venv_executable("strategy-briefs")), "render", "--period", MONTH]
     floor = [sys.executable, "-c", FLOOR, str(scratch / "twins" / "floor")]
     month_runs, floor_runs = Runs([], [], 0), Runs([], [], 0)
     # A deployed worker has its bytecode (the image compiles it); let the untimed first round

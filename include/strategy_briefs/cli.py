@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strategy_briefs import periods, progress, roles, schema_migrations, warehouse
-from strategy_briefs.config import Settings
+from strategy_briefs.config import Settings, venv_executable
 
 DAG_ID = "strategy_briefs_monthly"
 DEMO_MONTHS = ("2020-06", "2020-07")
@@ -202,7 +202,7 @@ def airflow_db_migrate_reason(airflow_home: Path, installed: str) -> str | None:
 def migrate_airflow_db(airflow_home: Path) -> None:
     """`airflow db migrate`, then the installed version recorded beside the database."""
     airflow_home.mkdir(parents=True, exist_ok=True)
-    airflow = Path(sys.executable).with_name("airflow")
+    airflow = venv_executable("airflow")
     env = {**os.environ, "AIRFLOW_HOME": str(airflow_home)}
     result = subprocess.run(
         [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env

@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from strategy_briefs import roles, warehouse
 from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.cli import CliError, RunFailed, _load_dag, run_month
-from strategy_briefs.config import Settings
+from strategy_briefs.config import Settings, venv_executable
 from strategy_briefs.delivery.recipients import load_recipients
 from strategy_briefs.delivery.sink import read_mailbox, run_sink
 from strategy_briefs.orchestration.history import load_history
@@ -69,7 +68,7 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
                 os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
                 # The first run goes through the command an operator types, so the test
                 # reads exactly what it prints; the later runs are in-process.
-                cli = Path(sys.executable).with_name("strategy-briefs")
+                cli = venv_executable("strategy-briefs")
                 done = subprocess.run(
                     [str(cli), "run", "--period", str(JUNE)], capture_output=True, text=True
                 )
@@ -127,7 +126,7 @@ def test_special_edition_states_the_published_figures(world):
 
 
 def test_render_with_png_writes_every_page_as_a_picture(world, tmp_path):
-    cli = Path(sys.executable).with_name("strategy-briefs")
+    cli = venv_executable("strategy-briefs")
     done = subprocess.run(
         [str(cli), "render", "--period", str(JUNE), "--out", str(tmp_path), "--png"],
         capture_output=True,
@@ -224,7 +223,7 @@ class Reissue:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    cli = Path(sys.executable).with_name("strategy-briefs")
+    cli = venv_executable("strategy-briefs")
     return subprocess.run([str(cli), *args], capture_output=True, text=True)
 
 
