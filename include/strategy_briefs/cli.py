@@ -386,10 +386,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from strategy_briefs.briefs.render import render_month, write_png_pages
 
     settings = Settings.from_env()
-    owner = _owner_params(settings)
-    reporter = roles.role_params(
-        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
-    )
+    reporter = _reporter_params(settings)
     period = periods.Period.parse(args.period)
     for brief in render_month(reporter, period, Path(args.out)):
         print(brief.path)
@@ -404,10 +401,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from strategy_briefs.delivery.verify import verify_month
 
     settings = Settings.from_env()
-    owner = _owner_params(settings)
-    reporter = roles.role_params(
-        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
-    )
+    reporter = _reporter_params(settings)
     period = periods.Period.parse(args.period)
     verification = verify_month(reporter, period, settings.output_dir / "archive")
     for check in verification.checks:
@@ -502,6 +496,14 @@ def _owner_params(settings: Settings) -> warehouse.WarehouseParams:
     owner = warehouse.resolve(settings)
     _current_schema(settings, owner)
     return owner
+
+
+def _reporter_params(settings: Settings) -> warehouse.WarehouseParams:
+    """The reporter role (reads the marts): what `render` and `verify` connect as."""
+    owner = _owner_params(settings)
+    return roles.role_params(
+        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
+    )
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
