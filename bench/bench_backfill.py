@@ -36,6 +36,7 @@ import uuid
 from pathlib import Path
 
 from bench.harness import ROOT, Result
+from strategy_briefs.config import venv_executable
 
 FIRST, LAST = (2019, 7), (2020, 6)
 
@@ -83,7 +84,7 @@ def run() -> Result:
     }
     try:
         (scratch / "airflow").mkdir()
-        airflow = Path(sys.executable).with_name("airflow")
+        airflow = venv_executable("airflow")
         subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
         from strategy_briefs.periods import Period, months_between
 

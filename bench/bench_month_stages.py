@@ -33,6 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.harness import ROOT, Result
+from strategy_briefs.config import venv_executable
 
 MONTH = "2020-06"
 
@@ -81,7 +82,7 @@ def run() -> list[Result]:
     }
     try:
         (scratch / "airflow").mkdir()
-        airflow = Path(sys.executable).with_name("airflow")
+        airflow = venv_executable("airflow")
         subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
         _python(HISTORY, MONTH, env=env)
         started = time.perf_counter()
@@ -163,9 +164,10 @@ def _bare_dbt_build(params) -> float:
 
 def _bare_render(params, out_dir: Path) -> float:
     from strategy_briefs.briefs.render import render_month
+    from strategy_briefs.periods import Period
 
     started = time.perf_counter()
-    render_month(params, MONTH, out_dir)
+    render_month(params, Period.parse(MONTH), out_dir)
     return time.perf_counter() - started
 
 

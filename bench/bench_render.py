@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness import ROOT, Result
+from strategy_briefs.config import venv_executable
 
 MONTH = "2020-06"
 NEXT_MONTH = "2020-07"
@@ -66,15 +67,16 @@ from pathlib import Path
 from strategy_briefs import warehouse
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
-from strategy_briefs.briefs.facts import (
-    load_brief_facts, load_brief_highlights, load_kpi_history, parse_period)
-from strategy_briefs.briefs.render import TEMPLATES_DIR, render_html, write_pdf
+from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
+from strategy_briefs.periods import Period
+from strategy_briefs.briefs.render import render_html, write_pdf
+from strategy_briefs.config import Settings
 
-period, lob, rounds, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+period, lob, rounds, out = Period.parse(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 params = warehouse.resolve()
 facts = load_brief_facts(params, period)
 edition, briefs = build_contexts(
-    facts, load_kpi_history(params, period, months=24), parse_period(period),
+    facts, load_kpi_history(params, period, months=24), period,
     load_edition_config(), highlights=load_brief_highlights(params, period))
 wide = re.compile("[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+")
 latin_fonts = ':root { --serif: "DejaVu Serif", serif; --sans: "DejaVu Sans", sans-serif; }'
@@ -103,6 +105,7 @@ def latin_document(html):
 
 # The twin's templates: the same CSS with its words (page footer) in Latin, DejaVu fonts.
 twin_templates = out / "templates"
+TEMPLATES_DIR = Settings.from_env().templates_dir
 shutil.copytree(TEMPLATES_DIR, twin_templates)
 for css in (twin_templates / "css").glob("*.css"):
     css.write_text(latin(css.read_text(encoding="utf-8")), encoding="utf-8")
@@ -176,7 +179,7 @@ print(json.dumps({
 FLOOR = r"""
 import json, sys
 from pathlib import Path
-from strategy_briefs.briefs.render import TEMPLATES_DIR, write_pdf
+from strategy_briefs.briefs.render import write_pdf
 floor, out = Path(sys.argv[1]), Path(sys.argv[2])
 got = {}
 for html in sorted(floor.glob("*.html")):
@@ -225,7 +228,7 @@ class Runs:
 
 def _month_against_floor(scratch: Path, env: dict[str, str]) -> tuple[Runs, Runs]:
     """The month's `strategy-briefs render` and the plain set, alternating, one warm-up each."""
-    cli = [str(Path(sys.executable).with_name("strategy-briefs")), "render", "--period", MONTH]
+    cli = [str(venv_executable("strategy-briefs")), "render", "--period", MONTH]
     floor = [sys.executable, "-c", FLOOR, str(scratch / "twins" / "floor")]
     month_runs, floor_runs = Runs([], [], 0), Runs([], [], 0)
     # A deployed worker has its bytecode (the image compiles it); let the untimed first round

@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from strategy_briefs import progress
+from strategy_briefs.config import venv_executable
 from strategy_briefs.periods import Period
 from strategy_briefs.progress import InstanceRow, TaskLine
 
@@ -196,7 +197,7 @@ def test_a_log_is_named_by_month_and_run_start():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    command = Path(sys.executable).with_name("strategy-briefs")
+    command = venv_executable("strategy-briefs")
     return subprocess.run([str(command), *args], capture_output=True, text=True)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strategy_briefs import periods, progress, roles, schema_migrations, warehouse
-from strategy_briefs.config import Settings
+from strategy_briefs.config import Settings, venv_executable
 
 DAG_ID = "strategy_briefs_monthly"
 DEMO_MONTHS = ("2020-06", "2020-07")
@@ -202,7 +202,7 @@ def airflow_db_migrate_reason(airflow_home: Path, installed: str) -> str | None:
 def migrate_airflow_db(airflow_home: Path) -> None:
     """`airflow db migrate`, then the installed version recorded beside the database."""
     airflow_home.mkdir(parents=True, exist_ok=True)
-    airflow = Path(sys.executable).with_name("airflow")
+    airflow = venv_executable("airflow")
     env = {**os.environ, "AIRFLOW_HOME": str(airflow_home)}
     result = subprocess.run(
         [str(airflow), "db", "migrate"], capture_output=True, text=True, env=env
@@ -399,12 +399,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     from strategy_briefs.briefs.render import render_month, write_png_pages
 
     settings = Settings.from_env()
-    owner = _owner_params(settings)
-    reporter = roles.role_params(
-        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
-    )
+    reporter = _reporter_params(settings)
     period = periods.Period.parse(args.period)
-    for brief in render_month(reporter, str(period), Path(args.out)):
+    for brief in render_month(reporter, period, Path(args.out)):
         print(brief.path)
         if args.png:
             for page in write_png_pages(brief.path, brief.path.parent / "png", dpi=args.png_dpi):
@@ -417,11 +414,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from strategy_briefs.delivery.verify import verify_month
 
     settings = Settings.from_env()
-    owner = _owner_params(settings)
-    reporter = roles.role_params(
-        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
-    )
-    period = str(periods.Period.parse(args.period))
+    reporter = _reporter_params(settings)
+    period = periods.Period.parse(args.period)
     verification = verify_month(reporter, period, settings.output_dir / "archive")
     for check in verification.checks:
         print(check.line())
@@ -515,6 +509,14 @@ def _owner_params(settings: Settings) -> warehouse.WarehouseParams:
     owner = warehouse.resolve(settings)
     _current_schema(settings, owner)
     return owner
+
+
+def _reporter_params(settings: Settings) -> warehouse.WarehouseParams:
+    """The reporter role (reads the marts): what `render` and `verify` connect as."""
+    owner = _owner_params(settings)
+    return roles.role_params(
+        owner, roles.REPORTER, roles.passwords_from(os.environ)[roles.REPORTER]
+    )
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:

@@ -7,10 +7,20 @@ Every entry point (CLI, DAG tasks, tests, make targets) builds a `Settings` with
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def venv_executable(name: str) -> Path:
+    """A console script of the running environment (`dbt`, `airflow`, `strategy-briefs`).
+
+    It stands beside the interpreter, so it is found whether or not the venv is on PATH
+    (an Airflow worker, a test run, `make`), and never another installation's.
+    """
+    return Path(sys.executable).with_name(name)
 
 
 def _path(name: str, default: Path) -> Path:
@@ -124,6 +134,10 @@ class Settings:
         return self.project_root / "templates"
 
     @property
+    def mail_templates_dir(self) -> Path:
+        return self.templates_dir / "mail"
+
+    @property
     def airflow_home(self) -> Path:
         """`AIRFLOW_HOME` when the operator set one, else a project-local folder."""
         value = os.environ.get("AIRFLOW_HOME")
@@ -148,3 +162,8 @@ class Settings:
     @property
     def seeds_dir(self) -> Path:
         return self.dbt_project_dir / "seeds"
+
+    @property
+    def briefs_config_file(self) -> Path:
+        """The briefs' wording (headlines, editor's note, judgement thresholds)."""
+        return self.project_root / "config" / "briefs.yaml"

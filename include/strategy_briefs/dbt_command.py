@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from strategy_briefs.config import venv_executable
+
 
 class DbtFailed(RuntimeError):
     """dbt exited non-zero; the message ends with the last lines it printed."""
@@ -29,7 +31,7 @@ def run_dbt(
 ) -> None:
     """Run `dbt <args>` on `project_dir` with `env` added to this process's environment;
     `echo` writes what dbt printed to this process's stdout (a log) when it succeeds too."""
-    dbt = Path(sys.executable).with_name("dbt")
+    dbt = venv_executable("dbt")
     with tempfile.TemporaryDirectory(prefix="dbt-") as scratch:
         result = subprocess.run(
             [

@@ -15,6 +15,7 @@ start. We never read the wall clock.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -24,6 +25,15 @@ BANK_TIMEZONE = ZoneInfo(BANK_TIMEZONE_NAME)
 # The spans the page names by the quarter they close.
 _QUARTER_END_SPANS_ZH = {3: "一季度", 6: "上半年", 9: "前三季度", 12: "全年"}
 _PERIOD_RE = re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$")
+# The spellings a submission's period cell may use (docs/submission-contract.md): '2020-06',
+# '2020/6', '2020.6', '2020年6月', a date in the month ('2020-06-30', '2020年6月30日'), '202006'.
+_SUBMITTED_RE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*(\d{1,2})\s*日?|\s*(\d{1,2})\s*日)?"
+)
+_SUBMITTED_COMPACT_RE = re.compile(r"(\d{4})(\d{2})")
+_SUBMITTED_YEARS = range(1900, 3000)
+# A month's briefs are dated the first day of the next month at this hour, bank time.
+PUBLICATION_HOUR = 9
 
 
 class PeriodError(ValueError):
@@ -44,6 +54,30 @@ class Period:
             raise PeriodError(f"period must look like YYYY-MM (e.g. 2020-06), got {text!r}")
         return cls(int(match["year"]), int(match["month"]))
 
+    @classmethod
+    def from_cell(cls, text: str) -> Period | None:
+        """A submission's period cell in any spelling the submission contract accepts
+        ('2020/6', '2020年6月', '202006', '2020-06-30'); None when it names no month."""
+        text = unicodedata.normalize("NFKC", text).strip()
+        match = _SUBMITTED_RE.fullmatch(text) or _SUBMITTED_COMPACT_RE.fullmatch(text)
+        if not match:
+            return None
+        year, month = int(match.group(1)), int(match.group(2))
+        if year not in _SUBMITTED_YEARS or not 1 <= month <= 12:
+            return None
+        day = next((g for g in match.groups()[2:] if g), None)
+        if day is not None:
+            try:
+                date(year, month, int(day))
+            except ValueError:
+                return None
+        return cls(year, month)
+
+    @classmethod
+    def of(cls, day: date) -> Period:
+        """The month a date falls in (the warehouse keeps a month as its first day)."""
+        return cls(day.year, day.month)
+
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
@@ -54,6 +88,13 @@ class Period:
     def shift(self, months: int) -> Period:
         index = self.year * 12 + (self.month - 1) + months
         return Period(index // 12, index % 12 + 1)
+
+    @property
+    def published_at(self) -> datetime:
+        """When the month's briefs are dated: the first day of the next month, 09:00 bank
+        time (the PDFs' creation date, derived from the month, never the clock)."""
+        following = self.shift(1)
+        return datetime(following.year, following.month, 1, PUBLICATION_HOUR, tzinfo=BANK_TIMEZONE)
 
     @property
     def label_zh(self) -> str:

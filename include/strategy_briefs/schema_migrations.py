@@ -30,13 +30,13 @@ from 008 on run once and need not be idempotent.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs.warehouse import MIGRATIONS_DIR, WarehouseParams, connect
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[MigrationFile]:
     files = []
     for migration in _yoyo_migrations(directory):
         path = Path(migration.path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
         files.append(MigrationFile(migration.id, path, digest))
     return files
 

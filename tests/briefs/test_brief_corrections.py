@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 
 from strategy_briefs.briefs.context import MAX_REISSUE_REASON_CHARS, SPECIAL_EDITION_ID
-from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
-from strategy_briefs.briefs.render import TEMPLATES_DIR, render_documents
+from strategy_briefs.briefs.render import render_documents
+from strategy_briefs.config import Settings
 from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 from tests.helpers.pdf_pages import correction_marks, page_texts, unmarked_differences
 
@@ -22,6 +22,8 @@ LONGEST_REASON = ("私人银行客户数口径有误，已按总行统一口径�
     :MAX_REISSUE_REASON_CHARS
 ]
 REISSUED = (SPECIAL_EDITION_ID, "precious_metals")
+
+SETTINGS = Settings.from_env()
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +69,14 @@ def test_a_reason_longer_than_the_box_is_one_clear_error(tmp_path):
         render_documents(facts, [], PERIOD, tmp_path, corrections={"private_banking": too_long})
     with pytest.raises(ValueError, match="needs a reason"):
         render_documents(facts, [], PERIOD, tmp_path, corrections={"private_banking": "  "})
-    assert not (tmp_path / PERIOD).exists()
+    assert not (tmp_path / str(PERIOD)).exists()
 
 
 def test_each_brief_carries_the_provenance_of_what_it_read(editions):
     first, second = editions
     facts, highlights = demo_facts(), demo_highlights()
     history = demo_history(facts)
-    version = template_version(TEMPLATES_DIR, DEFAULT_CONFIG_FILE)
+    version = template_version(SETTINGS.templates_dir, SETTINGS.briefs_config_file)
     for brief_id, brief in first.items():
         lob = None if brief_id == SPECIAL_EDITION_ID else brief_id
         assert brief.data_snapshot_sha256 == data_snapshot(facts, highlights, history, lob)
@@ -107,16 +109,16 @@ def test_the_data_snapshot_follows_the_rows_a_brief_reads():
 
 def test_the_template_version_follows_the_templates_and_the_wording(tmp_path):
     templates = tmp_path / "templates"
-    shutil.copytree(TEMPLATES_DIR, templates)
+    shutil.copytree(SETTINGS.templates_dir, templates)
     config = tmp_path / "briefs.yaml"
-    shutil.copyfile(DEFAULT_CONFIG_FILE, config)
+    shutil.copyfile(SETTINGS.briefs_config_file, config)
     original = template_version(templates, config)
-    assert original == template_version(TEMPLATES_DIR, DEFAULT_CONFIG_FILE)
+    assert original == template_version(SETTINGS.templates_dir, SETTINGS.briefs_config_file)
 
     css = templates / "css" / "style.css"
     css.write_text(css.read_text(encoding="utf-8") + "\n/* wider */\n", encoding="utf-8")
     assert template_version(templates, config) != original
-    shutil.copyfile(TEMPLATES_DIR / "css" / "style.css", css)
+    shutil.copyfile(SETTINGS.templates_dir / "css" / "style.css", css)
     config.write_text(
         config.read_text(encoding="utf-8").replace("协力奋进", "同心奋进"), encoding="utf-8"
     )

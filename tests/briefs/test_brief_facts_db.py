@@ -32,7 +32,7 @@ def test_load_brief_facts_round_trips_the_contract(marts_db):
     loaded = load_brief_facts(params, PERIOD)
     key = lambda f: f.brief_fact_key  # noqa: E731
     assert sorted(loaded, key=key) == sorted(facts, key=key)
-    assert load_brief_facts(params, "2020-05") == []
+    assert load_brief_facts(params, PERIOD.shift(-1)) == []
 
 
 def test_load_kpi_history_takes_the_window_ending_with_the_period(marts_db):
@@ -41,8 +41,8 @@ def test_load_kpi_history_takes_the_window_ending_with_the_period(marts_db):
     assert len(loaded) == len(history)
     assert min(p.period for p in loaded).isoformat() == "2018-07-01"
     assert len(load_kpi_history(params, PERIOD, months=12)) < len(loaded)
-    with pytest.raises(ValueError):
-        load_kpi_history(params, "2020-6")
+    with pytest.raises(ValueError, match="between 1 and 120"):
+        load_kpi_history(params, PERIOD, months=0)
 
 
 def test_render_month_reads_the_marts(marts_db, tmp_path):

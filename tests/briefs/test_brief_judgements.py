@@ -303,9 +303,10 @@ def test_the_summary_closes_the_lead_and_names_its_facts():
 def test_a_threshold_changed_in_config_changes_the_text(tmp_path):
     import yaml
 
-    from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
+    from strategy_briefs.config import Settings
 
-    raw = yaml.safe_load(DEFAULT_CONFIG_FILE.read_text(encoding="utf-8"))
+    config_file = Settings.from_env().briefs_config_file
+    raw = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     raw["judgements"]["streaks"]["min_months"] = 5
     raw["judgements"]["records"]["min_years"] = 2
     raw["judgements"]["rank_summary"]["min_kpis"] = 3
@@ -316,3 +317,20 @@ def test_a_threshold_changed_in_config_changes_the_text(tmp_path):
     assert narrative.streak_clause(four, config.streaks) is None  # 4 < 5 now
     assert narrative.record_clause(_clients(2, 2), config.records) == "上半年增量达两年来最高水平"
     assert narrative.rank_summary(_mobile(), config.rank_summary, "手机银行") is None
+
+
+def test_wording_for_a_line_of_business_the_catalogue_lacks_is_refused(tmp_path):
+    """The catalogue says which lines of business there are; the config only words them."""
+    import yaml
+
+    from strategy_briefs.config import Settings
+
+    raw = yaml.safe_load(Settings.from_env().briefs_config_file.read_text(encoding="utf-8"))
+    raw["lines_of_business"]["wealth_management"] = {"headline": "财富管理业务扎实推进"}
+    changed = tmp_path / "briefs.yaml"
+    changed.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="wealth_management, not in the catalogue"):
+        load_edition_config(changed)
+    config = load_edition_config()
+    assert config.reporting_bank_code == config.catalogue.reporting_bank.bank_code == "icbc"
+    assert set(config.wording) == set(config.catalogue.lines_of_business)

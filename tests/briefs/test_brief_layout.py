@@ -19,7 +19,6 @@ from PIL import Image, ImageChops
 
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
-from strategy_briefs.briefs.facts import parse_period
 from strategy_briefs.briefs.render import render_documents
 from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 from tests.helpers.golden import GOLDEN_DIR, render_pages
@@ -79,7 +78,7 @@ def stress_month(tmp_path_factory):
     edition, briefs = build_contexts(
         facts,
         stress_history(facts),
-        parse_period(PERIOD),
+        PERIOD,
         load_edition_config(),
         highlights=items,
     )

@@ -21,6 +21,7 @@ from strategy_briefs.briefs.render import (
     render_html,
 )
 from strategy_briefs.briefs.trace import HIGHLIGHT_RULE, OUTLOOK_RULE, read_trace, trace_path
+from strategy_briefs.periods import Period
 from tests.helpers.demo_facts import PERIOD, demo_facts, demo_history
 from tests.helpers.voice_checks import check_article, generated_month
 
@@ -283,7 +284,7 @@ def test_highlights_print_as_sections_and_a_wrong_figure_warns(tmp_path):
         "一是渠道迁移加快。线上服务覆盖县域。二是<b>不是标记</b>手机银行客户数达到3.5亿户。" in text
     )
     edition, _ = build_contexts(
-        facts, demo_history(facts), month, load_edition_config(), highlights=items
+        facts, demo_history(facts), PERIOD, load_edition_config(), highlights=items
     )
     html = render_html(edition)
     assert '<strong class="opener">渠道迁移加快。</strong>' in html  # set bold (style.css)
@@ -376,7 +377,7 @@ def test_every_rendered_document_has_its_claims_file(demo_month):
 
 def test_a_generated_month_traces_every_sentence_to_facts_and_rules(tmp_path):
     facts = generated_month(seed=7)  # 2021-09, not in the sample
-    [special] = render_documents(facts, [], "2021-09", tmp_path, include_lob_briefs=False)
+    [special] = render_documents(facts, [], Period(2021, 9), tmp_path, include_lob_briefs=False)
     document = _check_claims_file(special, facts)
     rules = {r for s in document.sentences for r in s.rules}
     assert {"level", "change", "period"} <= rules

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from strategy_briefs import cli, warehouse
-from strategy_briefs.briefs.render import TEMPLATES_DIR, render_month
+from strategy_briefs.briefs.render import render_month
+from strategy_briefs.config import Settings
 from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver
 from strategy_briefs.delivery.archive import MANIFEST_NAME
 from strategy_briefs.delivery.recipients import parse_recipients
@@ -72,7 +73,7 @@ def _deliver(params, root: Path, recipients, corrections, reason=None) -> None:
     with AirflowSmtpSender() as sender:
         deliver(
             params,
-            PERIOD,
+            str(PERIOD),
             briefs,
             recipients,
             sender,
@@ -85,7 +86,7 @@ def _deliver(params, root: Path, recipients, corrections, reason=None) -> None:
 def _redder(folder: Path) -> Path:
     """A copy of the templates with another accent colour: every page changes."""
     templates = folder / "templates"
-    shutil.copytree(TEMPLATES_DIR, templates)
+    shutil.copytree(Settings.from_env().templates_dir, templates)
     css = templates / "css" / "variables.css"
     css.write_text(css.read_text(encoding="utf-8").replace("#c7000b", "#b00000"), "utf-8")
     return templates
@@ -139,7 +140,7 @@ def test_an_edition_archived_without_provenance_says_so(archived_month, tmp_path
     params, archive_root = archived_month
     copy = tmp_path / "archive"
     shutil.copytree(archive_root, copy)
-    manifest = copy / PERIOD / MANIFEST_NAME
+    manifest = copy / str(PERIOD) / MANIFEST_NAME
     document = json.loads(manifest.read_text(encoding="utf-8"))
     for entry in document["editions"]:
         entry["data_snapshot_sha256"] = entry["template_version"] = None

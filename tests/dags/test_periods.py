@@ -105,3 +105,31 @@ def test_year_to_date_span_follows_the_month(month, span, label):
     assert period.year_to_date_zh == span
     assert period.year_to_date_label_zh == label
     assert period.month_end_zh == f"截至{month}月末"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020-06",
+        "2020/6",
+        "2020.06",
+        "2020年6月",
+        "２０２０年６月",
+        "202006",
+        "2020-06-30",
+        "2020年6月30日",
+    ],
+)
+def test_a_submitted_period_cell_reads_in_every_spelling_the_contract_accepts(text):
+    assert Period.from_cell(text) == Period(2020, 6)
+
+
+@pytest.mark.parametrize("text", ["2020-13", "2020-06-31", "1899-06", "June 2020", "20206", ""])
+def test_a_period_cell_that_names_no_month_reads_as_none(text):
+    assert Period.from_cell(text) is None
+
+
+def test_a_month_is_dated_the_first_of_the_next_at_nine_bank_time():
+    assert Period(2020, 6).published_at.isoformat() == "2020-07-01T09:00:00+08:00"
+    assert Period(2020, 12).published_at.isoformat() == "2021-01-01T09:00:00+08:00"
+    assert Period.of(Period(2020, 12).published_at.date()) == Period(2021, 1)

@@ -9,6 +9,8 @@ import pytest
 from dbt_harness import failed_nodes
 from sample_raw_rows import RawFigure, load_figures
 
+from strategy_briefs.config import venv_executable
+
 JUNE = date(2020, 6, 1)
 
 
@@ -350,8 +352,6 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
     import json
     import os
     import subprocess
-    import sys
-    from pathlib import Path
 
     from dbt_harness import DBT_PROJECT_DIR
 
@@ -365,7 +365,7 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
             holder.execute(f"lock table {', '.join(f'marts.{t}' for t in before)} in share mode")
             dbt = subprocess.Popen(
                 [
-                    str(Path(sys.executable).with_name("dbt")),
+                    str(venv_executable("dbt")),
                     "run",
                     "--vars",
                     json.dumps({"period": "2020-06"}),  # as the fixture's last build: no reparse

@@ -25,7 +25,6 @@ from strategy_briefs.briefs.render import first_page_png
 from strategy_briefs.delivery import ledger
 from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.message import build_message, message_id_for
-from strategy_briefs.delivery.models import file_sha256
 from strategy_briefs.delivery.send import (
     MAIL_PAGE_WIDTH_PX,
     AirflowSmtpSender,
@@ -34,6 +33,7 @@ from strategy_briefs.delivery.send import (
     deliver,
     reconcile_with_mailbox,
 )
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs_demo.sink import EmlSaver, run_sink
 
 

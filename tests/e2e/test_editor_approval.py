@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 from e2e_pipeline import approvals, pdf_text, pipeline_env, refusing_outbound_connections
 
 from strategy_briefs.cli import RunHeld, run_month
-from strategy_briefs.config import Settings
+from strategy_briefs.config import Settings, venv_executable
 from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
 from strategy_briefs.orchestration.history import load_history
@@ -97,7 +96,7 @@ def run_and_answer(
     """`strategy-briefs run` (non-interactive) with approval required; answer over REST."""
     log = world.run_log.with_name(f"run-{period}-{option}.log")
     env = {**os.environ, "STRATEGY_BRIEFS_APPROVAL": "required", "STRATEGY_BRIEFS_EDITORS": EDITOR}
-    cli = Path(sys.executable).with_name("strategy-briefs")
+    cli = venv_executable("strategy-briefs")
     with log.open("w") as out:
         run = subprocess.Popen([str(cli), "run", "--period", str(period)], env=env,
                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip

@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +26,10 @@ from e2e_pipeline import (
 )
 
 from strategy_briefs import roles, warehouse
-from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
 from strategy_briefs.briefs.facts import load_brief_facts, load_brief_highlights, load_kpi_history
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
-from strategy_briefs.briefs.render import TEMPLATES_DIR
 from strategy_briefs.cli import CliError, RunFailed, _load_dag, run_month
-from strategy_briefs.config import Settings
+from strategy_briefs.config import Settings, venv_executable
 from strategy_briefs.delivery.mailbox import read_mailbox
 from strategy_briefs.delivery.recipients import load_recipients
 from strategy_briefs.orchestration.history import load_history
@@ -72,7 +69,7 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
                 os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
                 # The first run goes through the command an operator types, so the test
                 # reads exactly what it prints; the later runs are in-process.
-                cli = Path(sys.executable).with_name("strategy-briefs")
+                cli = venv_executable("strategy-briefs")
                 done = subprocess.run(
                     [str(cli), "run", "--period", str(JUNE)], capture_output=True, text=True
                 )
@@ -130,7 +127,7 @@ def test_special_edition_states_the_published_figures(world):
 
 
 def test_render_with_png_writes_every_page_as_a_picture(world, tmp_path):
-    cli = Path(sys.executable).with_name("strategy-briefs")
+    cli = venv_executable("strategy-briefs")
     done = subprocess.run(
         [str(cli), "render", "--period", str(JUNE), "--out", str(tmp_path), "--png"],
         capture_output=True,
@@ -227,7 +224,7 @@ class Reissue:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    cli = Path(sys.executable).with_name("strategy-briefs")
+    cli = venv_executable("strategy-briefs")
     return subprocess.run([str(cli), *args], capture_output=True, text=True)
 
 
@@ -290,10 +287,11 @@ def test_the_manifest_records_what_each_edition_came_from(world, reissue):
         roles.REPORTER,
         roles.passwords_from(os.environ)[roles.REPORTER],
     )
-    facts = load_brief_facts(reporter, str(JUNE))
-    highlights = load_brief_highlights(reporter, str(JUNE))
-    history = load_kpi_history(reporter, str(JUNE), months=24)
-    version = template_version(TEMPLATES_DIR, DEFAULT_CONFIG_FILE)
+    facts = load_brief_facts(reporter, JUNE)
+    highlights = load_brief_highlights(reporter, JUNE)
+    history = load_kpi_history(reporter, JUNE, months=24)
+    settings = Settings.from_env()
+    version = template_version(settings.templates_dir, settings.briefs_config_file)
     assert len(manifest["editions"]) == 7
     for entry in manifest["editions"]:
         lob = None if entry["brief_id"] == "special_edition" else entry["brief_id"]

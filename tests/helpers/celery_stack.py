@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from strategy_briefs.config import venv_executable
 from strategy_briefs.orchestration.environment import WORKER_NAME_ENV, worker_hostname
 from strategy_briefs.warehouse import WarehouseParams
 
@@ -126,7 +127,7 @@ class _Process:
 
 def airflow_executable() -> str:
     """The `airflow` command of this environment (the venv need not be on PATH)."""
-    return str(Path(sys.executable).with_name("airflow"))
+    return str(venv_executable("airflow"))
 
 
 class CeleryStack:

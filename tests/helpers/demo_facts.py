@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import csv
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 
-from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint, shift_months
+from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.config import PROJECT_ROOT
 from strategy_briefs.periods import Period
 from strategy_briefs_demo.published import read_page
 
-PERIOD = "2020-06"
-MONTH = date(2020, 6, 1)
+PERIOD = Period(2020, 6)
+MONTH = PERIOD.first_day
 SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
 INCOMING = PROJECT_ROOT / "data" / "incoming"  # the bundled sample submissions
 
@@ -217,7 +216,7 @@ def demo_history(facts: list[BriefFact], months: int = 24) -> list[HistoryPoint]
         if not f.is_headline or f.value_base is None:
             continue
         for back in range(months):
-            month = shift_months(MONTH, -back)
+            month = PERIOD.shift(-back).first_day
             # A steady made-up climb to the published value; the month itself is published.
             value = f.value_base * (Decimal(1) - Decimal("0.012") * back)
             points.append(
@@ -250,13 +249,13 @@ def with_changes(f: BriefFact, **changes) -> BriefFact:
     return replace(f, **changes)
 
 
-def demo_highlights(period: str = PERIOD) -> list[BriefHighlight]:
+def demo_highlights(period: Period = PERIOD) -> list[BriefHighlight]:
     """The sample month's highlights as marts.brief_highlights holds them after its load."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest.highlights import check_month_highlights
 
-    month = date.fromisoformat(f"{period}-01")
-    checks = check_month_highlights(INCOMING, period, load_catalogue(SEEDS))
+    month = period.first_day
+    checks = check_month_highlights(INCOMING, str(period), load_catalogue(SEEDS))
     assert all(not check.problems for check in checks), [c.problems for c in checks]
     return [
         BriefHighlight(month, check.lob_code, item.item_no, item.opener, item.text)

@@ -233,10 +233,11 @@ def test_transformer_only_reads_raw(secured: Secured, statement: str):
 def test_reporter_reads_the_marts_and_the_gate_inputs(secured: Secured):
     from strategy_briefs.briefs.facts import load_brief_facts, load_kpi_history
     from strategy_briefs.delivery import check_gate
+    from strategy_briefs.periods import Period
 
-    facts = load_brief_facts(secured.reporter, PERIOD)
+    facts = load_brief_facts(secured.reporter, Period.parse(PERIOD))
     assert {f.lob_code for f in facts} == set(secured.catalogue.lines_of_business)
-    assert load_kpi_history(secured.reporter, PERIOD, months=2)
+    assert load_kpi_history(secured.reporter, Period.parse(PERIOD), months=2)
     gate = check_gate(
         secured.reporter,
         PERIOD,

@@ -34,14 +34,11 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.config import Settings
 
 DEMO_LABEL = "演示数据"
 TREND_MONTHS = 13
-THEME_FILES = (
-    PROJECT_ROOT / "templates" / "css" / "variables.css",
-    PROJECT_ROOT / "templates" / "css" / "fonts.css",
-)
+THEME_FILES = ("css/variables.css", "css/fonts.css")  # under the templates (Settings)
 _CUSTOM_PROPERTY = re.compile(r"--([a-z0-9-]+)\s*:\s*([^;]+);")
 _SCALES = ((Decimal(10) ** 12, "万亿"), (Decimal(10) ** 8, "亿"), (Decimal(10) ** 4, "万"))
 _PANEL_HEIGHT_MM = 30.0  # one row of trend panels
@@ -75,8 +72,10 @@ def _css_properties(paths: Sequence[Path]) -> dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def chart_theme(paths: tuple[Path, ...] = THEME_FILES) -> ChartTheme:
-    """The chart theme from the CSS custom properties; a missing one is an error."""
+def chart_theme(paths: tuple[Path, ...] | None = None) -> ChartTheme:
+    """The chart theme from the CSS custom properties (the templates' THEME_FILES unless
+    `paths`); a missing one is an error."""
+    paths = paths or tuple(Settings.from_env().templates_dir / name for name in THEME_FILES)
     css = _css_properties(paths)
     try:
         width = css["chart-width"]

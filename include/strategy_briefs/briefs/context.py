@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from strategy_briefs.briefs import charts, narrative
-from strategy_briefs.briefs.edition import EditionConfig, LineOfBusiness
+from strategy_briefs.briefs.edition import EditionConfig
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.briefs.numbers import (
     chinese_ordinal,
@@ -25,6 +24,7 @@ from strategy_briefs.briefs.numbers import (
     format_rate_change,
     format_value,
 )
+from strategy_briefs.catalogue import LineOfBusiness
 from strategy_briefs.periods import Period
 
 MISSING = "—"
@@ -167,16 +167,6 @@ def demo_notice(articles: Sequence[ArticleContext]) -> str | None:
     if any(chart.is_demo_data for a in articles for chart in a.charts):
         parts.append("走势图中的历史月份为演示数据")
     return "本期" + "；".join(parts) + "，仅用于展示版式。" if parts else None
-
-
-def period_label(month: date) -> str:
-    return f"{month.year}年{month.month}月"
-
-
-def publication_date(month: date) -> str:
-    """The brief of a month is dated the first day of the next month, 09:00 Beijing time."""
-    year, next_month = (month.year + 1, 1) if month.month == 12 else (month.year, month.month + 1)
-    return f"{year:04d}-{next_month:02d}-01T09:00:00+08:00"
 
 
 MINUS = "\u2212"  # a true minus sign, as wide as the plus in tabular figures
@@ -353,6 +343,7 @@ def article_context(
     config: EditionConfig,
     highlights: Sequence[BriefHighlight] = (),
 ) -> ArticleContext:
+    words = config.wording[lob.lob_code]
     facts = sorted(facts, key=lambda f: (f.display_order, f.kpi_code))
     paragraphs = [
         Paragraph(traced.text, sentences=traced.sentences)
@@ -377,16 +368,16 @@ def article_context(
         lob_code=lob.lob_code,
         lob_name_zh=lob.name_zh,
         department_zh=lob.department_zh,
-        headline=lob.headline,
-        subtitle=lob.subtitle,
+        headline=words.headline,
+        subtitle=words.subtitle,
         lead=paragraphs[0] if paragraphs else None,
         paragraphs=tuple(paragraphs[1:]),
         sections=sections,
-        outlook=Paragraph(lob.outlook) if lob.outlook else None,
+        outlook=Paragraph(words.outlook) if words.outlook else None,
         kpi_table=table,
         kpi_table_note=KPI_TABLE_DEMO_NOTE if table_marked else None,
         charts=tuple(figures),
-        credit_line=lob.credit_line,
+        credit_line=words.credit_line,
         is_demo_data=any(f.is_demo_data for f in facts) or any(f.is_demo_data for f in figures),
         demo_marked=table_marked or any(DEMO_MARK in p.text for p in paragraphs),
     )
@@ -405,13 +396,13 @@ def checked_correction_note(note: str) -> str:
     return text
 
 
-def _frame(config: EditionConfig, month: date, correction_note: str | None) -> PageFrame:
+def _frame(config: EditionConfig, period: Period, correction_note: str | None) -> PageFrame:
     return PageFrame(
         publication_zh=config.publication_zh,
         section_band_zh=config.section_band_zh,
         section_band_en=config.section_band_en,
         # the masthead names the span the month closes, as the year-to-date figures do
-        period_label=Period(month.year, month.month).year_to_date_label_zh,
+        period_label=period.year_to_date_label_zh,
         confidentiality=config.confidentiality,
         correction_note=correction_note,
     )
@@ -420,7 +411,7 @@ def _frame(config: EditionConfig, month: date, correction_note: str | None) -> P
 def build_contexts(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
-    month: date,
+    period: Period,
     config: EditionConfig,
     corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
@@ -436,8 +427,8 @@ def build_contexts(
     for item in highlights:
         highlights_by_lob[item.lob_code].append(item)
     for fact in facts:
-        if fact.period != month:
-            raise ValueError(f"fact {fact.brief_fact_key} is not of period {month:%Y-%m}")
+        if fact.period != period.first_day:
+            raise ValueError(f"fact {fact.brief_fact_key} is not of period {period}")
         by_lob[fact.lob_code].append(fact)
     unknown = sorted(set(by_lob) - set(config.lines_of_business))
     if unknown:
@@ -449,8 +440,8 @@ def build_contexts(
         article_context(lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code])
         for lob in lobs
     ]
-    created = publication_date(month)
-    label = period_label(month)
+    created = period.published_at.isoformat()
+    label = period.label_zh
     edition = SpecialEditionContext(
         meta=DocumentMeta(
             title=f"{config.title_zh}（{label}）",
@@ -459,7 +450,7 @@ def build_contexts(
             keywords=(config.section_band_zh, label, *(a.lob_name_zh for a in articles)),
             created=created,
         ),
-        frame=_frame(config, month, notes.get(SPECIAL_EDITION_ID)),
+        frame=_frame(config, period, notes.get(SPECIAL_EDITION_ID)),
         section_band_zh=config.section_band_zh,
         section_band_en=config.section_band_en,
         series_line=config.series_line,
@@ -477,7 +468,7 @@ def build_contexts(
                 keywords=(article.lob_name_zh, label, "第一个人金融银行"),
                 created=created,
             ),
-            frame=_frame(config, month, notes.get(article.lob_code)),
+            frame=_frame(config, period, notes.get(article.lob_code)),
             title=f"{article.lob_name_zh}月度简报",
             article=article,
             demo_notice=demo_notice([article]),

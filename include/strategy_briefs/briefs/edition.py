@@ -1,13 +1,16 @@
-"""Editorial configuration (config/briefs.yaml) and the seed lookups the briefs need.
+"""Editorial configuration (config/briefs.yaml) over the catalogue the seeds describe.
 
 Wording that is not computed from figures lives in configuration; anything missing falls
-back to the defaults below, written in the voice of the special-edition page.
+back to the defaults below, written in the voice of the special-edition page. Which lines
+of business, KPIs and banks there are is the catalogue's (`catalogue.load_catalogue`, read
+once and passed in): the configuration only words them, and naming a line of business the
+catalogue does not know is an error, not a silent skip.
 """
 
 from __future__ import annotations
 
-import csv
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,10 +25,8 @@ from strategy_briefs.briefs.narrative import (
     RecordThresholds,
     StreakThresholds,
 )
-from strategy_briefs.config import PROJECT_ROOT
-
-DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "briefs.yaml"
-DEFAULT_SEEDS_DIR = PROJECT_ROOT / "dbt_project" / "seeds"
+from strategy_briefs.catalogue import Catalogue, LineOfBusiness, load_catalogue
+from strategy_briefs.config import Settings
 
 DEFAULT_EDITOR_NOTE = (
     "全方位做好个人金融业务，是践行以人民为中心发展思想的具体行动，也是实现全行经营稳定发展的重要基础。"
@@ -35,14 +36,13 @@ DEFAULT_EDITOR_NOTE = (
 
 
 @dataclass(frozen=True)
-class LineOfBusiness:
-    lob_code: str
-    name_zh: str
-    department_zh: str
-    credit_line: str
-    article_order: int
+class ArticleWording:
+    """config/briefs.yaml's words for one line of business's article (the line of business
+    itself, its names and order, is the catalogue's `LineOfBusiness`)."""
+
     headline: str
     subtitle: str
+    credit_line: str  # the config's, else the seed's
     outlook: str | None = None
     lead_companions: dict[str, tuple[Companion, ...]] = field(default_factory=dict)
     neutral_verb_kpis: frozenset[str] = frozenset()
@@ -60,29 +60,45 @@ class EditionConfig:
     confidentiality: str
     closing_slogan: str
     editor_note: str  # may hold '{article_count}'
-    lines_of_business: dict[str, LineOfBusiness]
-    bank_short_names: dict[str, str]
-    reporting_bank_code: str
-    parent_of: dict[str, str] = field(default_factory=dict)  # kpi_catalogue.parent_kpi_code
+    catalogue: Catalogue
+    wording: Mapping[str, ArticleWording]  # lob_code -> its article's words
     theme_subjects: dict[str, str] = field(default_factory=dict)  # judgements.theme_subjects
     direction: DirectionThresholds = field(default_factory=DirectionThresholds)
     streaks: StreakThresholds = field(default_factory=StreakThresholds)
     records: RecordThresholds = field(default_factory=RecordThresholds)
     rank_summary: RankSummaryThresholds = field(default_factory=RankSummaryThresholds)
 
+    @property
+    def lines_of_business(self) -> dict[str, LineOfBusiness]:
+        return self.catalogue.lines_of_business
+
+    @property
+    def reporting_bank_code(self) -> str:
+        return self.catalogue.reporting_bank.bank_code
+
+    @property
+    def bank_short_names(self) -> dict[str, str]:
+        return {code: bank.short_name_zh for code, bank in self.catalogue.banks.items()}
+
+    @property
+    def parent_of(self) -> dict[str, str]:
+        """kpi_catalogue.parent_kpi_code: child KPI -> the KPI it is part of."""
+        kpis = self.catalogue.kpis.values()
+        return {k.kpi_code: k.parent_kpi_code for k in kpis if k.parent_kpi_code}
+
     def article_rules(self, lob_code: str) -> ArticleRules:
-        lob = self.lines_of_business[lob_code]
+        lob, words = self.lines_of_business[lob_code], self.wording[lob_code]
         return ArticleRules(
             lob_name_zh=lob.name_zh,
-            companions=lob.lead_companions,
+            companions=words.lead_companions,
             parent_of=self.parent_of,
-            neutral_verb_kpis=lob.neutral_verb_kpis,
+            neutral_verb_kpis=words.neutral_verb_kpis,
             theme_subjects=self.theme_subjects,
             direction=self.direction,
             streaks=self.streaks,
             records=self.records,
             rank_summary=self.rank_summary,
-            branches=lob.branches,
+            branches=words.branches,
         )
 
 
@@ -125,55 +141,58 @@ def _whole_numbers(section: dict | None) -> dict[str, int]:
     return {key: int(value) for key, value in (section or {}).items()}
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+def _article_wording(lob: LineOfBusiness, section: dict | None) -> ArticleWording:
+    """lines_of_business.<lob> -> ArticleWording (the page's defaults where a key is missing)."""
+    section = section or {}
+    companions = {
+        kpi: tuple(Companion(kpi_code=c["kpi"], label=c["label"]) for c in items)
+        for kpi, items in (section.get("lead_companions") or {}).items()
+    }
+    return ArticleWording(
+        headline=section.get("headline") or f"{lob.name_zh}业务扎实推进",
+        subtitle=section.get("subtitle") or f"{lob.name_zh}业务全力落实“第一个人金融银行”战略",
+        credit_line=section.get("credit_line") or lob.credit_line,
+        outlook=_prose(section.get("outlook")),
+        lead_companions=companions,
+        neutral_verb_kpis=frozenset(section.get("neutral_verb_kpis") or ()),
+        branches=_branch_rules(section.get("branches")),
+    )
+
+
+def _wording(config_file: Path, sections: dict, catalogue: Catalogue) -> dict[str, ArticleWording]:
+    """Every line of business of the catalogue, worded; a section for any other is an error."""
+    unknown = sorted(set(sections) - set(catalogue.lines_of_business))
+    if unknown:
+        raise ValueError(
+            f"{config_file}: lines_of_business names {', '.join(unknown)}, not in the catalogue "
+            f"(dbt_project/seeds/lines_of_business.csv: {', '.join(catalogue.lines_of_business)})"
+        )
+    return {
+        code: _article_wording(lob, sections.get(code))
+        for code, lob in catalogue.lines_of_business.items()
+    }
 
 
 def load_edition_config(
-    config_file: Path | None = None, seeds_dir: Path | None = None
+    config_file: Path | None = None, catalogue: Catalogue | None = None
 ) -> EditionConfig:
+    """The wording config over `catalogue`; both default to the project's (`Settings`)."""
     import yaml
 
-    config_file = config_file or DEFAULT_CONFIG_FILE
-    seeds_dir = seeds_dir or DEFAULT_SEEDS_DIR
+    if config_file is None or catalogue is None:
+        settings = Settings.from_env()
+        config_file = config_file or settings.briefs_config_file
+        catalogue = catalogue or load_catalogue(settings.seeds_dir)
     raw = {}
     if config_file.exists():
         raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
     edition = raw.get("edition") or {}
-    lob_overrides = raw.get("lines_of_business") or {}
-
-    lobs = {}
-    for row in _read_csv(seeds_dir / "lines_of_business.csv"):
-        code = row["lob_code"]
-        override = lob_overrides.get(code) or {}
-        companions = {
-            kpi: tuple(Companion(kpi_code=c["kpi"], label=c["label"]) for c in items)
-            for kpi, items in (override.get("lead_companions") or {}).items()
-        }
-        lobs[code] = LineOfBusiness(
-            lob_code=code,
-            name_zh=row["name_zh"],
-            department_zh=row["department_zh"],
-            credit_line=override.get("credit_line") or row["credit_line"],
-            article_order=int(row["article_order"]),
-            headline=override.get("headline") or f"{row['name_zh']}业务扎实推进",
-            subtitle=override.get("subtitle")
-            or f"{row['name_zh']}业务全力落实“第一个人金融银行”战略",
-            outlook=_prose(override.get("outlook")),
-            lead_companions=companions,
-            neutral_verb_kpis=frozenset(override.get("neutral_verb_kpis") or ()),
-            branches=_branch_rules(override.get("branches")),
-        )
-
     judgements = raw.get("judgements") or {}
     thresholds = {k: Decimal(str(v)) for k, v in (judgements.get("direction") or {}).items()}
     if "min_kpis" in thresholds:
         thresholds["min_kpis"] = int(thresholds["min_kpis"])
     records = dict(judgements.get("records") or {})
     records["first_years"] = {k: int(v) for k, v in (records.get("first_years") or {}).items()}
-    banks = _read_csv(seeds_dir / "peer_banks.csv")
-    reporting = [b["bank_code"] for b in banks if b["is_reporting_bank"].lower() == "true"]
     return EditionConfig(
         publication_zh=edition.get("publication_zh", "工行通讯"),
         section_band_zh=edition.get("section_band_zh", "专版"),
@@ -184,17 +203,11 @@ def load_edition_config(
         confidentiality=edition.get("confidentiality", "内部资料"),
         closing_slogan=edition.get("closing_slogan", "协力奋进 赢得未来"),
         editor_note=_prose(edition.get("editor_note")) or DEFAULT_EDITOR_NOTE,
-        lines_of_business=lobs,
-        bank_short_names={b["bank_code"]: b["short_name_zh"] for b in banks},
-        reporting_bank_code=reporting[0] if reporting else "icbc",
+        catalogue=catalogue,
+        wording=_wording(config_file, raw.get("lines_of_business") or {}, catalogue),
         theme_subjects=dict(judgements.get("theme_subjects") or {}),
         direction=DirectionThresholds(**thresholds),
         streaks=StreakThresholds(**_whole_numbers(judgements.get("streaks"))),
         records=RecordThresholds(**records),
         rank_summary=RankSummaryThresholds(**_whole_numbers(judgements.get("rank_summary"))),
-        parent_of={
-            row["kpi_code"]: row["parent_kpi_code"]
-            for row in _read_csv(seeds_dir / "kpi_catalogue.csv")
-            if row.get("parent_kpi_code")
-        },
     )

@@ -13,23 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
-
-
-def parse_period(period: str) -> date:
-    """'2020-06' -> date(2020, 6, 1); rejects anything else."""
-    try:
-        year, month = period.split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise ValueError(f"period must be YYYY-MM, got {period!r}") from None
-
-
-def shift_months(month: date, months: int) -> date:
-    index = month.year * 12 + (month.month - 1) + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass(frozen=True)
@@ -142,34 +127,33 @@ order by kpi_code, entity_code, period
 """
 
 
-def load_brief_facts(params: WarehouseParams, period: str) -> list[BriefFact]:
+def load_brief_facts(params: WarehouseParams, period: Period) -> list[BriefFact]:
     """All brief facts of one month, ordered by line of business and display order."""
     from strategy_briefs import warehouse
 
-    month = parse_period(period)
     with warehouse.connect(params) as conn:
-        rows = conn.execute(_BRIEF_FACTS_SQL, {"period": month}).fetchall()
+        rows = conn.execute(_BRIEF_FACTS_SQL, {"period": period.first_day}).fetchall()
     return [BriefFact(*row) for row in rows]
 
 
-def load_brief_highlights(params: WarehouseParams, period: str) -> list[BriefHighlight]:
+def load_brief_highlights(params: WarehouseParams, period: Period) -> list[BriefHighlight]:
     """The month's highlights, ordered by line of business and item."""
     from strategy_briefs import warehouse
 
-    month = parse_period(period)
     with warehouse.connect(params) as conn:
-        rows = conn.execute(_BRIEF_HIGHLIGHTS_SQL, {"period": month}).fetchall()
+        rows = conn.execute(_BRIEF_HIGHLIGHTS_SQL, {"period": period.first_day}).fetchall()
     return [BriefHighlight(*row) for row in rows]
 
 
-def load_kpi_history(params: WarehouseParams, period: str, months: int = 24) -> list[HistoryPoint]:
+def load_kpi_history(
+    params: WarehouseParams, period: Period, months: int = 24
+) -> list[HistoryPoint]:
     """Bank-level KPI values of the `months` months ending with `period` (inclusive)."""
     from strategy_briefs import warehouse
 
     if not 1 <= months <= 120:
         raise ValueError(f"months must be between 1 and 120, got {months}")
-    month = parse_period(period)
-    window = {"period": month, "first_excluded": shift_months(month, -months)}
+    window = {"period": period.first_day, "first_excluded": period.shift(-months).first_day}
     with warehouse.connect(params) as conn:
         rows = conn.execute(_HISTORY_SQL, window).fetchall()
     return [HistoryPoint(*row) for row in rows]

@@ -440,7 +440,7 @@ def record_clause(fact: BriefFact, thresholds: RecordThresholds) -> str | None:
         return None
     if _fell_year_on_year(fact):
         return None
-    subject = "" if fact.is_ytd else f"{_period(fact).year_to_date_zh}增量"
+    subject = "" if fact.is_ytd else f"{Period.of(fact.period).year_to_date_zh}增量"
     mark = DEMO_MARK if fact.record_uses_demo_data else ""
     first_year = thresholds.first_years.get(fact.kpi_code)
     whole_history = first_year is not None and fact.period.year - held + 1 <= first_year
@@ -644,7 +644,7 @@ def _lead(writer: _Writer) -> TracedParagraph | None:
     headline = [f for f in writer.facts if f.is_headline and not f.is_ytd and writer.is_free(f)]
     if not headline:
         return None
-    opener = _period_clause(_period(headline[0]).month_end_zh, headline)
+    opener = _period_clause(Period.of(headline[0].period).month_end_zh, headline)
     sentences = join_clauses((writer.parts(f) for f in headline), _reserve([opener]))
     if not sentences:
         return None
@@ -684,7 +684,7 @@ def _ytd_sentences(writer: _Writer, ytd: list[BriefFact], reserve: int = 0) -> l
     groups = [g for g in groups if g]
     if not groups:
         return []
-    opener = _period_clause(_period(ytd[0]).year_to_date_zh, ytd)
+    opener = _period_clause(Period.of(ytd[0].period).year_to_date_zh, ytd)
     sentences: list[list[Sequence[Clause]]] = [[]]
     for group in groups:
         head = _reserve([opener]) + reserve if len(sentences) == 1 else 0
@@ -692,10 +692,6 @@ def _ytd_sentences(writer: _Writer, ytd: list[BriefFact], reserve: int = 0) -> l
             sentences.append([])
         sentences[-1].append(group)
     return _prepend([_sentence(s) for s in sentences], [opener])
-
-
-def _period(fact: BriefFact) -> Period:
-    return Period(fact.period.year, fact.period.month)
 
 
 def _merit_move(fact: BriefFact) -> Decimal | None:
@@ -765,7 +761,7 @@ def _theme(writer: _Writer, theme: str) -> TracedParagraph | None:
     sentences = _ytd_sentences(writer, ytd, _reserve([judgement]))
     points = [f for f in members if not f.is_ytd]
     dated = not sentences and (judgement is not None or not writer.month_end_said)
-    opener = _period_clause(_period(members[0]).month_end_zh, points) if dated else None
+    opener = _period_clause(Period.of(members[0].period).month_end_zh, points) if dated else None
     reserve = 0 if sentences else _reserve([judgement, opener])
     point_sentences = join_clauses((writer.parts(f) for f in points), reserve)
     if opener and point_sentences:
@@ -833,7 +829,9 @@ def _branches(writer: _Writer) -> TracedParagraph | None:
     spotlights = [g for g in (_branch_spotlight(writer, f) for f in firsts) if g]
     if not marks and not spotlights:
         return None
-    opener = _period_clause(_period(writer.branch_facts[0]).month_end_zh, writer.branch_facts)
+    opener = _period_clause(
+        Period.of(writer.branch_facts[0].period).month_end_zh, writer.branch_facts
+    )
     # the marks share a sentence, the spotlights begin their own: two kinds of statement
     sentences = join_clauses(marks, _reserve([opener]))
     sentences += join_clauses(spotlights, 0 if sentences else _reserve([opener]))

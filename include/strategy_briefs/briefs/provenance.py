@@ -18,7 +18,7 @@ from pathlib import Path
 
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.delivery.archive import snapshot_hash
-from strategy_briefs.delivery.models import file_sha256
+from strategy_briefs.hashing import file_sha256
 
 
 def data_snapshot(

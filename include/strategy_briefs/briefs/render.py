@@ -33,12 +33,7 @@ from strategy_briefs.briefs.context import (
     build_contexts,
     headline_lines,
 )
-from strategy_briefs.briefs.edition import (
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_SEEDS_DIR,
-    EditionConfig,
-    load_edition_config,
-)
+from strategy_briefs.briefs.edition import EditionConfig, load_edition_config
 from strategy_briefs.briefs.facts import (
     BriefFact,
     BriefHighlight,
@@ -46,16 +41,14 @@ from strategy_briefs.briefs.facts import (
     load_brief_facts,
     load_brief_highlights,
     load_kpi_history,
-    parse_period,
 )
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.trace import trace_document, write_trace
-from strategy_briefs.catalogue import Catalogue, load_catalogue
-from strategy_briefs.config import PROJECT_ROOT
-from strategy_briefs.delivery.models import file_sha256
+from strategy_briefs.config import Settings
+from strategy_briefs.hashing import file_sha256
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
 PDF_VARIANT = "pdf/a-3b"
 # The embedded CJK fonts every printed character must be in (regular faces; bold has the same cmap).
 CJK_FONT_FILES = (
@@ -82,7 +75,7 @@ class MissingGlyphError(RuntimeError):
 class RenderedBrief:
     brief_id: str  # 'special_edition' or a lob_code
     title_zh: str
-    period: str  # 'YYYY-MM'
+    period: Period
     path: Path
     sha256: str
     page_count: int
@@ -100,11 +93,11 @@ class RenderedBrief:
     trace_path: Path | None = None
 
 
-def special_edition_filename(period: str) -> str:
+def special_edition_filename(period: Period) -> str:
     return f"special-edition-{period}.pdf"
 
 
-def lob_brief_filename(lob_code: str, period: str) -> str:
+def lob_brief_filename(lob_code: str, period: Period) -> str:
     return f"{lob_code}-{period}.pdf"
 
 
@@ -124,9 +117,9 @@ def _environment(templates_dir: str):
 
 def render_html(
     context: SpecialEditionContext | LineOfBusinessBriefContext,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
 ) -> str:
-    env = _environment(str(templates_dir))
+    env = _environment(str(templates_dir or Settings.from_env().templates_dir))
     if isinstance(context, SpecialEditionContext):
         return env.get_template("special_edition.html").render(
             edition=context, meta=context.meta, frame=context.frame
@@ -250,7 +243,7 @@ def _font_copies_back_to_the_os() -> None:
 def write_pdf(
     html: str,
     target: Path,
-    templates_dir: Path = TEMPLATES_DIR,
+    templates_dir: Path | None = None,
     *,
     images: dict | None = None,
 ) -> tuple[int, list[str]]:
@@ -264,7 +257,9 @@ def write_pdf(
     _font_copies_back_to_the_os()
     with _weasyprint_warnings() as warnings:
         document = weasyprint.HTML(
-            string=html, base_url=str(templates_dir) + "/", media_type="print"
+            string=html,
+            base_url=str(templates_dir or Settings.from_env().templates_dir) + "/",
+            media_type="print",
         ).render(pdf_variant=PDF_VARIANT, font_config=_font_config(), cache=images)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".pdf.tmp")
@@ -286,32 +281,32 @@ def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) ->
 def render_documents(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
-    period: str,
+    period: Period,
     out_dir: Path,
     *,
     corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
     config: EditionConfig | None = None,
-    config_file: Path = DEFAULT_CONFIG_FILE,
-    catalogue: Catalogue | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
+    config_file: Path | None = None,
+    templates_dir: Path | None = None,
     include_lob_briefs: bool = True,
 ) -> list[RenderedBrief]:
     """Write the special edition and one brief per line of business to `out_dir/<period>/`.
 
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
-    is read from `config_file` unless given.
+    is read from `config_file` unless given; paths left out are the project's (`Settings`).
     """
-    month = parse_period(period)
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
+    settings = Settings.from_env()
+    templates_dir = templates_dir or settings.templates_dir
+    config_file = config_file or settings.briefs_config_file
     config = config or load_edition_config(config_file)
-    catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
     edition, briefs = build_contexts(
-        facts, history, month, config, corrections, highlights=highlights
+        facts, history, period, config, corrections, highlights=highlights
     )
     version = template_version(templates_dir, config_file)
-    claims = disagreements(highlights, facts, catalogue.units)
+    claims = disagreements(highlights, facts, config.catalogue.units)
     jobs: list[tuple[str, str, SpecialEditionContext | LineOfBusinessBriefContext, str]] = [
         (SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period))
     ]
@@ -329,7 +324,7 @@ def render_documents(
     results = []
     images: dict = {}  # the month's charts, parsed once for all its documents
     for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
-        path = out_dir / period / filename
+        path = out_dir / str(period) / filename
         pages, warnings = write_pdf(html, path, templates_dir, images=images)
         trace = write_trace(trace_document(brief_id, period, title, _articles(context)), path)
         warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
@@ -358,12 +353,12 @@ def render_documents(
 
 def render_month(
     params: WarehouseParams,
-    period: str,
+    period: Period,
     out_dir: Path,
     *,
     corrections: Mapping[str, str] | None = None,
-    templates_dir: Path = TEMPLATES_DIR,
-    config_file: Path = DEFAULT_CONFIG_FILE,
+    templates_dir: Path | None = None,
+    config_file: Path | None = None,
 ) -> list[RenderedBrief]:
     """Read one month's brief facts, highlights and KPI history from the marts and render."""
     facts = load_brief_facts(params, period)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from strategy_briefs.briefs.context import ArticleContext, Paragraph
+from strategy_briefs.periods import Period
 
 TRACE_SUFFIX = ".trace.json"
 HIGHLIGHT_RULE = "highlight"
@@ -54,12 +55,13 @@ class TracedLine:
 @dataclass(frozen=True)
 class TraceDocument:
     brief_id: str
-    period: str
+    period: Period
     title_zh: str
     sentences: tuple[TracedLine, ...]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        fields = asdict(self) | {"period": str(self.period)}  # the file says '2020-06'
+        return json.dumps(fields, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def trace_path(pdf_path: Path) -> Path:
@@ -102,7 +104,7 @@ def article_lines(article: ArticleContext) -> list[TracedLine]:
 
 
 def trace_document(
-    brief_id: str, period: str, title_zh: str, articles: tuple[ArticleContext, ...]
+    brief_id: str, period: Period, title_zh: str, articles: tuple[ArticleContext, ...]
 ) -> TraceDocument:
     lines = tuple(line for article in articles for line in article_lines(article))
     return TraceDocument(brief_id, period, title_zh, lines)
@@ -137,4 +139,4 @@ def read_trace(path: Path) -> TraceDocument:
         )
         for line in raw["sentences"]
     )
-    return TraceDocument(raw["brief_id"], raw["period"], raw["title_zh"], lines)
+    return TraceDocument(raw["brief_id"], Period.parse(raw["period"]), raw["title_zh"], lines)

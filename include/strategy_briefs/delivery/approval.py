@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from strategy_briefs.delivery.models import parse_period
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 Policy = Literal["required", "auto"]
@@ -74,7 +74,7 @@ def record_approval(params: WarehouseParams, approval: Approval) -> Approval:
             " decided_at, comment, pdf_sha256) values (%s, %s, %s, %s, %s, %s, %s, %s)"
             " returning approval_id",
             (
-                parse_period(approval.period),
+                Period.parse(approval.period).first_day,
                 approval.run_id,
                 approval.policy,
                 approval.decision,

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -28,7 +27,8 @@ from typing import Any
 
 from strategy_briefs.briefs.trace import TRACE_SUFFIX, trace_path
 from strategy_briefs.delivery.ledger import LedgerRow
-from strategy_briefs.delivery.models import file_sha256, parse_period
+from strategy_briefs.hashing import file_sha256, sha256_hex
+from strategy_briefs.periods import Period
 
 MANIFEST_NAME = "manifest.json"
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
@@ -46,7 +46,7 @@ class ArchivedPdf:
 
 
 def month_dir(archive_root: Path, period: str) -> Path:
-    parse_period(period)
+    Period.parse(period)
     return Path(archive_root) / period
 
 
@@ -74,7 +74,7 @@ def _archive_once(target: Path, data: bytes, noun: str, brief_id: str, edition: 
     """Write `data` at `target` unless it is there; the same bytes again are a no-op,
     different bytes raise ArchiveConflict. Returns the SHA-256."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    sha = hashlib.sha256(data).hexdigest()
+    sha = sha256_hex(data)
     if not target.exists():
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
         try:
@@ -115,7 +115,7 @@ def snapshot_hash(rows: Iterable[Mapping[str, Any]]) -> str:
         json.dumps({k: plain(v) for k, v in row.items()}, sort_keys=True, ensure_ascii=False)
         for row in rows
     )
-    return hashlib.sha256("\n".join(canonical).encode("utf-8")).hexdigest()
+    return sha256_hex("\n".join(canonical).encode("utf-8"))
 
 
 def read_manifest(archive_root: Path, period: str) -> dict[str, Any]:

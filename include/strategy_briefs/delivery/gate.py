@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strategy_briefs.delivery.models import parse_period
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 # dbt statuses that block: tests fail|error, models error, anything skipped after an error.
@@ -88,7 +88,7 @@ def check_gate(
             for (lob,) in conn.execute(
                 "select distinct lob_code from raw.load_audit where period = %s "
                 "and status = 'loaded' and submission = 'figures'",
-                (parse_period(period),),
+                (Period.parse(period).first_day,),
             ).fetchall()
         }
     missing = [lob for lob in required if lob not in loaded]

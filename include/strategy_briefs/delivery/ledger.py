@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from strategy_briefs.delivery.models import SmtpOutcome, parse_period
+from strategy_briefs.delivery.models import SmtpOutcome
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 LedgerStatus = Literal["intent", "accepted", "rejected", "failed", "unknown"]
@@ -78,7 +79,7 @@ def latest_edition(conn, period: str, brief_id: str) -> EditionInfo | None:
         from delivery.ledger where period = %s and brief_id = %s
         group by edition order by edition desc limit 1
         """,
-        (parse_period(period), brief_id),
+        (Period.parse(period).first_day, brief_id),
     ).fetchone()
     if record is None:
         return None
@@ -92,7 +93,7 @@ def edition_rows(conn, period: str, brief_id: str, edition: int) -> dict[str, Le
     records = conn.execute(
         f"select {_COLUMNS} from delivery.ledger "
         "where period = %s and brief_id = %s and edition = %s",
-        (parse_period(period), brief_id, edition),
+        (Period.parse(period).first_day, brief_id, edition),
     ).fetchall()
     return {r[3]: _row(r) for r in records}
 
@@ -101,7 +102,7 @@ def period_rows(conn, period: str) -> list[LedgerRow]:
     records = conn.execute(
         f"select {_COLUMNS} from delivery.ledger where period = %s "
         "order by brief_id, edition, recipient",
-        (parse_period(period),),
+        (Period.parse(period).first_day,),
     ).fetchall()
     return [_row(r) for r in records]
 
@@ -134,7 +135,7 @@ def record_intent(
         returning 1
         """,
         (
-            parse_period(period),
+            Period.parse(period).first_day,
             brief_id,
             edition,
             recipient,
@@ -163,7 +164,7 @@ def record_outcome(
             outcome.status,
             response[:2000],
             outcome.status,
-            parse_period(period),
+            Period.parse(period).first_day,
             brief_id,
             edition,
             recipient,
@@ -185,7 +186,7 @@ def mark_stale_intents_unknown(conn, period: str) -> list[LedgerRow]:
         where period = %s and status = 'intent'
         returning {_COLUMNS}
         """,
-        (parse_period(period),),
+        (Period.parse(period).first_day,),
     ).fetchall()
     return [_row(r) for r in records]
 
@@ -224,7 +225,7 @@ def resolve_unknown(
                 status,
                 f"operator decision: {decision}: {note}",
                 status,
-                parse_period(period),
+                Period.parse(period).first_day,
                 brief_id,
                 edition,
                 recipient,

@@ -16,7 +16,6 @@ Compatibility choices (checked on the raw bytes by tests/delivery/test_message.p
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
@@ -27,12 +26,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from strategy_briefs.briefs.context import HeadlineLine
-from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.config import Settings
 from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.recipients import parse_mailbox
+from strategy_briefs.hashing import sha256_hex
 
 CORRECTION_MARK = "更正版"
-MAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "mail"
 # SMTP policy (CRLF, 78-column folding) but leave our pre-built raw headers untouched.
 MESSAGE_POLICY = policy.SMTP.clone(refold_source="none")
 _UNSAFE_FILENAME_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
@@ -41,7 +40,7 @@ _RFC2231_SAFE = "!#$&+-.^_`|~"
 
 def message_id_for(period: str, brief_id: str, edition: int, recipient: str, domain: str) -> str:
     """Stable Message-ID; the recipient is hashed so the id does not spell out the address."""
-    recipient_hash = hashlib.sha256(recipient.lower().encode("utf-8")).hexdigest()[:16]
+    recipient_hash = sha256_hex(recipient.lower().encode("utf-8"))[:16]
     return f"<strategy-briefs.{period}.{brief_id}.e{edition}.{recipient_hash}@{domain}>"
 
 
@@ -109,9 +108,9 @@ def _mail_templates(templates_dir: str):
     )
 
 
-def render_bodies(body: MailBody, templates_dir: Path = MAIL_TEMPLATES_DIR) -> tuple[str, str]:
-    """(plain text, HTML) of one mail."""
-    env = _mail_templates(str(templates_dir))
+def render_bodies(body: MailBody, templates_dir: Path | None = None) -> tuple[str, str]:
+    """(plain text, HTML) of one mail; the project's mail templates unless `templates_dir`."""
+    env = _mail_templates(str(templates_dir or Settings.from_env().mail_templates_dir))
     return (
         env.get_template("brief.txt").render(mail=body),
         env.get_template("brief.html").render(mail=body),

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from strategy_briefs.briefs.context import HeadlineLine
-
-_PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 OutcomeStatus = Literal["accepted", "rejected", "failed", "unknown"]
 
@@ -50,19 +45,3 @@ class SmtpOutcome:
     code: int | None
     response: str
     server_unreachable: bool = False
-
-
-def parse_period(period: str) -> date:
-    """'YYYY-MM' -> first day of that month (the warehouse's period type)."""
-    match = _PERIOD_RE.match(period)
-    if not match:
-        raise ValueError(f"period must look like YYYY-MM, got {period!r}")
-    return date(int(match[1]), int(match[2]), 1)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

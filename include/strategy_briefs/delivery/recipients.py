@@ -14,12 +14,15 @@ Every problem found is reported at once, each line naming the file, the key and 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formataddr
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strategy_briefs.catalogue import Catalogue
 
 SPECIAL_EDITION = "special_edition"
 
@@ -108,14 +111,15 @@ class Recipients:
             ) from None
 
 
-def known_brief_ids(seeds_dir: Path | None = None) -> frozenset[str]:
-    """`special_edition` plus every lob_code of the `lines_of_business` seed."""
-    if seeds_dir is None:
+def known_brief_ids(catalogue: Catalogue | None = None) -> frozenset[str]:
+    """`special_edition` plus every line of business of the catalogue (the project's when
+    not given)."""
+    if catalogue is None:
+        from strategy_briefs.catalogue import load_catalogue
         from strategy_briefs.config import Settings
 
-        seeds_dir = Settings.from_env().seeds_dir
-    with (seeds_dir / "lines_of_business.csv").open(encoding="utf-8", newline="") as handle:
-        return frozenset({SPECIAL_EDITION} | {row["lob_code"] for row in csv.DictReader(handle)})
+        catalogue = load_catalogue(Settings.from_env().seeds_dir)
+    return frozenset({SPECIAL_EDITION, *catalogue.lines_of_business})
 
 
 def address_problem(address: object, allowed_domains: Iterable[str]) -> str | None:

@@ -28,8 +28,10 @@ from strategy_briefs import warehouse
 from strategy_briefs.delivery import archive, ledger
 from strategy_briefs.delivery.approval import Approval, require_approval
 from strategy_briefs.delivery.message import build_message, message_id_for
-from strategy_briefs.delivery.models import BriefToSend, SmtpOutcome, file_sha256, parse_period
+from strategy_briefs.delivery.models import BriefToSend, SmtpOutcome
 from strategy_briefs.delivery.recipients import Recipients
+from strategy_briefs.hashing import file_sha256
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
@@ -283,7 +285,7 @@ def deliver(
     With an `approval`, only the PDFs it names are sent (`NotApproved` otherwise) and every
     ledger row and manifest edition records it.
     """
-    parse_period(period)
+    Period.parse(period)
     if force_reissue_reason is not None and not force_reissue_reason.strip():
         raise ValueError("force_reissue_reason must say why the brief is re-issued")
     reason = force_reissue_reason.strip() if force_reissue_reason else None

@@ -17,10 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from strategy_briefs.briefs.edition import DEFAULT_CONFIG_FILE
-from strategy_briefs.briefs.render import TEMPLATES_DIR, RenderedBrief, render_month
+from strategy_briefs.briefs.render import RenderedBrief, render_month
 from strategy_briefs.delivery.archive import MANIFEST_NAME, month_dir, read_manifest
-from strategy_briefs.delivery.models import file_sha256
+from strategy_briefs.hashing import file_sha256
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 
@@ -52,7 +52,7 @@ class BriefCheck:
 
 @dataclass(frozen=True)
 class MonthVerification:
-    period: str
+    period: Period
     checks: tuple[BriefCheck, ...]
 
     @property
@@ -111,14 +111,14 @@ def check_brief(archived: ArchivedEdition, fresh: RenderedBrief | None) -> Brief
 
 def verify_month(
     params: WarehouseParams,
-    period: str,
+    period: Period,
     archive_root: Path,
     *,
-    templates_dir: Path = TEMPLATES_DIR,
-    config_file: Path = DEFAULT_CONFIG_FILE,
+    templates_dir: Path | None = None,
+    config_file: Path | None = None,
 ) -> MonthVerification:
     """Render the month again and compare each brief's latest archived edition with it."""
-    editions = latest_editions(archive_root, period)
+    editions = latest_editions(archive_root, str(period))  # the archive's folder name
     corrections = {e.brief_id: e.reissue_reason for e in editions if e.reissue_reason}
     with tempfile.TemporaryDirectory(prefix="strategy-briefs-verify-") as scratch:
         rendered = render_month(

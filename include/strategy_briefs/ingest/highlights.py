@@ -42,12 +42,8 @@ from strategy_briefs.ingest.loading import (
     record_rejection,
 )
 from strategy_briefs.ingest.reading import read_table
-from strategy_briefs.ingest.validation import (
-    Problem,
-    SubmissionInvalid,
-    parse_period,
-    period_date,
-)
+from strategy_briefs.ingest.validation import Problem, SubmissionInvalid, submitted_period
+from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams, connect
 
 HIGHLIGHTS_DIR = "highlights"  # the folder inside a month's folder
@@ -159,7 +155,7 @@ def check_highlights(
             return cells[index[name]] if name in index else ""
 
         found_period = cell("period")
-        if found_period is not None and parse_period(found_period) != period:
+        if found_period is not None and submitted_period(found_period) != period:
             report(row_number, written["period"], f"period {found_period} is not {period}")
         found_lob = cell("lob_code")
         if found_lob is not None and found_lob != lob_code:
@@ -219,7 +215,7 @@ def write_highlights(conn, check: HighlightsCheck, *, run_id: str | None = None)
     assert not check.problems, "only a clean check is written"
     sha256, size = file_digest(check.path)
     name = f"{check.period}/{HIGHLIGHTS_DIR}/{check.path.name}"
-    month = period_date(check.period)
+    month = Period.parse(check.period).first_day
     conn.execute(
         "select pg_advisory_xact_lock(hashtext(%s))",
         (f"raw.{HIGHLIGHTS_TABLE}|{check.period}|{check.lob_code}",),
@@ -402,7 +398,7 @@ def replace_highlights(
         sql.SQL("delete from {} where period = %s and lob_code = %s").format(
             sql.Identifier(RAW_SCHEMA, HIGHLIGHTS_TABLE)
         ),
-        (period_date(period), lob_code),
+        (Period.parse(period).first_day, lob_code),
     )
     return 0
 

@@ -28,7 +28,6 @@ parameters; identifiers are `psycopg.sql.Identifier`s.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -38,15 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strategy_briefs.catalogue import Catalogue
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs.ingest.incoming import escaped, has_control_characters, refusal
 from strategy_briefs.ingest.validation import (
     SUBMISSION_SUFFIXES,
     Problem,
     SubmissionCheck,
     SubmissionInvalid,
-    period_date,
     validate_file,
 )
+from strategy_briefs.periods import Period, PeriodError
 from strategy_briefs.warehouse import WarehouseParams, connect
 
 log = logging.getLogger(__name__)
@@ -110,14 +110,8 @@ class LoadProgress:
 
 
 def file_digest(path: Path) -> tuple[str, int]:
-    """SHA-256 (hex) and size in bytes."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+    """SHA-256 (hex) and size in bytes, as `raw.load_audit` records a source file."""
+    return file_sha256(path), path.stat().st_size
 
 
 def source_name(path: Path) -> str:
@@ -132,10 +126,8 @@ def _table(name: str):
 
 
 def _check_target(period: str, lob_code: str, catalogue: Catalogue) -> None:
-    from strategy_briefs.ingest.validation import parse_period
-
-    if parse_period(period) != period or len(period) != 7:
-        raise ValueError(f"period must be YYYY-MM, got {period!r}")
+    if str(Period.parse(period)) != period:  # not even surrounding spaces
+        raise PeriodError(f"period must look like YYYY-MM (e.g. 2020-06), got {period!r}")
     if lob_code not in catalogue.lines_of_business:
         raise ValueError(f"unknown line of business {lob_code!r}")
 
@@ -165,7 +157,7 @@ def record_rejection(
                 " returning load_id"
             ).format(_table(AUDIT_TABLE)),
             (
-                period_date(period),
+                Period.parse(period).first_day,
                 lob_code,
                 source_name(path),
                 sha256,
@@ -270,12 +262,19 @@ def _begin_stage(conn, run_key: str, period: str, lob_code: str, source: _Source
     )
     conn.execute(
         "delete from raw.staged_loads where run_key = %s and period = %s and lob_code = %s",
-        (run_key, period_date(period), lob_code),
+        (run_key, Period.parse(period).first_day, lob_code),
     )
     row = conn.execute(
         "insert into raw.staged_loads (run_key, period, lob_code, source_file, source_sha256,"
         " source_size, row_count) values (%s, %s, %s, %s, %s, %s, 0) returning stage_id",
-        (run_key, period_date(period), lob_code, source.name, source.sha256, source.size),
+        (
+            run_key,
+            Period.parse(period).first_day,
+            lob_code,
+            source.name,
+            source.sha256,
+            source.size,
+        ),
     ).fetchone()
     return int(row[0])
 
@@ -287,7 +286,7 @@ def _begin_line(conn, period: str, lob_code: str, source: _Source, run_id) -> tu
     load_id = _audit_loaded(conn, period, lob_code, source.name, source.sha256, source.size, run_id)
     replaced = conn.execute(
         "delete from raw.lob_figures where period = %s and lob_code = %s",
-        (period_date(period), lob_code),
+        (Period.parse(period).first_day, lob_code),
     ).rowcount
     return load_id, replaced
 
@@ -493,7 +492,7 @@ def _staged_lines(conn, run_key: str, period: str, lob_codes: list[str]) -> list
         "select stage_id, lob_code, source_file, source_sha256, coalesce(source_size, 0),"
         " coalesce(source_encoding, ''), row_count, demo_rows from raw.staged_loads"
         " where run_key = %s and period = %s and lob_code = any(%s)",
-        (run_key, period_date(period), list(lob_codes)),
+        (run_key, Period.parse(period).first_day, list(lob_codes)),
     ).fetchall()
     staged = {row[1]: StagedFile(row[0], run_key, period, *row[1:]) for row in rows}
     missing = [code for code in lob_codes if code not in staged]
@@ -514,7 +513,7 @@ def _published_by(conn, run_key: str, period: str, lob_codes: list[str]) -> bool
         " from raw.load_audit where period = %s and lob_code = any(%s) and status = 'loaded'"
         " and submission = 'figures' order by lob_code, load_id desc) latest"
         " where run_id = %s",
-        (period_date(period), list(lob_codes), run_key),
+        (Period.parse(period).first_day, list(lob_codes), run_key),
     ).fetchone()
     return count == len(lob_codes)
 
@@ -532,7 +531,16 @@ def _audit_loaded(
         "insert into raw.load_audit (period, lob_code, source_file, source_sha256, source_size,"
         " source_encoding, row_count, status, run_id)"
         " values (%s, %s, %s, %s, %s, %s, %s, 'loaded', %s) returning load_id",
-        (period_date(period), lob_code, source_file, sha256, size, encoding, row_count, run_id),
+        (
+            Period.parse(period).first_day,
+            lob_code,
+            source_file,
+            sha256,
+            size,
+            encoding,
+            row_count,
+            run_id,
+        ),
     ).fetchone()
     return int(row[0])
 
@@ -542,7 +550,7 @@ def _swap_line(conn, staged: StagedFile, run_id: str | None) -> tuple[int, int]:
     audit row they point to; (load_id, rows replaced)."""
     from psycopg import sql
 
-    month = period_date(staged.period)
+    month = Period.parse(staged.period).first_day
     load_id = _audit_loaded(
         conn,
         staged.period,
@@ -577,7 +585,7 @@ def _drop_staged(conn, period: str, staged: list[StagedFile]) -> None:
         " and (stage_id = any(%s) or staged_at < (select min(staged_at) from raw.staged_loads"
         " where stage_id = any(%s)))",
         (
-            period_date(period),
+            Period.parse(period).first_day,
             [s.lob_code for s in staged],
             [s.stage_id for s in staged],
             [s.stage_id for s in staged],

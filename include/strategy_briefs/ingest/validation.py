@@ -52,16 +52,12 @@ from strategy_briefs.ingest.reading import (
     parse_value,
     read_table,
 )
+from strategy_briefs.periods import Period, PeriodError
 
 DEMO_NOTE = "演示数据"  # a note containing this marks synthetic demonstration data
 MAX_PROBLEMS = 10_000
 SUBMISSION_SUFFIXES = (".csv", ".xlsx")
 
-_MONTH_DIR = re.compile(r"\d{4}-\d{2}")
-_PERIOD = re.compile(
-    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*(\d{1,2})\s*日?|\s*(\d{1,2})\s*日)?"
-)
-_PERIOD_COMPACT = re.compile(r"(\d{4})(\d{2})")
 # What the warehouse can keep (docs/submission-contract.md §6): a value with more digits
 # would be rounded in value_base (28 significant digits) or overflow `numeric`; a branch
 # name longer than this would not fit the primary key's btree index.
@@ -138,33 +134,18 @@ class Place:
 
 def place_of(path: Path, catalogue: Catalogue) -> Place:
     """Period from a `YYYY-MM` folder, line of business from a file named after it."""
-    period = path.parent.name if _MONTH_DIR.fullmatch(path.parent.name) else None
-    if period and not 1 <= int(period[5:]) <= 12:
+    try:
+        period = str(Period.parse(path.parent.name))
+    except PeriodError:
         period = None
     lob = path.stem if path.stem in catalogue.lines_of_business else None
     return Place(period=period, lob_code=lob)
 
 
-def parse_period(text: str) -> str | None:
-    """'2020-06', '2020/6', '2020年6月', '202006', '2020-06-30' -> '2020-06'; else None."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    match = _PERIOD.fullmatch(text) or _PERIOD_COMPACT.fullmatch(text)
-    if not match:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (1900 <= year <= 2999 and 1 <= month <= 12):
-        return None
-    day = next((g for g in match.groups()[2:] if g), None)
-    if day is not None:
-        try:
-            dt.date(year, month, int(day))
-        except ValueError:
-            return None
-    return f"{year:04d}-{month:02d}"
-
-
-def period_date(period: str) -> dt.date:
-    return dt.date(int(period[:4]), int(period[5:7]), 1)
+def submitted_period(text: str) -> str | None:
+    """A period cell as YYYY-MM (`Period.from_cell`'s spellings); None when it names no month."""
+    month = Period.from_cell(text)
+    return None if month is None else str(month)
 
 
 def _kind_phrase(kpi: Kpi) -> str:
@@ -259,7 +240,7 @@ def check_period(text: str | None) -> str | Invalid:
         return UNREAD
     if not text:
         return Invalid("period is empty")
-    period = parse_period(text)
+    period = submitted_period(text)
     if period is None:
         return Invalid(f"period '{excerpt(text)}' is not a month: write YYYY-MM")
     return period
@@ -509,7 +490,9 @@ class SubmissionCheck:
     def figure_rows(self) -> Iterator[FigureRow]:
         """The valid rows as `FigureRow`s (problems complete once exhausted)."""
         for row in self.rows():
-            yield FigureRow(period_date(self.period or "1900-01"), self.lob_code or "", *row)
+            yield FigureRow(
+                Period.parse(self.period or "1900-01").first_day, self.lob_code or "", *row
+            )
 
     def rows(self) -> Iterator[RowTuple]:
         """Stream the valid rows; afterwards `problems` holds every problem of the file."""

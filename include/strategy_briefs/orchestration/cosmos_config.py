@@ -25,11 +25,12 @@ from cosmos.operators.local import (
     DbtTestLocalOperator,
 )
 
-from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-DBT_MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+_SETTINGS = Settings.from_env()  # as the DAG file reads it when it is parsed
+DBT_PROJECT_DIR = _SETTINGS.dbt_project_dir
+DBT_MANIFEST_PATH = _SETTINGS.dbt_manifest_path
 
 project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,

@@ -206,7 +206,7 @@ def reissue_briefs(params: dict) -> frozenset[str] | None:
     named = {brief.strip() for brief in named if brief.strip()}
     if named and not params.get("force_reissue"):
         raise ValueError("reissue_briefs names briefs to re-issue: it needs force_reissue")
-    known = known_brief_ids(Settings.from_env().seeds_dir)
+    known = known_brief_ids()
     unknown = sorted(named - known)
     if unknown:
         raise ValueError(
@@ -236,12 +236,10 @@ def render_briefs(
     settings = Settings.from_env()
     corrections = {}
     if correction_note is not None:
-        corrections = dict.fromkeys(
-            reissued or known_brief_ids(settings.seeds_dir), correction_note
-        )
+        corrections = dict.fromkeys(reissued or known_brief_ids(), correction_note)
     rendered = render_month(
         warehouse_params(REPORTER_CONN_ID),
-        period,
+        periods.Period.parse(period),  # the XCom's text, as dbt's vars take it too
         settings.output_dir,
         corrections=corrections,
     )
