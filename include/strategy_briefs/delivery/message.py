@@ -27,8 +27,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from strategy_briefs.briefs.context import HeadlineLine
+from strategy_briefs.briefs.rendered import RenderedBrief
 from strategy_briefs.config import PROJECT_ROOT
-from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.recipients import parse_mailbox
 
 CORRECTION_MARK = "更正版"
@@ -136,7 +136,7 @@ def _attach_page_image(html_part: MIMEPart, page_png: bytes, cid: str) -> None:
 
 
 def build_message(
-    brief: BriefToSend,
+    brief: RenderedBrief,
     *,
     period: str,
     edition: int,
