@@ -44,6 +44,7 @@ from cosmos import DbtTaskGroup
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
 from strategy_briefs.orchestration.approval import EditorApproval
+from strategy_briefs.orchestration.handoff import RenderedBrief, StagedFile
 from strategy_briefs.orchestration.notify import (
     OperatorsNotifier,
     notify_delivery_deadline_missed,
@@ -125,11 +126,10 @@ BRIEFS = Asset(name="briefs_pdf", uri="briefs://monthly", group="briefs")
     },
 )
 def strategy_briefs_monthly():
-    @task(
-        doc_md="Works out the reporting month from the run's data interval. "
-        "Fails only if the DAG's timetable was changed to one without intervals."
-    )
+    @task
     def resolve_period(data_interval_start=None, data_interval_end=None) -> str:
+        """Works out the reporting month from the run's data interval. Fails only if the
+        DAG's timetable was changed to one without intervals."""
         return tasks.resolve_period(data_interval_start, data_interval_end)
 
     period = resolve_period()
@@ -143,51 +143,47 @@ def strategy_briefs_monthly():
             execution_timeout=INGEST_TIMEOUT,
             poke_interval=timedelta(minutes=30),
             timeout=timedelta(hours=SETTINGS.submission_wait_hours),
-            doc_md="Waits (rescheduling, holding no worker slot) until every line of business "
-            "has put its file for the month under STRATEGY_BRIEFS_INCOMING/<YYYY-MM>/. The log "
-            "names who is still missing. Times out after STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS: "
-            "chase the department, then clear this task.",
         )
         def wait_for_submissions(period: str) -> bool:
+            """Waits (rescheduling, holding no worker slot) until every line of business has
+            put its file for the month under STRATEGY_BRIEFS_INCOMING/<YYYY-MM>/. The log
+            names who is still missing. Times out after STRATEGY_BRIEFS_SUBMISSION_WAIT_HOURS:
+            chase the department, then clear this task."""
             return not tasks.submissions_waiting(period)
 
-        @task(
-            execution_timeout=INGEST_TIMEOUT,
-            doc_md="Checks every file of the month and lists the lines of business to load. "
-            "On failure the log lists each problem as FILE:ROW:COLUMN: message; send them to "
-            "the department, put the corrected file in place and clear this task. It first "
-            "checks that the warehouse schema is current (runs never migrate it): if the log "
-            "says it is not, run `strategy-briefs warehouse migrate`, then clear this task.",
-        )
+        @task(execution_timeout=INGEST_TIMEOUT)
         def validate_submissions(period: str, run_id=None) -> list[str]:
+            """Checks every file of the month and lists the lines of business to load. On
+            failure the log lists each problem as FILE:ROW:COLUMN: message; send them to the
+            department, put the corrected file in place and clear this task. It first checks
+            that the warehouse schema is current (runs never migrate it): if the log says it
+            is not, run `strategy-briefs warehouse migrate`, then clear this task."""
             return tasks.validate_month(period, run_id)
 
-        @task(
-            execution_timeout=INGEST_TIMEOUT,
-            doc_md="Stages one line of business's file for the month: validated and COPYed "
-            "into the staging area under this run, in one transaction (a retry replaces the "
-            "try before); raw.lob_figures is untouched until publish_month. A file the "
-            "warehouse refused fails at once, without retries; raw.load_audit has the reason "
-            "(status 'rejected'): fix the cause, then clear the task.",
-        )
-        def load_submission(period: str, lob_code: str, run_id=None) -> dict:
+        @task(execution_timeout=INGEST_TIMEOUT)
+        def load_submission(period: str, lob_code: str, run_id=None) -> StagedFile:
+            """Stages one line of business's file for the month: validated and COPYed into
+            the staging area under this run, in one transaction (a retry replaces the try
+            before); raw.lob_figures is untouched until publish_month. A file the warehouse
+            refused fails at once, without retries; raw.load_audit has the reason (status
+            'rejected'): fix the cause, then clear the task."""
             return tasks.load_submission(period, lob_code, run_id)
 
-        @task(
-            outlets=[RAW_FIGURES],
-            execution_timeout=INGEST_TIMEOUT,
-            doc_md="Publishes the month: every line's staged rows replace the month's figures "
-            "in raw.lob_figures, with the highlights, in one transaction, so the month is all "
-            "new or as it was. Fails at once when a line is not staged by this run (clear its "
-            "load task) or the warehouse refused a line (raw.load_audit, status 'rejected'); "
-            "a warehouse that stopped answering is retried.",
-        )
+        @task(outlets=[RAW_FIGURES], execution_timeout=INGEST_TIMEOUT)
         def publish_month(period: str, lob_codes: list[str], run_id=None) -> int:
+            """Publishes the month: every line's staged rows replace the month's figures in
+            raw.lob_figures, with the highlights, in one transaction, so the month is all new
+            or as it was. Fails at once when a line is not staged by this run (clear its load
+            task) or the warehouse refused a line (raw.load_audit, status 'rejected'); a
+            warehouse that stopped answering is retried."""
             return tasks.publish_month(period, lob_codes, run_id)
 
         lob_codes = validate_submissions(period)
         wait_for_submissions(period) >> lob_codes
-        staged = load_submission.partial(period=period).expand(lob_code=lob_codes)
+        # A mapped task does not take its function's docstring as its doc (Airflow 3.3 sets
+        # it on a plain call only): hand it over.
+        load_each = load_submission.override(doc_md=load_submission.function.__doc__)
+        staged = load_each.partial(period=period).expand(lob_code=lob_codes)
         published = publish_month(period, lob_codes)
         staged >> published
         return published
@@ -227,17 +223,13 @@ def strategy_briefs_monthly():
     def briefs(period: str):
         """Render the PDFs from the marts."""
 
-        @task(
-            inlets=[BRIEF_FACTS, KPI_VALUES],
-            outlets=[BRIEFS],
-            execution_timeout=RENDER_TIMEOUT,
-            doc_md="Renders the special edition and one brief per line of business from "
-            "marts.brief_facts; on a re-issue the briefs named in reissue_briefs (all by "
-            "default) print 更正版 and the reason. Fails on a missing glyph, an empty mart "
-            "(check the warehouse tasks of this run), or a re-issue without a reason or with "
-            "an unknown brief id (trigger the run again with corrected params).",
-        )
-        def render_briefs(period: str, params=None) -> list[tasks.RenderedForDelivery]:
+        @task(inlets=[BRIEF_FACTS, KPI_VALUES], outlets=[BRIEFS], execution_timeout=RENDER_TIMEOUT)
+        def render_briefs(period: str, params=None) -> list[RenderedBrief]:
+            """Renders the special edition and one brief per line of business from
+            marts.brief_facts; on a re-issue the briefs named in reissue_briefs (all by
+            default) print 更正版 and the reason. Fails on a missing glyph, an empty mart
+            (check the warehouse tasks of this run), or a re-issue without a reason or with an
+            unknown brief id (trigger the run again with corrected params)."""
             reason, reissued = tasks.reissue_params(dict(params or {}))
             return tasks.render_briefs(period, reason, reissued)
 
@@ -246,7 +238,7 @@ def strategy_briefs_monthly():
     rendered = briefs(period)
 
     @task_group(group_id="delivery")
-    def delivery(period: str, rendered: list[tasks.RenderedForDelivery]):
+    def delivery(period: str, rendered: list[RenderedBrief]):
         """Check the month is fit to send, have an editor approve it, then email each brief
         exactly once."""
 
@@ -258,31 +250,25 @@ def strategy_briefs_monthly():
             "is very late (the log names the source): chase the department.",
         )
 
-        @task(
-            retries=0,
-            doc_md="The quality gate: every line of business loaded, every dbt test and the "
-            "freshness check of this run passed, the briefs rendered without warnings. When it "
-            "fails nothing is sent and the operators get the reason in one line; fix the cause "
-            "and clear the run from the first failed task.",
-        )
-        def quality_gate(
-            period: str, rendered: list[tasks.RenderedForDelivery], run_id=None
-        ) -> str:
+        @task(retries=0)
+        def quality_gate(period: str, rendered: list[RenderedBrief], run_id=None) -> str:
+            """The quality gate: every line of business loaded, every dbt test and the
+            freshness check of this run passed, the briefs rendered without warnings. When it
+            fails nothing is sent and the operators get the reason in one line; fix the cause
+            and clear the run from the first failed task."""
             return tasks.quality_gate(period, rendered, run_id)
 
-        @task(
-            inlets=[BRIEFS],
-            doc_md="Sends the briefs to their distribution lists through `smtp_default`, "
-            "recording each recipient in delivery.ledger before and after sending. A retry "
-            "sends only to recipients not yet accepted; a recipient left 'unknown' (the task "
-            "died mid-send) needs an operator decision, see docs/delivery.md. A re-issue opens "
-            "a new edition of the briefs in reissue_briefs only (all by default); a brief "
-            "not named whose PDF changed stops the send (EditionConflict): name it too. With "
-            "dry_run nothing is sent.",
-        )
+        @task(inlets=[BRIEFS])
         def deliver_briefs(
-            period: str, rendered: list[tasks.RenderedForDelivery], params=None, run_id=None
-        ) -> dict:
+            period: str, rendered: list[RenderedBrief], params=None, run_id=None
+        ) -> str:
+            """Sends the briefs to their distribution lists through `smtp_default`, recording
+            each recipient in delivery.ledger before and after sending. A retry sends only to
+            recipients not yet accepted; a recipient left 'unknown' (the task died mid-send)
+            needs an operator decision, see docs/delivery.md. A re-issue opens a new edition
+            of the briefs in reissue_briefs only (all by default); a brief not named whose PDF
+            changed stops the send (EditionConflict): name it too. With dry_run nothing is
+            sent."""
             return tasks.deliver_briefs(period, rendered, dict(params or {}), run_id)
 
         approval = EditorApproval(

@@ -15,7 +15,7 @@ import pytest
 from strategy_briefs import cli, warehouse
 from strategy_briefs.briefs.render import render_month
 from strategy_briefs.config import Settings
-from strategy_briefs.delivery import AirflowSmtpSender, BriefToSend, deliver
+from strategy_briefs.delivery import AirflowSmtpSender, deliver
 from strategy_briefs.delivery.archive import MANIFEST_NAME
 from strategy_briefs.delivery.recipients import parse_recipients
 from strategy_briefs.delivery.verify import verify_month
@@ -60,21 +60,11 @@ def archived_month(tmp_path_factory):
 
 def _deliver(params, root: Path, recipients, corrections, reason=None) -> None:
     rendered = render_month(params, PERIOD, root / "out", corrections=corrections)
-    briefs = [
-        BriefToSend(
-            b.brief_id,
-            b.title_zh,
-            b.path,
-            data_snapshot_sha256=b.data_snapshot_sha256,
-            template_version=b.template_version,
-        )
-        for b in rendered
-    ]
     with AirflowSmtpSender() as sender:
         deliver(
             params,
-            str(PERIOD),
-            briefs,
+            PERIOD,
+            rendered,
             recipients,
             sender,
             archive_root=root / "archive",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from delivery_helpers import EXECUTIVES, MOBILE_HEADS, make_briefs
+from delivery_helpers import BRIEF_IDS, EXECUTIVES, MOBILE_HEADS, make_briefs
 
-from strategy_briefs.delivery.models import BriefToSend
-from strategy_briefs.delivery.recipients import Recipients, parse_recipients
+from strategy_briefs.briefs.rendered import RenderedBrief
+from strategy_briefs.delivery.recipients import Recipients, load_recipients
 from strategy_briefs_demo.sink import RunningSink, free_port, run_sink
 
 # Each test delivers its own month so the session-wide ledger never mixes tests.
@@ -24,21 +25,25 @@ def period() -> str:
 
 
 @pytest.fixture
-def recipients(tmp_path: Path) -> Recipients:
-    return parse_recipients(
-        {
-            "sender": "战略简报 <strategy-briefs@example.com>",
-            "allowed_domains": ["example.com"],
-            "operators": ["data-ops@example.com"],
-            "briefs": {"special_edition": EXECUTIVES, "mobile_banking": MOBILE_HEADS},
-        },
-        source=tmp_path / "recipients.yaml",
-        brief_ids={"special_edition", "mobile_banking"},
-    )
+def recipients_file(tmp_path: Path) -> Path:
+    path = tmp_path / "recipients.yaml"
+    document = {
+        "sender": "战略简报 <strategy-briefs@example.com>",
+        "allowed_domains": ["example.com"],
+        "operators": ["data-ops@example.com"],
+        "briefs": {"special_edition": EXECUTIVES, "mobile_banking": MOBILE_HEADS},
+    }
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")  # YAML 1.2
+    return path
 
 
 @pytest.fixture
-def briefs(tmp_path: Path, period: str) -> list[BriefToSend]:
+def recipients(recipients_file: Path) -> Recipients:
+    return load_recipients(recipients_file, brief_ids=BRIEF_IDS)
+
+
+@pytest.fixture
+def briefs(tmp_path: Path, period: str) -> list[RenderedBrief]:
     return make_briefs(tmp_path / "render", period)
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from strategy_briefs.briefs.context import HeadlineLine
-from strategy_briefs.delivery.models import BriefToSend
+from strategy_briefs.briefs.rendered import RenderedBrief
+from strategy_briefs.briefs.trace import trace_path
+from strategy_briefs.hashing import file_sha256
 from strategy_briefs_demo.sink import EmlSaver
 
 EXECUTIVES = ["president@example.com", "vp.retail@example.com"]
 MOBILE_HEADS = ["head.online-finance@example.com"]
 ALL_RECIPIENTS = EXECUTIVES + MOBILE_HEADS
+BRIEF_IDS = frozenset({"special_edition", "mobile_banking"})
 HEADLINES = (
     HeadlineLine("手机银行", "截至6月末，手机银行客户数达到3.85亿户＊，居四行首位。"),
     HeadlineLine("信用卡", "截至6月末，线上获客占比超过50%；融e借不良率为1.37%。"),
@@ -44,7 +47,27 @@ def minimal_pdf(text: str) -> bytes:
     return bytes(out)
 
 
-def make_briefs(folder: Path, period: str, variant: str = "v1") -> list[BriefToSend]:
+def rendered_brief(
+    brief_id: str, title: str, path: Path, demo_notice: str | None = DEMO_NOTICE
+) -> RenderedBrief:
+    """The brief as the renderer hands it on, for a PDF and its claims file at `path`."""
+    return RenderedBrief(
+        brief_id=brief_id,
+        title_zh=title,
+        path=path,
+        sha256=file_sha256(path),
+        page_count=1,
+        warnings=(),
+        data_snapshot_sha256="ab" * 32,
+        template_version="test-1",
+        headline_lines=HEADLINES,
+        demo_notice=demo_notice,
+        correction_note=None,
+        trace_path=trace_path(path),
+    )
+
+
+def make_briefs(folder: Path, period: str, variant: str = "v1") -> list[RenderedBrief]:
     folder.mkdir(parents=True, exist_ok=True)
     year, month = period.split("-")
     label = f"{int(year)}年{int(month)}月"
@@ -56,20 +79,10 @@ def make_briefs(folder: Path, period: str, variant: str = "v1") -> list[BriefToS
         path = folder / f"{brief_id}-{variant}.pdf"
         path.write_bytes(minimal_pdf(f"{brief_id} {period} {variant}"))
         # the claims file the renderer writes beside each PDF (briefs/trace.py)
-        path.with_suffix(".trace.json").write_text(
+        trace_path(path).write_text(
             f'{{"brief_id": "{brief_id}", "sentences": []}}\n', encoding="utf-8"
         )
-        briefs.append(
-            BriefToSend(
-                brief_id=brief_id,
-                title_zh=title,
-                path=path,
-                headline_lines=HEADLINES,
-                demo_notice=DEMO_NOTICE,
-                data_snapshot_sha256="ab" * 32,
-                template_version="test-1",
-            )
-        )
+        briefs.append(rendered_brief(brief_id, title, path))
     return briefs
 
 

@@ -14,8 +14,8 @@ from delivery_helpers import minimal_pdf
 
 from strategy_briefs.briefs.context import HeadlineLine
 from strategy_briefs.briefs.render import first_page_png
+from strategy_briefs.briefs.rendered import RenderedBrief
 from strategy_briefs.delivery.message import build_message, message_id_for
-from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.send import MAIL_PAGE_WIDTH_PX, message_bytes
 
 TITLE = "手机银行月度简报 2020年6月"
@@ -34,7 +34,21 @@ def _page_png() -> bytes:
 
 
 def _message(reissue_reason=None, title=TITLE, edition=1, demo_notice=None):
-    brief = BriefToSend("mobile_banking", title, Path("unused.pdf"), (LINE,), demo_notice)
+    # the message reads the title, the lead sentences and the demo notice; the PDF is given
+    brief = RenderedBrief(
+        brief_id="mobile_banking",
+        title_zh=title,
+        path=Path("unused.pdf"),
+        sha256="00" * 32,
+        page_count=1,
+        warnings=(),
+        data_snapshot_sha256="ab" * 32,
+        template_version="test-1",
+        headline_lines=(LINE,),
+        demo_notice=demo_notice,
+        correction_note=reissue_reason,
+        trace_path=Path("unused.trace.json"),
+    )
     return build_message(
         brief,
         period="2020-06",

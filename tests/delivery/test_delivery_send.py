@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
 import stat
+import subprocess
+import sys
+import threading
 from collections import Counter
 from io import BytesIO
 from pathlib import Path
@@ -19,12 +24,13 @@ from delivery_helpers import (
     RejectingSaver,
     make_briefs,
 )
+from kill_points import WAIT_SECONDS, ended, eventually, sigkill
 from PIL import Image
 
+from strategy_briefs import warehouse
 from strategy_briefs.briefs.render import first_page_png
 from strategy_briefs.delivery import ledger
 from strategy_briefs.delivery.mailbox import read_mailbox
-from strategy_briefs.delivery.message import build_message, message_id_for
 from strategy_briefs.delivery.send import (
     MAIL_PAGE_WIDTH_PX,
     AirflowSmtpSender,
@@ -251,86 +257,137 @@ def test_changed_pdf_without_reissue_sends_nothing(
     assert len(read_mailbox(mailbox)) == 3
 
 
-def _send_without_outcome(params, period, brief, recipient, recipients, *, really_send: bool):
-    """What a process killed after the SMTP transaction leaves behind: an intent only."""
-    message_id = message_id_for(period, brief.brief_id, 1, recipient, recipients.sender_domain)
-    from strategy_briefs import warehouse
+DELIVERY_RUN = Path(__file__).with_name("delivery_run.py")
 
-    with warehouse.connect(params, autocommit=True) as conn:
-        assert ledger.record_intent(
-            conn,
-            period=period,
-            brief_id=brief.brief_id,
-            edition=1,
-            recipient=recipient,
-            pdf_sha256=file_sha256(brief.path),
-            message_id=message_id,
-            reissue_reason=None,
+
+class HoldAtData(EmlSaver):
+    """The sink, holding its reply to the first DATA of `victim`'s message until the test
+    lets go: the delivering process then waits at a known point, its intent committed and the
+    whole message handed over. With `keep` the server has stored the message (it accepted
+    it); without, it drops it (it never did)."""
+
+    def __init__(self, out_dir: Path, victim: str, *, keep: bool):
+        super().__init__(out_dir)
+        self.victim, self.keep = victim, keep
+        self.at_data = threading.Event()
+        self.released = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.at_data.is_set() or self.victim not in envelope.rcpt_tos:
+            return await super().handle_DATA(server, session, envelope)
+        reply = await super().handle_DATA(server, session, envelope) if self.keep else "451 4.3.0"
+        self.at_data.set()
+        await asyncio.to_thread(self.released.wait, WAIT_SECONDS)
+        return reply
+
+
+def delivery_killed_at_data(params, period, briefs, recipients_file, tmp_path, held: HoldAtData):
+    """`deliver()` in a process of its own (delivery_run.py), SIGKILLed while the server holds
+    its reply to the victim's DATA; returns once its warehouse session has ended."""
+    briefs_json = tmp_path / "briefs.json"
+    briefs_json.write_text(json.dumps([b.serialize() for b in briefs]), encoding="utf-8")
+    stderr = tmp_path / "delivery_run.stderr"
+    arguments = [params.url(), period, briefs_json, recipients_file, tmp_path / "archive"]
+    with stderr.open("wb") as errors, warehouse.connect(params, autocommit=True) as conn:
+        process = subprocess.Popen(
+            [sys.executable, DELIVERY_RUN, *map(str, arguments)], stderr=errors
         )
-    if really_send:
-        msg = build_message(
-            brief,
-            period=period,
-            edition=1,
-            recipient=recipient,
-            sender=recipients.sender,
-            pdf_bytes=brief.path.read_bytes(),
-            page_png=first_page_png(brief.path, MAIL_PAGE_WIDTH_PX),
-            message_id=message_id,
-        )
-        with AirflowSmtpSender() as sender:
-            assert sender.send(msg, recipient).status == "accepted"
-    return message_id
+        try:
+            eventually(lambda: held.at_data.is_set() or process.poll() is not None, "DATA")
+            assert held.at_data.is_set(), stderr.read_text(encoding="utf-8")[-2000:]
+            pids = eventually(month_lock_holders(conn), "the delivery holding the month's lock")
+            sigkill(process)
+        finally:
+            held.released.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        ended(conn, pids)
+
+
+def month_lock_holders(conn):
+    """A probe: the sessions holding an advisory lock in this database (the month's)."""
+
+    def probe() -> list[int] | None:
+        rows = conn.execute(
+            "select pid from pg_locks where locktype = 'advisory' and granted"
+            " and database = (select oid from pg_database where datname = current_database())"
+        ).fetchall()
+        return [pid for (pid,) in rows] or None
+
+    return probe
+
+
+@pytest.fixture
+def patient_smtp(smtp_port, monkeypatch):
+    """The SMTP connection waiting as long as the test holds the DATA reply (not 10 s)."""
+    conn = json.loads(os.environ["AIRFLOW_CONN_SMTP_DEFAULT"])
+    conn["extra"]["timeout"] = WAIT_SECONDS
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
+    return smtp_port
+
+
+def intent_rows(params, period) -> dict[str, str]:
+    """recipient -> Message-ID of the ledger rows left with an intent and no outcome."""
+    rows = ledger.ledger_rows(params, period)
+    return {r.recipient: r.message_id for r in rows if r.status == "intent"}
 
 
 def test_killed_after_server_accepted_is_not_resent(
-    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+    warehouse_params, period, briefs, recipients, recipients_file, patient_smtp, mailbox, tmp_path
 ):
     victim = EXECUTIVES[0]
-    message_id = _send_without_outcome(
-        warehouse_params, period, briefs[0], victim, recipients, really_send=True
-    )
-    with pytest.raises(DeliveryError) as failure:
-        run(warehouse_params, period, briefs, recipients, tmp_path)
-    (problem,) = failure.value.report.problems
-    assert (problem.recipient, problem.result, problem.message_id) == (
-        victim,
-        "unknown",
-        message_id,
-    )
-    assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)  # victim: the first copy only
-    # Airflow's retry does not resend either: the row waits for evidence or an operator.
-    with pytest.raises(DeliveryError):
-        run(warehouse_params, period, briefs, recipients, tmp_path)
-    assert copies_per_recipient(mailbox)[victim] == 1
+    held = HoldAtData(mailbox, victim, keep=True)
+    with run_sink("127.0.0.1", patient_smtp, mailbox, handler=held):
+        delivery_killed_at_data(warehouse_params, period, briefs, recipients_file, tmp_path, held)
+        assert copies_per_recipient(mailbox) == Counter([victim])  # the server has it
+        (message_id,) = intent_rows(warehouse_params, period).values()
 
-    assert reconcile_with_mailbox(warehouse_params, period, mailbox) == [message_id]
-    assert run(warehouse_params, period, briefs, recipients, tmp_path).sent == []
+        with pytest.raises(DeliveryError) as failure:
+            run(warehouse_params, period, briefs, recipients, tmp_path)
+        (problem,) = failure.value.report.problems
+        assert (problem.recipient, problem.result, problem.message_id) == (
+            victim,
+            "unknown",
+            message_id,
+        )
+        assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)  # victim: one copy
+        # Airflow's retry does not resend either: the row waits for evidence or an operator.
+        with pytest.raises(DeliveryError):
+            run(warehouse_params, period, briefs, recipients, tmp_path)
+        assert copies_per_recipient(mailbox)[victim] == 1
+
+        assert reconcile_with_mailbox(warehouse_params, period, mailbox) == [message_id]
+        assert run(warehouse_params, period, briefs, recipients, tmp_path).sent == []
     assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
 
 
 def test_killed_before_server_accepted_is_resent_after_operator_decision(
-    warehouse_params, period, briefs, recipients, sink, mailbox, tmp_path
+    warehouse_params, period, briefs, recipients, recipients_file, patient_smtp, mailbox, tmp_path
 ):
     victim = MOBILE_HEADS[0]
-    message_id = _send_without_outcome(
-        warehouse_params, period, briefs[1], victim, recipients, really_send=False
-    )
-    with pytest.raises(DeliveryError):
-        run(warehouse_params, period, briefs, recipients, tmp_path)
-    assert reconcile_with_mailbox(warehouse_params, period, mailbox) == []  # no evidence
-    assert copies_per_recipient(mailbox)[victim] == 0
+    held = HoldAtData(mailbox, victim, keep=False)
+    with run_sink("127.0.0.1", patient_smtp, mailbox, handler=held):
+        delivery_killed_at_data(warehouse_params, period, briefs, recipients_file, tmp_path, held)
+        assert copies_per_recipient(mailbox) == Counter(EXECUTIVES)  # sent before the kill
+        intents = intent_rows(warehouse_params, period)
+        assert list(intents) == [victim]
+        with pytest.raises(DeliveryError):
+            run(warehouse_params, period, briefs, recipients, tmp_path)
+        assert reconcile_with_mailbox(warehouse_params, period, mailbox) == []  # no evidence
+        assert copies_per_recipient(mailbox)[victim] == 0
 
-    ledger.resolve_unknown(
-        warehouse_params,
-        period=period,
-        brief_id="mobile_banking",
-        edition=1,
-        recipient=victim,
-        decision="resend",
-        note="not in the mail server log",
-    )
-    retry = run(warehouse_params, period, briefs, recipients, tmp_path)
+        ledger.resolve_unknown(
+            warehouse_params,
+            period=period,
+            brief_id="mobile_banking",
+            edition=1,
+            recipient=victim,
+            decision="resend",
+            note="not in the mail server log",
+        )
+        retry = run(warehouse_params, period, briefs, recipients, tmp_path)
+    message_id = intents[victim]  # a resend carries the Message-ID of the attempt
     assert [(r.recipient, r.message_id) for r in retry.sent] == [(victim, message_id)]
     assert copies_per_recipient(mailbox) == Counter(ALL_RECIPIENTS)
     (copy,) = [m for m in read_mailbox(mailbox) if m.delivered_to == victim]

@@ -19,7 +19,6 @@ import logging
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -27,7 +26,6 @@ from pathlib import Path
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     SPECIAL_EDITION_ID,
-    HeadlineLine,
     LineOfBusinessBriefContext,
     SpecialEditionContext,
     build_contexts,
@@ -43,6 +41,7 @@ from strategy_briefs.briefs.facts import (
     load_kpi_history,
 )
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
+from strategy_briefs.briefs.rendered import RenderedBrief
 from strategy_briefs.briefs.trace import trace_document, write_trace
 from strategy_briefs.config import Settings
 from strategy_briefs.hashing import file_sha256
@@ -69,28 +68,6 @@ class MissingGlyphError(RuntimeError):
         self.characters = tuple(characters)
         named = "、".join(f"'{c}' (U+{ord(c):04X})" for c in self.characters)
         super().__init__(f"{brief_id}: no glyph in the CJK font for {named}")
-
-
-@dataclass(frozen=True)
-class RenderedBrief:
-    brief_id: str  # 'special_edition' or a lob_code
-    title_zh: str
-    period: Period
-    path: Path
-    sha256: str
-    page_count: int
-    is_correction: bool
-    # WeasyPrint's, and highlights whose figures disagree with the facts (briefs/claims.py);
-    # the quality gate holds the send on any
-    warnings: tuple[str, ...]
-    data_snapshot_sha256: str  # the rows it was rendered from (briefs/provenance.py)
-    template_version: str  # the templates and wording config it was rendered with
-    correction_note: str | None = None  # the 更正说明 it prints, on a re-issue
-    # the lead sentence of each article and the note explaining ＊, for the mail
-    headline_lines: tuple[HeadlineLine, ...] = ()
-    demo_notice: str | None = None
-    # the claims file beside the PDF: every sentence, its facts and rules (briefs/trace.py)
-    trace_path: Path | None = None
 
 
 def special_edition_filename(period: Period) -> str:
@@ -332,11 +309,9 @@ def render_documents(
             RenderedBrief(
                 brief_id=brief_id,
                 title_zh=title,
-                period=period,
                 path=path,
                 sha256=file_sha256(path),
                 page_count=pages,
-                is_correction=context.frame.correction_note is not None,
                 warnings=tuple(warnings),
                 data_snapshot_sha256=data_snapshot(
                     facts, highlights, history, None if brief_id == SPECIAL_EDITION_ID else brief_id

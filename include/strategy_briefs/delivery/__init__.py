@@ -5,7 +5,7 @@ demo's loopback SMTP sink is not here: it is `strategy_briefs_demo.sink` (demo/)
 """
 
 from strategy_briefs.delivery.gate import GateResult, check_gate
-from strategy_briefs.delivery.models import BriefToSend, SmtpOutcome
+from strategy_briefs.delivery.models import SmtpOutcome
 from strategy_briefs.delivery.recipients import Recipients, RecipientsError, load_recipients
 from strategy_briefs.delivery.send import (
     AirflowSmtpSender,
@@ -19,7 +19,6 @@ from strategy_briefs.delivery.send import (
 
 __all__ = [
     "AirflowSmtpSender",
-    "BriefToSend",
     "DeliveryError",
     "DeliveryReport",
     "EditionConflict",

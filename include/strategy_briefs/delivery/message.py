@@ -26,8 +26,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from strategy_briefs.briefs.context import HeadlineLine
+from strategy_briefs.briefs.rendered import RenderedBrief
 from strategy_briefs.config import Settings
-from strategy_briefs.delivery.models import BriefToSend
 from strategy_briefs.delivery.recipients import parse_mailbox
 from strategy_briefs.hashing import sha256_hex
 
@@ -135,7 +135,7 @@ def _attach_page_image(html_part: MIMEPart, page_png: bytes, cid: str) -> None:
 
 
 def build_message(
-    brief: BriefToSend,
+    brief: RenderedBrief,
     *,
     period: str,
     edition: int,

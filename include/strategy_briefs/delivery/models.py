@@ -1,33 +1,15 @@
-"""Small value types shared by the delivery modules (no heavy imports)."""
+"""Small value types shared by the delivery modules (no heavy imports).
+
+A brief to send is the renderer's own `briefs.rendered.RenderedBrief`, as the render task
+handed it on.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from strategy_briefs.briefs.context import HeadlineLine
+from typing import Literal
 
 OutcomeStatus = Literal["accepted", "rejected", "failed", "unknown"]
-
-
-@dataclass(frozen=True)
-class BriefToSend:
-    """One rendered brief to deliver (the DAG adapts the renderer's `RenderedBrief` to this).
-
-    `headline_lines` (each article's lead sentence) and `demo_notice` (what ＊ means, as the
-    PDF says it) go into the mail's body; `data_snapshot_sha256` (see
-    `archive.snapshot_hash`) and `template_version` only go into the archive manifest.
-    """
-
-    brief_id: str
-    title_zh: str
-    path: Path
-    headline_lines: tuple[HeadlineLine, ...] = ()
-    demo_notice: str | None = None
-    data_snapshot_sha256: str | None = None
-    template_version: str | None = None
 
 
 @dataclass(frozen=True)

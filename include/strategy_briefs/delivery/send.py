@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from strategy_briefs import warehouse
+from strategy_briefs.briefs.rendered import RenderedBrief
 from strategy_briefs.delivery import archive, ledger
 from strategy_briefs.delivery.approval import Approval, require_approval
 from strategy_briefs.delivery.message import build_message, message_id_for
-from strategy_briefs.delivery.models import BriefToSend, SmtpOutcome
+from strategy_briefs.delivery.models import SmtpOutcome
 from strategy_briefs.delivery.recipients import Recipients
 from strategy_briefs.hashing import file_sha256
 from strategy_briefs.periods import Period
@@ -234,14 +235,14 @@ class DeliveryReport:
 
 @dataclass(frozen=True)
 class _Plan:
-    brief: BriefToSend
+    brief: RenderedBrief
     edition: int
     reissue_reason: str | None
     archived: archive.ArchivedPdf
     approval: Approval | None
 
 
-def _plan_edition(conn, period: str, brief: BriefToSend, sha: str, reason: str | None):
+def _plan_edition(conn, period: str, brief: RenderedBrief, sha: str, reason: str | None):
     """(edition, reissue_reason) for this run, or EditionConflict."""
     latest = ledger.latest_edition(conn, period, brief.brief_id)
     if reason:
@@ -269,7 +270,7 @@ def _plan_edition(conn, period: str, brief: BriefToSend, sha: str, reason: str |
 def deliver(
     params: WarehouseParams,
     period: str,
-    briefs: list[BriefToSend],
+    briefs: list[RenderedBrief],
     recipients: Recipients,
     sender: Sender,
     *,

@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from strategy_briefs.briefs.context import SPECIAL_EDITION_ID, HeadlineLine
 from strategy_briefs.config import Settings
 from strategy_briefs.delivery.approval import AUTO_DECIDER, Approval, record_approval
-from strategy_briefs.orchestration.handoff import RenderedForDelivery
+from strategy_briefs.orchestration.handoff import RenderedBrief
 from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
@@ -93,7 +93,7 @@ def gate_summary(params: WarehouseParams, period: Period, run_id: str, warnings)
     )
 
 
-def article_leads(rendered: list[RenderedForDelivery]) -> tuple[HeadlineLine, ...]:
+def article_leads(rendered: list[RenderedBrief]) -> tuple[HeadlineLine, ...]:
     """The lead sentence of each article, as the render handed them on for the mail: the
     special edition's lines (every article), else every brief's."""
     edition = [r for r in rendered if r.brief_id == SPECIAL_EDITION_ID]
@@ -104,7 +104,7 @@ def build_request(
     params: WarehouseParams,
     period: Period,
     run_id: str,
-    rendered: list[RenderedForDelivery],
+    rendered: list[RenderedBrief],
     settings: Settings,
 ) -> ApprovalRequest:
     return ApprovalRequest(
@@ -178,7 +178,7 @@ def _reporter() -> WarehouseParams:
     return warehouse_params(REPORTER_CONN_ID)
 
 
-def _period_and_rendered(context) -> tuple[Period, list[RenderedForDelivery]]:
+def _period_and_rendered(context) -> tuple[Period, list[RenderedBrief]]:
     ti = context["ti"]
     return Period.parse(ti.xcom_pull(task_ids=PERIOD_TASK)), ti.xcom_pull(task_ids=RENDER_TASK)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from strategy_briefs import periods, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
-from strategy_briefs.orchestration.handoff import RenderedForDelivery
+from strategy_briefs.orchestration.handoff import RenderedBrief, StagedFile
 from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def validate_month(period: str, run_id: str | None = None) -> list[str]:
     return sorted(submissions, key=order.__getitem__)
 
 
-def load_submission(period: str, lob_code: str, run_id: str) -> dict:
+def load_submission(period: str, lob_code: str, run_id: str) -> StagedFile:
     """Stage one line of business's file under the run; `publish_month` moves the month."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest import find_submissions, stage_submission
@@ -155,7 +155,7 @@ def load_submission(period: str, lob_code: str, run_id: str) -> dict:
             run_id=run_id,
         )
     log.info("Staged %s for %s: %s rows from %s", lob_code, period, staged.row_count, path)
-    return {"lob_code": lob_code, "rows": staged.row_count, "file": str(path)}
+    return staged
 
 
 def publish_month(period: str, lob_codes: list[str], run_id: str) -> int:
@@ -228,7 +228,7 @@ def reissue_params(params: dict) -> tuple[str | None, frozenset[str] | None]:
 
 def render_briefs(
     period: str, correction_note: str | None = None, reissued: frozenset[str] | None = None
-) -> list[RenderedForDelivery]:
+) -> list[RenderedBrief]:
     """Render the month; with a `correction_note`, the `reissued` briefs (None: all) print it."""
     from strategy_briefs.briefs.render import render_month
     from strategy_briefs.delivery.recipients import known_brief_ids
@@ -245,7 +245,7 @@ def render_briefs(
     )
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
-    return [RenderedForDelivery.from_rendered(b) for b in rendered]
+    return rendered
 
 
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
@@ -262,7 +262,7 @@ def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
     return dict(rows)
 
 
-def quality_gate(period: str, rendered: list[RenderedForDelivery], run_id: str) -> str:
+def quality_gate(period: str, rendered: list[RenderedBrief], run_id: str) -> str:
     """Raise `GateClosed` unless the month is fit to send; returns the verdict."""
     from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.delivery import check_gate
@@ -292,22 +292,21 @@ class GateClosed(RuntimeError):
     """The quality gate held the month back: nothing is sent."""
 
 
-def deliver_briefs(
-    period: str, rendered: list[RenderedForDelivery], params: dict, run_id: str
-) -> dict:
+def deliver_briefs(period: str, rendered: list[RenderedBrief], params: dict, run_id: str) -> str:
+    """Send the approved briefs (nothing with `dry_run`); returns the delivery's summary."""
     from strategy_briefs.delivery import AirflowSmtpSender, deliver, load_recipients
 
     settings = Settings.from_env()
     if params.get("dry_run"):
-        log.info("dry_run: %d briefs rendered, nothing sent", len(rendered))
-        return {"sent": 0, "dry_run": True}
-    briefs = [r.to_send() for r in rendered]
+        summary = f"dry_run: {len(rendered)} briefs rendered, nothing sent"
+        log.info(summary)
+        return summary
     approval = approved_for_sending(period, rendered, run_id)
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
         report = deliver(
             warehouse_params(REPORTER_CONN_ID),
             period,
-            briefs,
+            rendered,
             load_recipients(settings.recipients_file),
             sender,
             archive_root=settings.output_dir / "archive",
@@ -315,11 +314,11 @@ def deliver_briefs(
             reissue_brief_ids=reissue_briefs(params),
             approval=approval,
         )
-    log.info("%s", report.summary())
-    return {"sent": len(report.sent), "manifest": str(report.manifest_path)}
+    log.info("%s; manifest %s", report.summary(), report.manifest_path)
+    return report.summary()
 
 
-def approved_for_sending(period: str, rendered: list[RenderedForDelivery], run_id: str):
+def approved_for_sending(period: str, rendered: list[RenderedBrief], run_id: str):
     """This run's approval of exactly these PDFs; otherwise fail at once, sending nothing."""
     from airflow.sdk.exceptions import AirflowFailException
 
