@@ -337,7 +337,7 @@ def _check_claims_file(brief, facts):
     on facts and rules, and every number and judgement phrase in it maps to them."""
     assert brief.trace_path == trace_path(brief.path) and brief.trace_path.exists()
     document = read_trace(brief.trace_path)
-    assert (document.brief_id, document.period) == (brief.brief_id, f"{facts[0].period:%Y-%m}")
+    assert (document.brief_id, str(document.period)) == (brief.brief_id, f"{facts[0].period:%Y-%m}")
     printed = flat(pdftext(brief.path))
     generated = [
         s for s in document.sentences if s.rules not in ((HIGHLIGHT_RULE,), (OUTLOOK_RULE,))

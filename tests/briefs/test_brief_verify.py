@@ -63,7 +63,7 @@ def _deliver(params, root: Path, recipients, corrections, reason=None) -> None:
     with AirflowSmtpSender() as sender:
         deliver(
             params,
-            PERIOD,
+            str(PERIOD),
             rendered,
             recipients,
             sender,
