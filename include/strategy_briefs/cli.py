@@ -246,6 +246,20 @@ def run_month(
     return sorted(out.glob("*.pdf"))
 
 
+def _configure_airflow_models() -> None:
+    """Import and configure Airflow's ORM models in this thread, before the watchers start.
+
+    The progress display and the approval watch query the metadata DB from threads of their
+    own while `dag.test()` runs; left lazy, a watcher's first query and `dag.test()` can each
+    hold one of the import lock and SQLAlchemy's mapper-configure lock and wait for the
+    other (seen once: an e2e dry run hung for 30 minutes)."""
+    from airflow.models import import_all_models
+    from sqlalchemy.orm import configure_mappers
+
+    import_all_models()
+    configure_mappers()
+
+
 def _load_dag(settings: Settings):
     _ensure_airflow_db(settings)
     from airflow.dag_processing.dagbag import DagBag
@@ -280,6 +294,7 @@ def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Scre
             sink = stack.enter_context(_demo_sink(settings))
             os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
             stack.callback(os.environ.pop, "AIRFLOW_CONN_SMTP_DEFAULT", None)
+        _configure_airflow_models()
         stack.enter_context(shown)
         if settings.approval_policy == "required" and not conf.get("dry_run"):
             from strategy_briefs.orchestration.approval_wait import ApprovalWatch
