@@ -163,7 +163,7 @@ def _side_env(url: str, scratch: Path, side: str) -> dict[str, str]:
         "WAREHOUSE_URL": url,
         "STRATEGY_BRIEFS_INCOMING": str(scratch / "incoming"),
         "STRATEGY_BRIEFS_OUTPUT": str(scratch / "output" / side.replace(" ", "")),
-        "STRATEGY_BRIEFS_FIRST_MONTH": FIRST,
+        "STRATEGY_BRIEFS_FIRST_MONTH": str(FIRST),
         "AIRFLOW_HOME": str(scratch / "airflow"),
     }
 
