@@ -15,8 +15,8 @@ month timed: month 1's holds 2019-01 only, month 36's all 36 months. Each side's
 then run through the DAG (`dag.test()`, dry_run) in a fresh process, timed from outside,
 as `strategy-briefs run --period` and bench_backfill run a month: it validates, stages and
 publishes its files again (the publish replaces the month whole), rebuilds its month in
-every mart and renders its five PDFs. All three are generated months without highlights,
-62-64 figures each.
+every mart and renders its five PDFs. All three months come from the demo's generator
+(2019-01 is a bundled month, which it wrote too), without highlights, 62-64 figures each.
 
 Month 1 has nothing to compare with, so its briefs say less (no 同比, 环比, streaks or
 records: measured 7 pages and 5,031 characters against month 36's 9 and 9,048) and
