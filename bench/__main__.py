@@ -1,4 +1,4 @@
-"""Run every benchmark: `python -m bench [name ...]`."""
+"""Run every benchmark: `python -m bench [name ...]` (`backfill` or `bench_backfill`)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ BENCHMARKS = [
     "bench_month_stages",
     "bench_render",
     "bench_backfill",
+    "bench_month36",
 ]
 
 
 def main(argv: list[str]) -> int:
-    names = argv or BENCHMARKS
+    names = [name if name.startswith("bench_") else f"bench_{name}" for name in argv]
     results = []
-    for name in names:
+    for name in names or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
         print(f"running {name} ...", flush=True)
         outcome = module.run()
