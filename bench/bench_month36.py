@@ -44,10 +44,10 @@ from pathlib import Path
 from bench.bench_backfill import HISTORY, MONTH, _python
 from bench.bench_month_stages import _stage, _task_durations
 from bench.harness import ROOT, Result
-
-# The demo's generator: moving to a `demo` package; this is its only import here.
-from strategy_briefs import sample_data
 from strategy_briefs.periods import Period, months_between
+
+# The demo's generator (the demo package, outside the product).
+from strategy_briefs_demo import sample_data
 
 FIRST, LAST = Period(2019, 1), Period(2021, 12)
 # The months timed: month 24 is month 36's calendar month a year earlier.
