@@ -13,6 +13,7 @@ from demo_facts import PERIOD, demo_facts, demo_history
 from voice_checks import check_article, generated_month
 
 from strategy_briefs.briefs import narrative
+from strategy_briefs.briefs.charts import ChartCache, SvgChart
 from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE, build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.facts import BriefHighlight
@@ -237,6 +238,36 @@ def test_same_facts_give_byte_identical_pdfs(demo_month, tmp_path):
     assert second_mobile.path.read_bytes() == first_mobile.path.read_bytes()
     assert second_mobile.sha256 == first_mobile.sha256
     assert second_mobile.trace_path.read_bytes() == first_mobile.trace_path.read_bytes()
+
+
+def test_charts_drawn_once_are_read_back_from_the_cache(demo_month, tmp_path):
+    """A month rendered again reads its charts from the cache: the same PDF as drawing them
+    (the demo month's, drawn without a cache), and what the cache holds is what is printed."""
+    _, rendered = demo_month
+    facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
+    cache = ChartCache(tmp_path / "charts")
+    drawn = render_documents(facts, demo_history(facts), PERIOD, tmp_path / "a", chart_cache=cache)
+    stored = sorted(cache.directory.glob("*.json"))
+    assert len(stored) == 2  # the line's trend and peer charts
+    read = render_documents(facts, demo_history(facts), PERIOD, tmp_path / "b", chart_cache=cache)
+    mobile = next(r for r in rendered if r.brief_id == "mobile_banking")
+    for again in (drawn[1], read[1]):
+        assert again.path.read_bytes() == mobile.path.read_bytes()
+    assert sorted(cache.directory.glob("*.json")) == stored  # the same inputs, the same keys
+    marked = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="60" viewBox="0 0 240 60">'
+        '<text x="10" y="30" font-size="12" font-family="Noto Sans CJK SC">缓存图</text></svg>'
+    )
+    for path in stored:
+        cache.put(path.stem, SvgChart(svg=marked.encode("utf-8"), texts=("缓存图",)))
+    [_, brief] = render_documents(
+        facts, demo_history(facts), PERIOD, tmp_path / "c", chart_cache=cache
+    )
+    assert flat(pdftext(brief.path)).count("缓存图") == 2
+    history = demo_history(facts)
+    history[0] = replace(history[0], value_base=history[0].value_base + 1)
+    render_documents(facts, history, PERIOD, tmp_path / "d", chart_cache=cache)
+    assert len(list(cache.directory.glob("*.json"))) > 2  # other figures: other charts
 
 
 def test_correction_reissue_prints_the_mark(tmp_path):

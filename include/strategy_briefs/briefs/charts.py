@@ -11,7 +11,12 @@ Rules (one function each):
 - matplotlib does no needless work: titles sit at a fixed height (`_rc`);
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
-  id) is dropped, because every element costs WeasyPrint a node to draw in every document.
+  id) is dropped, because every element costs WeasyPrint a node to draw in every document;
+- a chart is drawn once for its inputs (`ChartCache`): keyed by the package's hash helper
+  over the chart's data, its theme, this module's code and matplotlib's version, so a
+  re-render of a month (a retry, a re-issue, the archive's verification) reads the SVGs
+  drawn the first time and imports no matplotlib, and any change to what a chart would
+  look like draws it anew.
 
 Labels are SVG text ('svg.fonttype': 'none') in the page's CJK sans family: WeasyPrint sets
 them with the document's own fonts (found through fontconfig, as the page's are), so they
@@ -24,17 +29,21 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
 from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.delivery.archive import snapshot_hash
+from strategy_briefs.delivery.models import file_sha256
 
 DEMO_LABEL = "演示数据"
 TREND_MONTHS = 13
@@ -124,6 +133,67 @@ class SvgChart:
 
     def data_uri(self) -> str:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+
+@dataclass(frozen=True)
+class ChartCache:
+    """A folder of drawn charts, one JSON file (SVG and labels) per key (`chart_key`)."""
+
+    directory: Path
+
+    def get(self, key: str) -> SvgChart | None:
+        try:
+            stored = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return SvgChart(svg=stored["svg"].encode("utf-8"), texts=tuple(stored["texts"]))
+
+    def put(self, key: str, chart: SvgChart) -> None:
+        # written whole, then renamed: a reader never sees half a chart
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = self.directory / f"{key}.json.tmp"
+        stored = {"svg": chart.svg.decode("utf-8"), "texts": list(chart.texts)}
+        tmp.write_text(json.dumps(stored, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.directory / f"{key}.json")
+
+
+@lru_cache(maxsize=1)
+def _drawing_version() -> dict[str, str]:
+    """What else decides a chart's bytes: this module's rules and matplotlib's drawing."""
+    return {"charts_py": file_sha256(Path(__file__)), "matplotlib": version("matplotlib")}
+
+
+def _key_rows(kind: str, items: Sequence[TrendSeries | PeerBars], theme: ChartTheme) -> Iterator:
+    yield {"chart": kind, **_drawing_version(), **asdict(theme)}
+    for index, item in enumerate(items):
+        fields = asdict(item)
+        values = fields.pop("points" if isinstance(item, TrendSeries) else "banks")
+        yield {"chart": kind, "item": index, **fields}
+        for at, value in enumerate(values):
+            yield {
+                "chart": kind,
+                "item": index,
+                "at": at,
+                **{f"v{n}": v for n, v in enumerate(value)},
+            }
+
+
+def chart_key(kind: str, items: Sequence[TrendSeries | PeerBars], theme: ChartTheme) -> str:
+    """The hash of everything a chart is drawn from (the package's one hash helper)."""
+    return snapshot_hash(_key_rows(kind, items, theme))
+
+
+def _cached(
+    cache: ChartCache | None, key: Callable[[], str], draw: Callable[[], SvgChart]
+) -> SvgChart:
+    if cache is None:
+        return draw()
+    name = key()
+    chart = cache.get(name)
+    if chart is None:
+        chart = draw()
+        cache.put(name, chart)
+    return chart
 
 
 def axis_scale(kind: str, base_unit: str, values: Sequence[Decimal]) -> tuple[Decimal, str]:
@@ -264,7 +334,11 @@ def _draw_ytd(ax, item: TrendSeries, theme: ChartTheme, texts: list[str]) -> str
     return unit
 
 
-def trend_chart(series: Sequence[TrendSeries], theme: ChartTheme | None = None) -> SvgChart:
+def trend_chart(
+    series: Sequence[TrendSeries],
+    theme: ChartTheme | None = None,
+    cache: ChartCache | None = None,
+) -> SvgChart:
     """Small multiples, two panels to a row, each drawn by the rule for its KPI's kind."""
     if not series:
         raise ValueError("trend_chart needs at least one series")
@@ -294,10 +368,14 @@ def trend_chart(series: Sequence[TrendSeries], theme: ChartTheme | None = None) 
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
-    return _render(draw, theme)
+    return _cached(cache, lambda: chart_key("trend", series, theme), lambda: _render(draw, theme))
 
 
-def peer_chart(bars: Sequence[PeerBars], theme: ChartTheme | None = None) -> SvgChart:
+def peer_chart(
+    bars: Sequence[PeerBars],
+    theme: ChartTheme | None = None,
+    cache: ChartCache | None = None,
+) -> SvgChart:
     """Horizontal bars per KPI, the reporting bank first and in the accent colour."""
     if not bars:
         raise ValueError("peer_chart needs at least one KPI")
@@ -335,4 +413,4 @@ def peer_chart(bars: Sequence[PeerBars], theme: ChartTheme | None = None) -> Svg
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
-    return _render(draw, theme)
+    return _cached(cache, lambda: chart_key("peers", bars, theme), lambda: _render(draw, theme))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import struct
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+from strategy_briefs.briefs.charts import ChartCache
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     SPECIAL_EDITION_ID,
@@ -57,6 +59,8 @@ from strategy_briefs.warehouse import WarehouseParams
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 PDF_VARIANT = "pdf/a-3b"
+# the drawn charts' folder under the var folder (Settings.var_dir): `chart_cache`
+CHART_CACHE_DIRNAME = "chart-cache"
 # The embedded CJK fonts every printed character must be in (regular faces; bold has the same cmap).
 CJK_FONT_FILES = (
     Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
@@ -98,6 +102,11 @@ class RenderedBrief:
     demo_notice: str | None = None
     # the claims file beside the PDF: every sentence, its facts and rules (briefs/trace.py)
     trace_path: Path | None = None
+
+
+def chart_cache(var_dir: Path) -> ChartCache:
+    """The charts drawn by earlier renders on this machine, kept under `var_dir`."""
+    return ChartCache(var_dir / CHART_CACHE_DIRNAME)
 
 
 def special_edition_filename(period: str) -> str:
@@ -157,28 +166,38 @@ class _TextCollector(HTMLParser):
 def _cjk_cmap() -> frozenset[int]:
     """Code points present in every CJK font we print with (the SC face of each collection).
 
-    Read through FreeType (matplotlib's binding, loaded for the charts anyway): it maps the
-    collection's cmap in milliseconds, where fontTools decoded every glyph name of the
-    65,000-glyph face (0.7 s and 70 MB a month).
+    Read from the collections' raw cmap tables through fontTools (which WeasyPrint imports
+    anyway): decoding the table with fontTools would name all 65,000 glyphs (0.7 s), and
+    FreeType's binding would import matplotlib (0.3 s) into a render that draws no chart.
     """
-    from matplotlib.ft2font import FT2Font
-
     covered: frozenset[int] | None = None
     for path in CJK_FONT_FILES:
-        face = _sc_face(FT2Font, path)
-        points = frozenset(face.get_charmap())
+        points = _unicode_cmap(_sc_face(path).reader["cmap"])
         covered = points if covered is None else covered & points
     return covered or frozenset()
 
 
-def _sc_face(ft2font, path: Path):
-    """The face of the collection whose family ends in CJK_FONT_FAMILY_SUFFIX."""
-    first = ft2font(str(path))
-    for index in range(first.num_faces):
-        face = first if index == 0 else ft2font(str(path), face_index=index)
-        if face.family_name.endswith(CJK_FONT_FAMILY_SUFFIX):
+def _sc_face(path: Path):
+    """The face of the collection whose family ends in CJK_FONT_FAMILY_SUFFIX (lazily read)."""
+    from fontTools.ttLib import TTFont
+
+    for index in range(TTFont(str(path), fontNumber=0, lazy=True).reader.numFonts):
+        face = TTFont(str(path), fontNumber=index, lazy=True)
+        if face["name"].getDebugName(1).endswith(CJK_FONT_FAMILY_SUFFIX):
             return face
     raise RuntimeError(f"{path}: no face of the family *{CJK_FONT_FAMILY_SUFFIX}")
+
+
+def _unicode_cmap(table: bytes) -> frozenset[int]:
+    """The code points of a cmap table's full-Unicode subtable (Windows UCS-4, format 12)."""
+    (count,) = struct.unpack_from(">H", table, 2)
+    for record in range(count):
+        platform, encoding, offset = struct.unpack_from(">HHI", table, 4 + 8 * record)
+        if (platform, encoding) == (3, 10) and struct.unpack_from(">H", table, offset)[0] == 12:
+            (groups,) = struct.unpack_from(">I", table, offset + 12)
+            ranges = struct.iter_unpack(">III", table[offset + 16 : offset + 16 + 12 * groups])
+            return frozenset(point for start, end, _ in ranges for point in range(start, end + 1))
+    raise RuntimeError("the CJK font has no format-12 Unicode cmap")
 
 
 def missing_glyphs(text_chars: set[str] | str) -> list[str]:
@@ -296,11 +315,13 @@ def render_documents(
     catalogue: Catalogue | None = None,
     templates_dir: Path = TEMPLATES_DIR,
     include_lob_briefs: bool = True,
+    chart_cache: ChartCache | None = None,
 ) -> list[RenderedBrief]:
     """Write the special edition and one brief per line of business to `out_dir/<period>/`.
 
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
-    is read from `config_file` unless given.
+    is read from `config_file` unless given; `chart_cache`: charts drawn before for the same
+    inputs are read from there, new ones stored (None: every chart is drawn).
     """
     month = parse_period(period)
     if not facts:
@@ -308,7 +329,7 @@ def render_documents(
     config = config or load_edition_config(config_file)
     catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
     edition, briefs = build_contexts(
-        facts, history, month, config, corrections, highlights=highlights
+        facts, history, month, config, corrections, highlights=highlights, chart_cache=chart_cache
     )
     version = template_version(templates_dir, config_file)
     claims = disagreements(highlights, facts, catalogue.units)
@@ -364,6 +385,7 @@ def render_month(
     corrections: Mapping[str, str] | None = None,
     templates_dir: Path = TEMPLATES_DIR,
     config_file: Path = DEFAULT_CONFIG_FILE,
+    chart_cache: ChartCache | None = None,
 ) -> list[RenderedBrief]:
     """Read one month's brief facts, highlights and KPI history from the marts and render."""
     facts = load_brief_facts(params, period)
@@ -378,6 +400,7 @@ def render_month(
         highlights=highlights,
         templates_dir=templates_dir,
         config_file=config_file,
+        chart_cache=chart_cache,
     )
 
 
