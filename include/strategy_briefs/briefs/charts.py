@@ -11,7 +11,11 @@ Rules (one function each):
 - matplotlib does no needless work: titles sit at a fixed height (`_rc`);
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
-  id) is dropped, because every element costs WeasyPrint a node to draw in every document;
+  id, the rotation by 0° of every label, the clipping of every shape to its axes) is
+  dropped, because every element, transform and clip costs WeasyPrint work in every
+  document that prints the chart. Nothing here is drawn outside its axes, so the clips
+  cut nothing: the limits are autoscaled with matplotlib's margins around the data, or
+  fixed around it (the year-to-date months, 0.5 to 12.5);
 - a chart is drawn once for its inputs (`ChartCache`): keyed by the package's hash helper
   over the chart's data, its theme, this module's code and matplotlib's version, so a
   re-render of a month (a retry, a re-issue, the archive's verification) reads the SVGs
@@ -42,8 +46,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 from strategy_briefs.config import PROJECT_ROOT
-from strategy_briefs.delivery.archive import snapshot_hash
-from strategy_briefs.delivery.models import file_sha256
 
 DEMO_LABEL = "演示数据"
 TREND_MONTHS = 13
@@ -160,6 +162,8 @@ class ChartCache:
 @lru_cache(maxsize=1)
 def _drawing_version() -> dict[str, str]:
     """What else decides a chart's bytes: this module's rules and matplotlib's drawing."""
+    from strategy_briefs.delivery.models import file_sha256  # delivery imports the briefs
+
     return {"charts_py": file_sha256(Path(__file__)), "matplotlib": version("matplotlib")}
 
 
@@ -180,6 +184,8 @@ def _key_rows(kind: str, items: Sequence[TrendSeries | PeerBars], theme: ChartTh
 
 def chart_key(kind: str, items: Sequence[TrendSeries | PeerBars], theme: ChartTheme) -> str:
     """The hash of everything a chart is drawn from (the package's one hash helper)."""
+    from strategy_briefs.delivery.archive import snapshot_hash  # delivery imports the briefs
+
     return snapshot_hash(_key_rows(kind, items, theme))
 
 
@@ -251,6 +257,22 @@ def _draws_nothing(element: ET.Element) -> bool:
     return element.tag == f"{{{_SVG_NS}}}path" and element.get("style") == "fill: none"
 
 
+_NO_ROTATION = re.compile(r"rotate\(-?0 [-0-9.e]+ [-0-9.e]+\)")
+
+
+def _strip_no_ops(root: ET.Element) -> None:
+    """Drop the rotations by 0° and the clips to the axes (which cut nothing: the rules)."""
+    for element in root.iter():
+        if _NO_ROTATION.fullmatch(element.get("transform", "")):
+            del element.attrib["transform"]
+        element.attrib.pop("clip-path", None)
+    for defs in root.findall(f"{{{_SVG_NS}}}defs"):
+        for clip in defs.findall(f"{{{_SVG_NS}}}clipPath"):
+            defs.remove(clip)
+        if not len(defs):
+            root.remove(defs)
+
+
 def _unwrap(parent: ET.Element) -> None:
     """Replace each child group that carries only an id by its children; drop empty ones."""
     children: list[ET.Element] = []
@@ -265,12 +287,14 @@ def _unwrap(parent: ET.Element) -> None:
 
 
 def _lean_svg(svg: bytes) -> bytes:
-    """matplotlib's SVG without what draws nothing: metadata, bare groups, invisible paths."""
+    """matplotlib's SVG without what changes nothing: metadata, bare groups, invisible paths,
+    rotations by 0°, clips that cut nothing."""
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", _XLINK_NS)
     root = ET.fromstring(svg)
     for metadata in root.findall(f"{{{_SVG_NS}}}metadata"):
         root.remove(metadata)
+    _strip_no_ops(root)
     _unwrap(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
