@@ -6,7 +6,9 @@ once per module and the other tests render one line of business at most.
 
 import re
 import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from demo_facts import PERIOD, demo_facts, demo_history
@@ -268,6 +270,36 @@ def test_charts_drawn_once_are_read_back_from_the_cache(demo_month, tmp_path):
     history[0] = replace(history[0], value_base=history[0].value_base + 1)
     render_documents(facts, history, PERIOD, tmp_path / "d", chart_cache=cache)
     assert len(list(cache.directory.glob("*.json"))) > 2  # other figures: other charts
+
+
+# A render in a process of its own (run from this folder, so it imports demo_facts).
+RENDER_WITH_A_CACHE = """
+import sys
+from pathlib import Path
+from demo_facts import PERIOD, demo_facts, demo_history
+from strategy_briefs.briefs.charts import ChartCache
+from strategy_briefs.briefs.render import render_documents
+out = Path(sys.argv[1])
+facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
+render_documents(facts, demo_history(facts), PERIOD, out, chart_cache=ChartCache(out / "charts"))
+print("matplotlib imported:", "matplotlib" in sys.modules)
+"""
+
+
+def test_charts_missing_from_the_cache_are_drawn_outside_the_render_process(demo_month, tmp_path):
+    """matplotlib (its import, its memory) stays out of the process that writes the PDFs."""
+    _, rendered = demo_month
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER_WITH_A_CACHE, str(tmp_path)],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().endswith("matplotlib imported: False")
+    assert len(list((tmp_path / "charts").glob("*.json"))) == 2
+    mobile = next(r for r in rendered if r.brief_id == "mobile_banking")
+    assert (tmp_path / PERIOD / mobile.path.name).read_bytes() == mobile.path.read_bytes()
 
 
 def test_correction_reissue_prints_the_mark(tmp_path):

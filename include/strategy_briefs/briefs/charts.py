@@ -18,9 +18,9 @@ Rules (one function each):
   fixed around it (the year-to-date months, 0.5 to 12.5);
 - a chart is drawn once for its inputs (`ChartCache`): keyed by the package's hash helper
   over the chart's data, its theme, this module's code and matplotlib's version, so a
-  re-render of a month (a retry, a re-issue, the archive's verification) reads the SVGs
-  drawn the first time and imports no matplotlib, and any change to what a chart would
-  look like draws it anew.
+  re-render of a month (a retry of the render task, a re-issue, an operator's render)
+  reads the SVGs drawn the first time and imports no matplotlib, and any change to what a
+  chart would look like draws it anew. The archive's verification draws them anew.
 
 Labels are SVG text ('svg.fonttype': 'none') in the page's CJK sans family: WeasyPrint sets
 them with the document's own fonts (found through fontconfig, as the page's are), so they
@@ -63,6 +63,10 @@ _XLINK_NS = "http://www.w3.org/1999/xlink"
 
 class ChartGlyphError(RuntimeError):
     """matplotlib had no glyph for some character of a chart label."""
+
+
+class ChartNotCached(LookupError):
+    """A chart asked of a cache that only reads (`ChartCache.draws` False) is not in it."""
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,13 @@ class SvgChart:
 
 @dataclass(frozen=True)
 class ChartCache:
-    """A folder of drawn charts, one JSON file (SVG and labels) per key (`chart_key`)."""
+    """A folder of drawn charts, one JSON file (SVG and labels) per key (`chart_key`).
+
+    `draws` False: a chart not in the folder raises ChartNotCached instead of being drawn.
+    """
 
     directory: Path
+    draws: bool = True
 
     def get(self, key: str) -> SvgChart | None:
         try:
@@ -197,6 +205,8 @@ def _cached(
     name = key()
     chart = cache.get(name)
     if chart is None:
+        if not cache.draws:
+            raise ChartNotCached(name)
         chart = draw()
         cache.put(name, chart)
     return chart

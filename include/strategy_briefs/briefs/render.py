@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import pickle
 import struct
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from strategy_briefs.briefs.charts import ChartCache
+from strategy_briefs.briefs.charts import ChartCache, ChartNotCached
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     SPECIAL_EDITION_ID,
@@ -67,6 +69,15 @@ CJK_FONT_FILES = (
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
 )
 CJK_FONT_FAMILY_SUFFIX = "CJK SC"
+# The child process that draws a month's charts into the cache: its arguments pickled on stdin.
+DRAW_CHARTS = """
+import pickle, sys
+from pathlib import Path
+from strategy_briefs.briefs.charts import ChartCache
+from strategy_briefs.briefs.context import build_contexts
+build_contexts(*pickle.load(sys.stdin.buffer), chart_cache=ChartCache(Path(sys.argv[1])))
+"""
+log = logging.getLogger(__name__)
 # glibc's mallopt parameter, and the block size from which allocations get their own mapping
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
@@ -328,8 +339,8 @@ def render_documents(
         raise ValueError(f"no brief facts for {period}: nothing to render")
     config = config or load_edition_config(config_file)
     catalogue = catalogue or load_catalogue(DEFAULT_SEEDS_DIR)
-    edition, briefs = build_contexts(
-        facts, history, month, config, corrections, highlights=highlights, chart_cache=chart_cache
+    edition, briefs = _contexts(
+        (facts, history, month, config, corrections, highlights), chart_cache
     )
     version = template_version(templates_dir, config_file)
     claims = disagreements(highlights, facts, catalogue.units)
@@ -375,6 +386,41 @@ def render_documents(
             )
         )
     return results
+
+
+def _contexts(arguments: tuple, chart_cache: ChartCache | None):
+    """`build_contexts(*arguments)`, with the charts a cache lacks drawn in a child process.
+
+    matplotlib's import and its ~60 MB then never sit in the render process beside the font
+    collections, whose copies set the month's peak memory, and while the child draws, this
+    process sets up what every document needs (`_set_up_renderer`). Should the child fail,
+    the charts are drawn here, so its error is raised as drawing raises it.
+    """
+    if chart_cache is None:
+        return build_contexts(*arguments)
+    try:
+        return build_contexts(*arguments, chart_cache=replace(chart_cache, draws=False))
+    except ChartNotCached:
+        child = subprocess.Popen(
+            [sys.executable, "-c", DRAW_CHARTS, str(chart_cache.directory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with child:
+            child.stdin.write(pickle.dumps(arguments))
+            child.stdin.close()
+            _set_up_renderer()
+            errors = child.stderr.read().decode(errors="replace")
+        if child.returncode != 0:
+            log.warning("drawing the charts apart failed: %s", errors[-2000:])
+        return build_contexts(*arguments, chart_cache=chart_cache)
+
+
+def _set_up_renderer() -> None:
+    """What every document needs first: WeasyPrint's fonts (its import) and the CJK cmap."""
+    _font_config()
+    _cjk_cmap()
 
 
 def render_month(
