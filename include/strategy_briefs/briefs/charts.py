@@ -35,6 +35,7 @@ import base64
 import io
 import json
 import re
+import tempfile
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Sequence
@@ -159,12 +160,15 @@ class ChartCache:
         return SvgChart(svg=stored["svg"].encode("utf-8"), texts=tuple(stored["texts"]))
 
     def put(self, key: str, chart: SvgChart) -> None:
-        # written whole, then renamed: a reader never sees half a chart
+        # written whole under a name of its own, then renamed: a reader never sees half a
+        # chart, and two renders storing the same chart at once do not share a file
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.directory / f"{key}.json.tmp"
         stored = {"svg": chart.svg.decode("utf-8"), "texts": list(chart.texts)}
-        tmp.write_text(json.dumps(stored, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(self.directory / f"{key}.json")
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=self.directory, prefix=key, suffix=".tmp", delete=False
+        ) as tmp:
+            tmp.write(json.dumps(stored, ensure_ascii=False))
+        Path(tmp.name).replace(self.directory / f"{key}.json")
 
 
 @lru_cache(maxsize=1)
