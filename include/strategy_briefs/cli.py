@@ -411,12 +411,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from strategy_briefs.briefs.render import render_month, write_png_pages
+    from strategy_briefs.briefs.render import chart_cache, render_month, write_png_pages
 
     settings = Settings.from_env()
     reporter = _reporter_params(settings)
     period = periods.Period.parse(args.period)
-    for brief in render_month(reporter, period, Path(args.out)):
+    rendered = render_month(
+        reporter, period, Path(args.out), chart_cache=chart_cache(settings.var_dir)
+    )
+    for brief in rendered:
         print(brief.path)
         if args.png:
             for page in write_png_pages(brief.path, brief.path.parent / "png", dpi=args.png_dpi):

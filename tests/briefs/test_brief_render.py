@@ -6,11 +6,14 @@ once per module and the other tests render one line of business at most.
 
 import re
 import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from strategy_briefs.briefs import narrative
+from strategy_briefs.briefs.charts import ChartCache, SvgChart
 from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE, build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.facts import BriefHighlight
@@ -238,6 +241,66 @@ def test_same_facts_give_byte_identical_pdfs(demo_month, tmp_path):
     assert second_mobile.path.read_bytes() == first_mobile.path.read_bytes()
     assert second_mobile.sha256 == first_mobile.sha256
     assert second_mobile.trace_path.read_bytes() == first_mobile.trace_path.read_bytes()
+
+
+def test_charts_drawn_once_are_read_back_from_the_cache(demo_month, tmp_path):
+    """A month rendered again reads its charts from the cache: the same PDF as drawing them
+    (the demo month's, drawn without a cache), and what the cache holds is what is printed."""
+    _, rendered = demo_month
+    facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
+    cache = ChartCache(tmp_path / "charts")
+    drawn = render_documents(facts, demo_history(facts), PERIOD, tmp_path / "a", chart_cache=cache)
+    stored = sorted(cache.directory.glob("*.json"))
+    assert len(stored) == 2  # the line's trend and peer charts
+    read = render_documents(facts, demo_history(facts), PERIOD, tmp_path / "b", chart_cache=cache)
+    mobile = next(r for r in rendered if r.brief_id == "mobile_banking")
+    for again in (drawn[1], read[1]):
+        assert again.path.read_bytes() == mobile.path.read_bytes()
+    assert sorted(cache.directory.glob("*.json")) == stored  # the same inputs, the same keys
+    marked = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="60" viewBox="0 0 240 60">'
+        '<text x="10" y="30" font-size="12" font-family="Noto Sans CJK SC">缓存图</text></svg>'
+    )
+    for path in stored:
+        cache.put(path.stem, SvgChart(svg=marked.encode("utf-8"), texts=("缓存图",)))
+    [_, brief] = render_documents(
+        facts, demo_history(facts), PERIOD, tmp_path / "c", chart_cache=cache
+    )
+    assert flat(pdftext(brief.path)).count("缓存图") == 2
+    history = demo_history(facts)
+    history[0] = replace(history[0], value_base=history[0].value_base + 1)
+    render_documents(facts, history, PERIOD, tmp_path / "d", chart_cache=cache)
+    assert len(list(cache.directory.glob("*.json"))) > 2  # other figures: other charts
+
+
+# A render in a process of its own (run from this folder, so it imports demo_facts).
+RENDER_WITH_A_CACHE = """
+import sys
+from pathlib import Path
+from demo_facts import PERIOD, demo_facts, demo_history
+from strategy_briefs.briefs.charts import ChartCache
+from strategy_briefs.briefs.render import render_documents
+out = Path(sys.argv[1])
+facts = [f for f in demo_facts() if f.lob_code == "mobile_banking"]
+render_documents(facts, demo_history(facts), PERIOD, out, chart_cache=ChartCache(out / "charts"))
+print("matplotlib imported:", "matplotlib" in sys.modules)
+"""
+
+
+def test_charts_missing_from_the_cache_are_drawn_outside_the_render_process(demo_month, tmp_path):
+    """matplotlib (its import, its memory) stays out of the process that writes the PDFs."""
+    _, rendered = demo_month
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER_WITH_A_CACHE, str(tmp_path)],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip().endswith("matplotlib imported: False")
+    assert len(list((tmp_path / "charts").glob("*.json"))) == 2
+    mobile = next(r for r in rendered if r.brief_id == "mobile_banking")
+    assert (tmp_path / PERIOD / mobile.path.name).read_bytes() == mobile.path.read_bytes()
 
 
 def test_correction_reissue_prints_the_mark(tmp_path):

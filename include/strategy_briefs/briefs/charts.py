@@ -11,7 +11,16 @@ Rules (one function each):
 - matplotlib does no needless work: titles sit at a fixed height (`_rc`);
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
-  id) is dropped, because every element costs WeasyPrint a node to draw in every document.
+  id, the rotation by 0° of every label, the clipping of every shape to its axes) is
+  dropped, because every element, transform and clip costs WeasyPrint work in every
+  document that prints the chart. Nothing here is drawn outside its axes, so the clips
+  cut nothing: the limits are autoscaled with matplotlib's margins around the data, or
+  fixed around it (the year-to-date months, 0.5 to 12.5);
+- a chart is drawn once for its inputs (`ChartCache`): keyed by the package's hash helper
+  over the chart's data, its theme, this module's code and matplotlib's version, so a
+  re-render of a month (a retry of the render task, a re-issue, an operator's render)
+  reads the SVGs drawn the first time and imports no matplotlib, and any change to what a
+  chart would look like draws it anew. The archive's verification draws them anew.
 
 Labels are SVG text ('svg.fonttype': 'none') in the page's CJK sans family: WeasyPrint sets
 them with the document's own fonts (found through fontconfig, as the page's are), so they
@@ -24,14 +33,17 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
+import tempfile
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
 from strategy_briefs.config import Settings
@@ -49,6 +61,10 @@ _XLINK_NS = "http://www.w3.org/1999/xlink"
 
 class ChartGlyphError(RuntimeError):
     """matplotlib had no glyph for some character of a chart label."""
+
+
+class ChartNotCached(LookupError):
+    """A chart asked of a cache that only reads (`ChartCache.draws` False) is not in it."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,80 @@ class SvgChart:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
 
 
+@dataclass(frozen=True)
+class ChartCache:
+    """A folder of drawn charts, one JSON file (SVG and labels) per key (`chart_key`).
+
+    `draws` False: a chart not in the folder raises ChartNotCached instead of being drawn.
+    """
+
+    directory: Path
+    draws: bool = True
+
+    def get(self, key: str) -> SvgChart | None:
+        try:
+            stored = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        return SvgChart(svg=stored["svg"].encode("utf-8"), texts=tuple(stored["texts"]))
+
+    def put(self, key: str, chart: SvgChart) -> None:
+        # written whole under a name of its own, then renamed: a reader never sees half a
+        # chart, and two renders storing the same chart at once do not share a file
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stored = {"svg": chart.svg.decode("utf-8"), "texts": list(chart.texts)}
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=self.directory, prefix=key, suffix=".tmp", delete=False
+        ) as tmp:
+            tmp.write(json.dumps(stored, ensure_ascii=False))
+        Path(tmp.name).replace(self.directory / f"{key}.json")
+
+
+@lru_cache(maxsize=1)
+def _drawing_version() -> dict[str, str]:
+    """What else decides a chart's bytes: this module's rules and matplotlib's drawing."""
+    from strategy_briefs.delivery.models import file_sha256  # delivery imports the briefs
+
+    return {"charts_py": file_sha256(Path(__file__)), "matplotlib": version("matplotlib")}
+
+
+def _key_rows(kind: str, items: Sequence[TrendSeries | PeerBars], theme: ChartTheme) -> Iterator:
+    yield {"chart": kind, **_drawing_version(), **asdict(theme)}
+    for index, item in enumerate(items):
+        fields = asdict(item)
+        values = fields.pop("points" if isinstance(item, TrendSeries) else "banks")
+        yield {"chart": kind, "item": index, **fields}
+        for at, value in enumerate(values):
+            yield {
+                "chart": kind,
+                "item": index,
+                "at": at,
+                **{f"v{n}": v for n, v in enumerate(value)},
+            }
+
+
+def chart_key(kind: str, items: Sequence[TrendSeries | PeerBars], theme: ChartTheme) -> str:
+    """The hash of everything a chart is drawn from (the package's one hash helper)."""
+    from strategy_briefs.delivery.archive import snapshot_hash  # delivery imports the briefs
+
+    return snapshot_hash(_key_rows(kind, items, theme))
+
+
+def _cached(
+    cache: ChartCache | None, key: Callable[[], str], draw: Callable[[], SvgChart]
+) -> SvgChart:
+    if cache is None:
+        return draw()
+    name = key()
+    chart = cache.get(name)
+    if chart is None:
+        if not cache.draws:
+            raise ChartNotCached(name)
+        chart = draw()
+        cache.put(name, chart)
+    return chart
+
+
 def axis_scale(kind: str, base_unit: str, values: Sequence[Decimal]) -> tuple[Decimal, str]:
     """(divisor, unit label) for an axis: ratios in %, large counts in 万/亿/万亿."""
     if kind == "ratio":
@@ -180,6 +270,22 @@ def _draws_nothing(element: ET.Element) -> bool:
     return element.tag == f"{{{_SVG_NS}}}path" and element.get("style") == "fill: none"
 
 
+_NO_ROTATION = re.compile(r"rotate\(-?0 [-0-9.e]+ [-0-9.e]+\)")
+
+
+def _strip_no_ops(root: ET.Element) -> None:
+    """Drop the rotations by 0° and the clips to the axes (which cut nothing: the rules)."""
+    for element in root.iter():
+        if _NO_ROTATION.fullmatch(element.get("transform", "")):
+            del element.attrib["transform"]
+        element.attrib.pop("clip-path", None)
+    for defs in root.findall(f"{{{_SVG_NS}}}defs"):
+        for clip in defs.findall(f"{{{_SVG_NS}}}clipPath"):
+            defs.remove(clip)
+        if not len(defs):
+            root.remove(defs)
+
+
 def _unwrap(parent: ET.Element) -> None:
     """Replace each child group that carries only an id by its children; drop empty ones."""
     children: list[ET.Element] = []
@@ -194,12 +300,14 @@ def _unwrap(parent: ET.Element) -> None:
 
 
 def _lean_svg(svg: bytes) -> bytes:
-    """matplotlib's SVG without what draws nothing: metadata, bare groups, invisible paths."""
+    """matplotlib's SVG without what changes nothing: metadata, bare groups, invisible paths,
+    rotations by 0°, clips that cut nothing."""
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", _XLINK_NS)
     root = ET.fromstring(svg)
     for metadata in root.findall(f"{{{_SVG_NS}}}metadata"):
         root.remove(metadata)
+    _strip_no_ops(root)
     _unwrap(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
@@ -263,7 +371,11 @@ def _draw_ytd(ax, item: TrendSeries, theme: ChartTheme, texts: list[str]) -> str
     return unit
 
 
-def trend_chart(series: Sequence[TrendSeries], theme: ChartTheme | None = None) -> SvgChart:
+def trend_chart(
+    series: Sequence[TrendSeries],
+    theme: ChartTheme | None = None,
+    cache: ChartCache | None = None,
+) -> SvgChart:
     """Small multiples, two panels to a row, each drawn by the rule for its KPI's kind."""
     if not series:
         raise ValueError("trend_chart needs at least one series")
@@ -293,10 +405,14 @@ def trend_chart(series: Sequence[TrendSeries], theme: ChartTheme | None = None) 
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
-    return _render(draw, theme)
+    return _cached(cache, lambda: chart_key("trend", series, theme), lambda: _render(draw, theme))
 
 
-def peer_chart(bars: Sequence[PeerBars], theme: ChartTheme | None = None) -> SvgChart:
+def peer_chart(
+    bars: Sequence[PeerBars],
+    theme: ChartTheme | None = None,
+    cache: ChartCache | None = None,
+) -> SvgChart:
     """Horizontal bars per KPI, the reporting bank first and in the accent colour."""
     if not bars:
         raise ValueError("peer_chart needs at least one KPI")
@@ -334,4 +450,4 @@ def peer_chart(bars: Sequence[PeerBars], theme: ChartTheme | None = None) -> Svg
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
-    return _render(draw, theme)
+    return _cached(cache, lambda: chart_key("peers", bars, theme), lambda: _render(draw, theme))

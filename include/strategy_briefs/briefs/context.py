@@ -233,7 +233,11 @@ def kpi_table(facts: Sequence[BriefFact]) -> KpiTable | None:
 
 
 def _trend_figure(
-    lob: LineOfBusiness, facts: Sequence[BriefFact], history: Sequence[HistoryPoint], bank: str
+    lob: LineOfBusiness,
+    facts: Sequence[BriefFact],
+    history: Sequence[HistoryPoint],
+    bank: str,
+    cache: charts.ChartCache | None = None,
 ) -> ChartFigure | None:
     by_kpi: dict[str, list[HistoryPoint]] = defaultdict(list)
     for point in history:
@@ -258,7 +262,7 @@ def _trend_figure(
     series = series[:MAX_TREND_KPIS]
     if not series:
         return None
-    chart = charts.trend_chart(series)
+    chart = charts.trend_chart(series, cache=cache)
     demo = any(s.is_demo_data for s in series)
     names = "、".join(s.title for s in series)
     moves = []
@@ -282,6 +286,7 @@ def _peer_figure(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
     config: EditionConfig,
+    cache: charts.ChartCache | None = None,
 ) -> ChartFigure | None:
     current: dict[str, dict[str, HistoryPoint]] = defaultdict(dict)
     for point in history:
@@ -315,7 +320,7 @@ def _peer_figure(
     bars = bars[:MAX_PEER_KPIS]
     if not bars:
         return None
-    chart = charts.peer_chart(bars)
+    chart = charts.peer_chart(bars, cache=cache)
     demo = any(b.is_demo_data for b in bars)
     parts = []
     for b in bars:
@@ -342,6 +347,7 @@ def article_context(
     history: Sequence[HistoryPoint],
     config: EditionConfig,
     highlights: Sequence[BriefHighlight] = (),
+    chart_cache: charts.ChartCache | None = None,
 ) -> ArticleContext:
     words = config.wording[lob.lob_code]
     facts = sorted(facts, key=lambda f: (f.display_order, f.kpi_code))
@@ -359,8 +365,8 @@ def article_context(
     figures = [
         f
         for f in (
-            _trend_figure(lob, own, history, config.reporting_bank_code),
-            _peer_figure(own, history, config) if own else None,
+            _trend_figure(lob, own, history, config.reporting_bank_code, chart_cache),
+            _peer_figure(own, history, config, chart_cache) if own else None,
         )
         if f is not None
     ]
@@ -415,11 +421,13 @@ def build_contexts(
     config: EditionConfig,
     corrections: Mapping[str, str] | None = None,
     highlights: Sequence[BriefHighlight] = (),
+    chart_cache: charts.ChartCache | None = None,
 ) -> tuple[SpecialEditionContext, list[LineOfBusinessBriefContext]]:
     """The special edition and one brief per line of business that has facts this month.
 
     `corrections`: brief id (`SPECIAL_EDITION_ID` or a lob_code) -> the reason a re-issue of
     that brief prints as 更正版 and 更正说明; the other briefs print as they were.
+    `chart_cache`: where charts already drawn for the same inputs are read (`charts.py`).
     """
     notes = {brief: checked_correction_note(text) for brief, text in (corrections or {}).items()}
     by_lob: dict[str, list[BriefFact]] = defaultdict(list)
@@ -437,7 +445,9 @@ def build_contexts(
         (config.lines_of_business[code] for code in by_lob), key=lambda lob: lob.article_order
     )
     articles = [
-        article_context(lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code])
+        article_context(
+            lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code], chart_cache
+        )
         for lob in lobs
     ]
     created = period.published_at.isoformat()

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import pickle
+import struct
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+from strategy_briefs.briefs.charts import ChartCache, ChartNotCached
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     SPECIAL_EDITION_ID,
@@ -49,12 +54,23 @@ from strategy_briefs.periods import Period
 from strategy_briefs.warehouse import WarehouseParams
 
 PDF_VARIANT = "pdf/a-3b"
+# the drawn charts' folder under the var folder (Settings.var_dir): `chart_cache`
+CHART_CACHE_DIRNAME = "chart-cache"
 # The embedded CJK fonts every printed character must be in (regular faces; bold has the same cmap).
 CJK_FONT_FILES = (
     Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"),
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
 )
 CJK_FONT_FAMILY_SUFFIX = "CJK SC"
+# The child process that draws a month's charts into the cache: its arguments pickled on stdin.
+DRAW_CHARTS = """
+import pickle, sys
+from pathlib import Path
+from strategy_briefs.briefs.charts import ChartCache
+from strategy_briefs.briefs.context import build_contexts
+build_contexts(*pickle.load(sys.stdin.buffer), chart_cache=ChartCache(Path(sys.argv[1])))
+"""
+log = logging.getLogger(__name__)
 # glibc's mallopt parameter, and the block size from which allocations get their own mapping
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
@@ -68,6 +84,11 @@ class MissingGlyphError(RuntimeError):
         self.characters = tuple(characters)
         named = "、".join(f"'{c}' (U+{ord(c):04X})" for c in self.characters)
         super().__init__(f"{brief_id}: no glyph in the CJK font for {named}")
+
+
+def chart_cache(var_dir: Path) -> ChartCache:
+    """The charts drawn by earlier renders on this machine, kept under `var_dir`."""
+    return ChartCache(var_dir / CHART_CACHE_DIRNAME)
 
 
 def special_edition_filename(period: Period) -> str:
@@ -127,28 +148,38 @@ class _TextCollector(HTMLParser):
 def _cjk_cmap() -> frozenset[int]:
     """Code points present in every CJK font we print with (the SC face of each collection).
 
-    Read through FreeType (matplotlib's binding, loaded for the charts anyway): it maps the
-    collection's cmap in milliseconds, where fontTools decoded every glyph name of the
-    65,000-glyph face (0.7 s and 70 MB a month).
+    Read from the collections' raw cmap tables through fontTools (which WeasyPrint imports
+    anyway): decoding the table with fontTools would name all 65,000 glyphs (0.7 s), and
+    FreeType's binding would import matplotlib (0.3 s) into a render that draws no chart.
     """
-    from matplotlib.ft2font import FT2Font
-
     covered: frozenset[int] | None = None
     for path in CJK_FONT_FILES:
-        face = _sc_face(FT2Font, path)
-        points = frozenset(face.get_charmap())
+        points = _unicode_cmap(_sc_face(path).reader["cmap"])
         covered = points if covered is None else covered & points
     return covered or frozenset()
 
 
-def _sc_face(ft2font, path: Path):
-    """The face of the collection whose family ends in CJK_FONT_FAMILY_SUFFIX."""
-    first = ft2font(str(path))
-    for index in range(first.num_faces):
-        face = first if index == 0 else ft2font(str(path), face_index=index)
-        if face.family_name.endswith(CJK_FONT_FAMILY_SUFFIX):
+def _sc_face(path: Path):
+    """The face of the collection whose family ends in CJK_FONT_FAMILY_SUFFIX (lazily read)."""
+    from fontTools.ttLib import TTFont
+
+    for index in range(TTFont(str(path), fontNumber=0, lazy=True).reader.numFonts):
+        face = TTFont(str(path), fontNumber=index, lazy=True)
+        if face["name"].getDebugName(1).endswith(CJK_FONT_FAMILY_SUFFIX):
             return face
     raise RuntimeError(f"{path}: no face of the family *{CJK_FONT_FAMILY_SUFFIX}")
+
+
+def _unicode_cmap(table: bytes) -> frozenset[int]:
+    """The code points of a cmap table's full-Unicode subtable (Windows UCS-4, format 12)."""
+    (count,) = struct.unpack_from(">H", table, 2)
+    for record in range(count):
+        platform, encoding, offset = struct.unpack_from(">HHI", table, 4 + 8 * record)
+        if (platform, encoding) == (3, 10) and struct.unpack_from(">H", table, offset)[0] == 12:
+            (groups,) = struct.unpack_from(">I", table, offset + 12)
+            ranges = struct.iter_unpack(">III", table[offset + 16 : offset + 16 + 12 * groups])
+            return frozenset(point for start, end, _ in ranges for point in range(start, end + 1))
+    raise RuntimeError("the CJK font has no format-12 Unicode cmap")
 
 
 def missing_glyphs(text_chars: set[str] | str) -> list[str]:
@@ -267,11 +298,14 @@ def render_documents(
     config_file: Path | None = None,
     templates_dir: Path | None = None,
     include_lob_briefs: bool = True,
+    chart_cache: ChartCache | None = None,
 ) -> list[RenderedBrief]:
     """Write the special edition and one brief per line of business to `out_dir/<period>/`.
 
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
-    is read from `config_file` unless given; paths left out are the project's (`Settings`).
+    is read from `config_file` unless given; paths left out are the project's (`Settings`);
+    `chart_cache`: charts drawn before for the same inputs are read from there, new ones
+    stored (None: every chart is drawn).
     """
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
@@ -279,8 +313,8 @@ def render_documents(
     templates_dir = templates_dir or settings.templates_dir
     config_file = config_file or settings.briefs_config_file
     config = config or load_edition_config(config_file)
-    edition, briefs = build_contexts(
-        facts, history, period, config, corrections, highlights=highlights
+    edition, briefs = _contexts(
+        (facts, history, period, config, corrections, highlights), chart_cache
     )
     version = template_version(templates_dir, config_file)
     claims = disagreements(highlights, facts, config.catalogue.units)
@@ -326,6 +360,41 @@ def render_documents(
     return results
 
 
+def _contexts(arguments: tuple, chart_cache: ChartCache | None):
+    """`build_contexts(*arguments)`, with the charts a cache lacks drawn in a child process.
+
+    matplotlib's import and its ~60 MB then never sit in the render process beside the font
+    collections, whose copies set the month's peak memory, and while the child draws, this
+    process sets up what every document needs (`_set_up_renderer`). Should the child fail,
+    the charts are drawn here, so its error is raised as drawing raises it.
+    """
+    if chart_cache is None:
+        return build_contexts(*arguments)
+    try:
+        return build_contexts(*arguments, chart_cache=replace(chart_cache, draws=False))
+    except ChartNotCached:
+        child = subprocess.Popen(
+            [sys.executable, "-c", DRAW_CHARTS, str(chart_cache.directory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with child:
+            child.stdin.write(pickle.dumps(arguments))
+            child.stdin.close()
+            _set_up_renderer()
+            errors = child.stderr.read().decode(errors="replace")
+        if child.returncode != 0:
+            log.warning("drawing the charts apart failed: %s", errors[-2000:])
+        return build_contexts(*arguments, chart_cache=chart_cache)
+
+
+def _set_up_renderer() -> None:
+    """What every document needs first: WeasyPrint's fonts (its import) and the CJK cmap."""
+    _font_config()
+    _cjk_cmap()
+
+
 def render_month(
     params: WarehouseParams,
     period: Period,
@@ -334,6 +403,7 @@ def render_month(
     corrections: Mapping[str, str] | None = None,
     templates_dir: Path | None = None,
     config_file: Path | None = None,
+    chart_cache: ChartCache | None = None,
 ) -> list[RenderedBrief]:
     """Read one month's brief facts, highlights and KPI history from the marts and render."""
     facts = load_brief_facts(params, period)
@@ -348,6 +418,7 @@ def render_month(
         highlights=highlights,
         templates_dir=templates_dir,
         config_file=config_file,
+        chart_cache=chart_cache,
     )
 
 

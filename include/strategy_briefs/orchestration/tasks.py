@@ -230,7 +230,7 @@ def render_briefs(
     period: str, correction_note: str | None = None, reissued: frozenset[str] | None = None
 ) -> list[RenderedBrief]:
     """Render the month; with a `correction_note`, the `reissued` briefs (None: all) print it."""
-    from strategy_briefs.briefs.render import render_month
+    from strategy_briefs.briefs.render import chart_cache, render_month
     from strategy_briefs.delivery.recipients import known_brief_ids
 
     settings = Settings.from_env()
@@ -242,6 +242,7 @@ def render_briefs(
         periods.Period.parse(period),  # the XCom's text, as dbt's vars take it too
         settings.output_dir,
         corrections=corrections,
+        chart_cache=chart_cache(settings.var_dir),
     )
     for brief in rendered:
         log.info("Rendered %s: %s (%d pages)", brief.brief_id, brief.path, brief.page_count)
