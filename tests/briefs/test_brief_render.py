@@ -273,11 +273,11 @@ def test_charts_drawn_once_are_read_back_from_the_cache(demo_month, tmp_path):
     assert len(list(cache.directory.glob("*.json"))) > 2  # other figures: other charts
 
 
-# A render in a process of its own (run from this folder, so it imports demo_facts).
+# A render in a process of its own (run from the project root, so it imports tests.helpers).
 RENDER_WITH_A_CACHE = """
 import sys
 from pathlib import Path
-from demo_facts import PERIOD, demo_facts, demo_history
+from tests.helpers.demo_facts import PERIOD, demo_facts, demo_history
 from strategy_briefs.briefs.charts import ChartCache
 from strategy_briefs.briefs.render import render_documents
 out = Path(sys.argv[1])
@@ -292,7 +292,7 @@ def test_charts_missing_from_the_cache_are_drawn_outside_the_render_process(demo
     _, rendered = demo_month
     done = subprocess.run(
         [sys.executable, "-c", RENDER_WITH_A_CACHE, str(tmp_path)],
-        cwd=Path(__file__).parent,
+        cwd=Path(__file__).parents[2],
         capture_output=True,
         text=True,
         check=True,
@@ -300,7 +300,7 @@ def test_charts_missing_from_the_cache_are_drawn_outside_the_render_process(demo
     assert done.stdout.strip().endswith("matplotlib imported: False")
     assert len(list((tmp_path / "charts").glob("*.json"))) == 2
     mobile = next(r for r in rendered if r.brief_id == "mobile_banking")
-    assert (tmp_path / PERIOD / mobile.path.name).read_bytes() == mobile.path.read_bytes()
+    assert (tmp_path / str(PERIOD) / mobile.path.name).read_bytes() == mobile.path.read_bytes()
 
 
 def test_correction_reissue_prints_the_mark(tmp_path):

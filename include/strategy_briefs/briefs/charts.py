@@ -47,6 +47,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from strategy_briefs.config import Settings
+from strategy_briefs.hashing import file_sha256
 
 DEMO_LABEL = "演示数据"
 TREND_MONTHS = 13
@@ -173,8 +174,6 @@ class ChartCache:
 @lru_cache(maxsize=1)
 def _drawing_version() -> dict[str, str]:
     """What else decides a chart's bytes: this module's rules and matplotlib's drawing."""
-    from strategy_briefs.delivery.models import file_sha256  # delivery imports the briefs
-
     return {"charts_py": file_sha256(Path(__file__)), "matplotlib": version("matplotlib")}
 
 
