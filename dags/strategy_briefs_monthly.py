@@ -222,6 +222,7 @@ def strategy_briefs_monthly():
 
         freshness = cosmos_config.source_freshness(
             dbt_args,
+            warehouse,
             task_id="check_source_freshness",
             doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
             "audit.dbt_node_results for the gate. An error means a line of business's file "

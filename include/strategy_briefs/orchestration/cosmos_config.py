@@ -254,6 +254,7 @@ def warehouse_stage(group_id: str, dbt_args: dict[str, Any]) -> DbtTaskGroup:
         operator_args=dbt_args,
     )
     upstream: Any = list(group.children.values())
+    parse = parse_args(group)
     for layer in LAYERS:
         task = LayerBuild(
             layer=layer.name,
@@ -265,6 +266,7 @@ def warehouse_stage(group_id: str, dbt_args: dict[str, Any]) -> DbtTaskGroup:
             # every test of the layer, the staging views' cross-checks with the seeds too.
             **{
                 **dbt_args,
+                **parse,
                 "indirect_selection": "eager",
                 "doc_md": layer.doc_md,
                 "outlets": list(layer.outlets),
@@ -275,17 +277,33 @@ def warehouse_stage(group_id: str, dbt_args: dict[str, Any]) -> DbtTaskGroup:
     return group
 
 
-def source_freshness(dbt_args: dict[str, Any], **task_args: Any) -> DbtSourceLocalOperator:
+def parse_args(group: DbtTaskGroup) -> dict[str, Any]:
+    """What Cosmos gave the group's rendered tasks to skip parsing the project (its
+    partial-parse cache, the manifest), for the dbt tasks built beside them: without it each
+    of their dbt invocations parsed the whole project, 5 s and more (`target/partial_parse`
+    holds one parse, for one set of vars; the first invocation of a run parses in full)."""
+    rendered = next(iter(group.children.values()))
+    return {
+        "cache_dir": rendered.cache_dir,
+        "manifest_filepath": rendered.manifest_filepath,
+        "partial_parse": rendered.partial_parse,
+    }
+
+
+def source_freshness(
+    dbt_args: dict[str, Any], warehouse: DbtTaskGroup, **task_args: Any
+) -> DbtSourceLocalOperator:
     """`dbt source freshness` in the task's process, like every dbt task of the month.
 
     In-process it shares the warehouse tasks' parsed project (Cosmos' partial-parse cache),
     so it costs its six `max(loaded_at)` queries and little more; a subprocess paid dbt's
-    start-up and a full parse (7 s). Its outcome lands in audit.dbt_node_results through
-    the project's on-run-end hook, where the quality gate reads it.
+    start-up and a full parse (7 s). It reads the `warehouse` stage's parse (`parse_args`).
+    Its outcome lands in audit.dbt_node_results through the project's on-run-end hook,
+    where the quality gate reads it.
     """
     args = {k: v for k, v in dbt_args.items() if k != "indirect_selection"}  # not a flag of it
     return DbtSourceLocalOperator(
         project_dir=DBT_PROJECT_DIR,
         profile_config=profile_config,
-        **{**args, **task_args},
+        **{**args, **parse_args(warehouse), **task_args},
     )
