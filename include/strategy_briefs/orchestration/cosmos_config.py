@@ -186,8 +186,6 @@ LAYERS = (
     ),
 )
 
-PASSED = ("success", "pass")  # dbt's statuses of a node built, a test passed
-
 
 @functools.cache
 def _layer_nodes(layer: str) -> dict[str, tuple[str, str]]:
@@ -212,7 +210,7 @@ def still_to_build(layer: str, built: set[str]) -> list[str]:
     nodes = _layer_nodes(layer)
     models = [name for u, (kind, name) in nodes.items() if kind == "model" and u not in built]
     tests = [name for u, (kind, name) in nodes.items() if kind == "test" and u not in built]
-    return sorted(models + tests) if models or tests else []
+    return sorted(models + tests)
 
 
 class LayerBuild(DbtBuildLocalOperator):
