@@ -282,6 +282,14 @@ def _test_run(settings: Settings, dag, period, conf: dict, screen: progress.Scre
             sink = stack.enter_context(run_sink("127.0.0.1", 0, settings.mail_sink_dir))
             os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
             stack.callback(os.environ.pop, "AIRFLOW_CONN_SMTP_DEFAULT", None)
+        # The display's thread queries Airflow's models while dag.test() imports more of
+        # them; the two at once can deadlock (the import lock against SQLAlchemy's mapper
+        # configuration, which imports every model): import and configure them first.
+        from airflow.models import import_all_models
+        from sqlalchemy.orm import configure_mappers
+
+        import_all_models()
+        configure_mappers()
         stack.enter_context(shown)
         if settings.approval_policy == "required" and not conf.get("dry_run"):
             from strategy_briefs.orchestration.approval_wait import ApprovalWatch
