@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -535,7 +536,8 @@ def test_a_warehouse_killed_mid_way_and_cleared_completes_the_month_building_no_
     """July's run is SIGKILLed while its marts layer waits to write (the test holds a lock
     on every mart: staging and intermediate are built and recorded, no mart is written),
     then cleared from the warehouse on, as an operator clears the stage with everything
-    after it. dag.test() clears the whole run, so the tasks that wrote the month before the
+    after it (the same run id, as Airflow keeps it on a clear). dag.test() starts the run
+    afresh, so the tasks that wrote the month before the
     kill (each line's staging, the publish) are marked success as they were
     (`mark_success_pattern`); the read-only checks before them run again and hand the lines
     to stage on (the mapped task expands from validate's list). The month
@@ -574,7 +576,12 @@ def test_a_warehouse_killed_mid_way_and_cleared_completes_the_month_building_no_
     logical_date = periods.run_time_for(
         JULY, day=settings.schedule_day, hour=settings.schedule_hour
     )
+    # The same DAG run: dag.test() replaces a month's run with one whose id comes from
+    # run_after, so the killed run's run_after gives the cleared run the killed run's id.
+    (killed_run_id,) = {run_id for _uid, run_id, _at in built_by_killed}
+    run_after = datetime.fromisoformat(killed_run_id.removeprefix("manual__"))
     cleared = dag.test(
+        run_after=run_after,
         logical_date=logical_date,
         run_conf={"dry_run": True},
         mark_success_pattern=r"ingest\.(load_submission|publish_month)",
@@ -585,7 +592,8 @@ def test_a_warehouse_killed_mid_way_and_cleared_completes_the_month_building_no_
     builds = _july_builds(owner)
     unique_ids = [uid for uid, _run, _at in builds]
     assert len(unique_ids) == len(set(unique_ids)), "a node was built twice"
-    assert {run_id for _uid, run_id, _at in builds} == {cleared.run_id}  # one DAG run
+    assert cleared.run_id == killed_run_id
+    assert {run_id for _uid, run_id, _at in builds} == {killed_run_id}  # one DAG run
     assert builds[: len(built_by_killed)] == built_by_killed  # staging, intermediate kept
     marts = {uid.split(".")[-1]: at for uid, _run, at in builds if uid.startswith("model.")}
     assert set(MARTS) <= set(marts)
