@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench_load",
     "bench_validate_memory",
     "bench_month_stages",
+    "bench_warehouse_modes",
     "bench_render",
     "bench_backfill",
     "bench_month36",

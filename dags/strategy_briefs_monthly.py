@@ -6,9 +6,10 @@ Turns one month of line-of-business submissions into the executive PDF briefs.
 1. **ingest**: validate every line of business's file for the month, stage each (one
    mapped task per line of business), then publish the whole month into `raw.lob_figures`
    in one transaction: the month is all new or exactly as it was, never half of each.
-2. **warehouse**: dbt seeds, staging, intermediate and marts for the month (one task per
-   dbt node, tests after each model). A seed task builds its seed only when the warehouse
-   does not hold that CSV yet (seeds change with a release, not with the month).
+2. **warehouse**: dbt seeds, then staging, intermediate and marts for the month (one task
+   per seed, one `dbt build` per layer: its models and their tests). A seed task builds
+   its seed only when the warehouse does not hold that CSV yet (seeds change with a
+   release, not with the month); a layer's retry builds only what the run has not built.
 3. **briefs**: render the special edition and one brief per line of business as PDF.
 4. **delivery**: the quality gate, an editor's approval (Required Actions), then email to
    the distribution lists, exactly once.
@@ -39,7 +40,6 @@ from airflow.sdk import (
     task_group,
 )
 from airflow.timetables.interval import CronDataIntervalTimetable
-from cosmos import DbtTaskGroup
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration import cosmos_config, tasks
@@ -62,16 +62,8 @@ RENDER_TIMEOUT = timedelta(minutes=SETTINGS.render_timeout_minutes)
 
 PERIOD_XCOM = "{{ ti.xcom_pull(task_ids='resolve_period') }}"
 
-# Lineage shown in the UI: files -> raw figures -> marts -> briefs.
+# Lineage shown in the UI: files -> raw figures -> marts (cosmos_config) -> briefs.
 RAW_FIGURES = Asset(name="raw_lob_figures", uri="warehouse://raw/lob_figures", group="warehouse")
-BRIEF_FACTS = Asset(
-    name="marts_brief_facts", uri="warehouse://marts/brief_facts", group="warehouse"
-)
-KPI_VALUES = Asset(
-    name="marts_fct_kpi_values_monthly",
-    uri="warehouse://marts/fct_kpi_values_monthly",
-    group="warehouse",
-)
 BRIEFS = Asset(name="briefs_pdf", uri="briefs://monthly", group="briefs")
 
 
@@ -195,35 +187,17 @@ def strategy_briefs_monthly():
         "vars": {"period": PERIOD_XCOM, "airflow_run_id": "{{ run_id }}"},
         "env": tasks.DBT_ENV_TEMPLATE,
     }
-    warehouse = DbtTaskGroup(
-        group_id="warehouse",
-        project_config=cosmos_config.project_config,
-        profile_config=cosmos_config.profile_config,
-        execution_config=cosmos_config.execution_config,
-        render_config=cosmos_config.render_config,
-        operator_args=dbt_args,
-    )
-    # The mart tasks publish the Assets the renderer reads (Cosmos' own are off).
-    for node_task in warehouse.children.values():
-        if node_task.task_id.endswith(("brief_facts_model_build",)):
-            node_task.outlets = [BRIEF_FACTS]
-        elif node_task.task_id.endswith("fct_kpi_values_monthly_model_build"):
-            node_task.outlets = [KPI_VALUES]
-    seeds_and_views = list(warehouse.roots)  # seeds and staging views: nothing upstream
-    staging_cross_checks = cosmos_config.staging_cross_checks(
-        dbt_args,
-        task_id="staging_cross_checks",
-        task_group=warehouse,
-        doc_md="Runs the tests of the staging views that also read a seed (unknown "
-        "KPI, unit or line of business). A failure names the test: the submission passed "
-        "validation but disagrees with the catalogue; fix the seed or the file.",
-    )
+    warehouse = cosmos_config.warehouse_stage("warehouse", dbt_args)
 
     @task_group(group_id="briefs")
     def briefs(period: str):
         """Render the PDFs from the marts."""
 
-        @task(inlets=[BRIEF_FACTS, KPI_VALUES], outlets=[BRIEFS], execution_timeout=RENDER_TIMEOUT)
+        @task(
+            inlets=[cosmos_config.BRIEF_FACTS, cosmos_config.KPI_VALUES],
+            outlets=[BRIEFS],
+            execution_timeout=RENDER_TIMEOUT,
+        )
         def render_briefs(period: str, params=None) -> list[RenderedBrief]:
             """Renders the special edition and one brief per line of business from
             marts.brief_facts; on a re-issue the briefs named in reissue_briefs (all by
@@ -244,6 +218,7 @@ def strategy_briefs_monthly():
 
         freshness = cosmos_config.source_freshness(
             dbt_args,
+            warehouse,
             task_id="check_source_freshness",
             doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
             "audit.dbt_node_results for the gate. An error means a line of business's file "
@@ -285,7 +260,6 @@ def strategy_briefs_monthly():
         return freshness
 
     loaded >> warehouse
-    seeds_and_views >> staging_cross_checks
     warehouse >> rendered
     warehouse >> delivery(period, rendered)
 

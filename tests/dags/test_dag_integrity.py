@@ -55,12 +55,28 @@ def test_monthly_dag_schedule_is_a_data_interval_timetable_in_bank_time(dagbag):
     assert dag.max_active_runs == 1
 
 
-def test_stages_are_task_groups_with_dbt_models_as_tasks(dagbag):
+def test_stages_are_task_groups_with_a_task_per_seed_and_per_dbt_layer(dagbag):
+    """The warehouse shows an operator each seed and each layer (staging -> intermediate ->
+    marts, one `dbt build` each, its tests with it), in dbt's order."""
     dag = dagbag.dags["strategy_briefs_monthly"]
     groups = {tid.split(".")[0] for tid in dag.task_ids if "." in tid}
     assert {"ingest", "warehouse", "briefs", "delivery"} <= groups
-    dbt_tasks = [t for t in dag.task_ids if t.startswith("warehouse.")]
-    assert any("brief_facts" in t for t in dbt_tasks), dbt_tasks
+    dbt_tasks = {t for t in dag.task_ids if t.startswith("warehouse.")}
+    seeds = {f"warehouse.{s}_seed_build" for s in
+             ("kpi_catalogue", "lines_of_business", "peer_banks", "units")}  # fmt: skip
+    layers = ["warehouse.staging", "warehouse.intermediate", "warehouse.marts"]
+    assert dbt_tasks == seeds | set(layers)
+    assert dag.get_task(layers[0]).upstream_task_ids == seeds
+    for before, after in zip(layers, layers[1:], strict=False):
+        assert dag.get_task(after).upstream_task_ids == {before}
+        assert dag.get_task(before).downstream_task_ids == {after}
+    selects = [dag.get_task(t).select for t in layers]
+    assert selects == [["path:models/staging"], ["path:models/intermediate"], ["path:models/marts"]]
+    # the staging views' tests against the seeds run with the staging layer
+    assert {dag.get_task(t).indirect_selection for t in layers} == {"eager"}
+    # a failed layer holds the briefs and the send: nothing downstream runs on a failure
+    assert "warehouse.marts" in dag.get_task("briefs.render_briefs").upstream_task_ids
+    assert dag.get_task("briefs.render_briefs").trigger_rule == "all_success"
 
 
 def test_importing_the_dag_touches_no_database_or_network(dbt_manifest):
@@ -164,8 +180,13 @@ def test_assets_trace_files_to_marts_to_briefs(dagbag):
     # raw.lob_figures changes only when the month is published, all lines at once.
     assert names(dag.get_task("ingest.publish_month").outlets) == {"raw_lob_figures"}
     assert names(dag.get_task("ingest.load_submission").outlets) == set()
-    facts = [t for t in dag.tasks if t.task_id.endswith("brief_facts_model_build")]
-    assert facts and names(facts[0].outlets) == {"marts_brief_facts"}
+    # the marts layer builds the marts the renderer reads (declared in cosmos_config)
+    assert names(dag.get_task("warehouse.marts").outlets) == {
+        "marts_brief_facts",
+        "marts_fct_kpi_values_monthly",
+    }
+    assert all(not t.outlets for t in dag.tasks if t.task_id.startswith("warehouse.")
+               and t.task_id != "warehouse.marts")  # fmt: skip
     render = dag.get_task("briefs.render_briefs")
     assert {"marts_brief_facts", "marts_fct_kpi_values_monthly"} <= names(render.inlets)
     assert names(render.outlets) == {"briefs_pdf"}

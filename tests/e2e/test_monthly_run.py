@@ -12,8 +12,10 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -507,3 +509,93 @@ def test_an_automatic_approval_is_recorded_as_such_in_ledger_and_manifest(world)
         assert edition["approval"]["decided_at"]
         assert all(r["approval_id"] == edition["approval"]["approval_id"]
                    for r in edition["recipients"])  # fmt: skip
+
+
+MARTS = ("brief_facts", "brief_highlights", "fct_branch_standings", "fct_kpi_values_monthly",
+         "fct_peer_standings")  # fmt: skip
+
+
+def _july_builds(owner) -> list[tuple[str, str, object]]:
+    """(unique_id, airflow_run_id, recorded_at) of every dbt model built and test passed
+    since July's figures were last published, oldest first."""
+    with warehouse.connect(owner) as conn:
+        return conn.execute(
+            "select unique_id, airflow_run_id, recorded_at from audit.dbt_node_results"
+            " where status in ('success', 'pass') and resource_type in ('model', 'test')"
+            " and recorded_at > (select max(loaded_at) from raw.load_audit"
+            "                    where period = %s and status = 'loaded')"
+            " order by recorded_at, unique_id",
+            (JULY.first_day,),
+        ).fetchall()
+
+
+def test_a_warehouse_killed_mid_way_and_cleared_completes_the_month_building_no_node_twice(
+    world,
+):
+    """July's run is SIGKILLed while its marts layer waits to write (the test holds a lock
+    on every mart: staging and intermediate are built and recorded, no mart is written),
+    then cleared from the warehouse on, as an operator clears the stage with everything
+    after it (the same run id, as Airflow keeps it on a clear). dag.test() starts the run
+    afresh, so the tasks that wrote the month before the
+    kill (each line's staging, the publish) are marked success as they were
+    (`mark_success_pattern`); the read-only checks before them run again and hand the lines
+    to stage on (the mapped task expands from validate's list). The month
+    completes; audit.dbt_node_results shows every node built once for the month's figures:
+    staging and intermediate by the killed run, the marts by the cleared one."""
+    from kill_points import blocked_by, ended, eventually, sigkill
+
+    from strategy_briefs import cli, periods
+
+    owner = warehouse.parse_url(os.environ["WAREHOUSE_URL"])
+    settings = world.settings
+    out = settings.output_dir / str(JULY)
+    shutil.rmtree(out, ignore_errors=True)
+    seeds_before = _seeds_built_by_dag_runs()
+    strategy_briefs = Path(sys.executable).with_name("strategy-briefs")
+    with warehouse.connect(owner, autocommit=True) as admin:
+        with warehouse.connect(owner) as holder:
+            holder.execute(f"lock table {', '.join(f'marts.{t}' for t in MARTS)} in share mode")
+            run = subprocess.Popen(
+                [str(strategy_briefs), "run", "--period", str(JULY), "--dry-run"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            waiting = eventually(blocked_by(admin, holder.info.backend_pid), "a mart's write")
+            assert all("marts" in query for _pid, query in waiting)
+            sigkill(run)
+            killed_at = admin.execute("select now()").fetchone()[0]
+            holder.rollback()
+        ended(admin, [pid for pid, _query in waiting])
+    built_by_killed = _july_builds(owner)
+    names = {uid.split(".")[-1] for uid, _run, _at in built_by_killed}
+    assert {"stg_raw__lob_figures", "int_kpi_values_compared"} <= names
+    assert not names & set(MARTS)
+
+    cli._prepare(settings)
+    dag = _load_dag(settings)
+    logical_date = periods.run_time_for(
+        JULY, day=settings.schedule_day, hour=settings.schedule_hour
+    )
+    # The same DAG run: dag.test() replaces a month's run with one whose id comes from
+    # run_after, so the killed run's run_after gives the cleared run the killed run's id.
+    (killed_run_id,) = {run_id for _uid, run_id, _at in built_by_killed}
+    run_after = datetime.fromisoformat(killed_run_id.removeprefix("manual__"))
+    cleared = dag.test(
+        run_after=run_after,
+        logical_date=logical_date,
+        run_conf={"dry_run": True},
+        mark_success_pattern=r"ingest\.(load_submission|publish_month)",
+    )
+    assert str(cleared.state) == "success"
+    assert len(list(out.glob("*.pdf"))) == 5
+
+    builds = _july_builds(owner)
+    unique_ids = [uid for uid, _run, _at in builds]
+    assert len(unique_ids) == len(set(unique_ids)), "a node was built twice"
+    assert cleared.run_id == killed_run_id
+    assert {run_id for _uid, run_id, _at in builds} == {killed_run_id}  # one DAG run
+    assert builds[: len(built_by_killed)] == built_by_killed  # staging, intermediate kept
+    marts = {uid.split(".")[-1]: at for uid, _run, at in builds if uid.startswith("model.")}
+    assert set(MARTS) <= set(marts)
+    assert all(marts[name] > killed_at for name in MARTS)
+    assert _seeds_built_by_dag_runs() == seeds_before  # the CSVs are current: none built

@@ -342,3 +342,22 @@ def built_seed_checksum(unique_id: str) -> str | None:
             (unique_id,),
         ).fetchone()
     return row[0] if row else None
+
+
+def built_by_run(period: str, run_id: str) -> set[str]:
+    """The dbt nodes this DAG run built (or whose tests passed) from the month's current
+    figures: recorded since the month was last published and since any seed last changed.
+    A node recorded before either was built from other inputs and is built again."""
+    with warehouse.connect(warehouse_params(REPORTER_CONN_ID)) as conn:
+        rows = conn.execute(
+            "select distinct unique_id from audit.dbt_node_results r"
+            " where airflow_run_id = %s and status in ('success', 'pass')"
+            " and resource_type in ('model', 'test')"
+            " and recorded_at > (select coalesce(max(loaded_at), '-infinity') from raw.load_audit"
+            "                    where period = %s and status = 'loaded')"
+            " and recorded_at > (select coalesce(max(recorded_at), '-infinity')"
+            "                    from audit.dbt_node_results"
+            "                    where resource_type = 'seed' and status = 'success')",
+            (run_id, periods.Period.parse(period).first_day),
+        ).fetchall()
+    return {unique_id for (unique_id,) in rows}
