@@ -551,7 +551,7 @@ def test_a_warehouse_killed_mid_way_and_cleared_completes_the_month_building_no_
     out = settings.output_dir / str(JULY)
     shutil.rmtree(out, ignore_errors=True)
     seeds_before = _seeds_built_by_dag_runs()
-    strategy_briefs = Path(sys.executable).with_name("strategy-briefs")
+    strategy_briefs = venv_executable("strategy-briefs")
     with warehouse.connect(owner, autocommit=True) as admin:
         with warehouse.connect(owner) as holder:
             holder.execute(f"lock table {', '.join(f'marts.{t}' for t in MARTS)} in share mode")
