@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench.bench_month_stages import MONTH, _bare_dbt_build
 from bench.harness import Result
+from strategy_briefs.config import venv_executable
 
 ROUNDS = 2
 TIMEOUT = 600  # a bound on one variant's run (a watcher that never ends), not a measurement
@@ -131,7 +132,7 @@ def run() -> list[Result]:
     bare: list[float] = []
     try:
         (scratch / "airflow").mkdir()
-        airflow = Path(sys.executable).with_name("airflow")
+        airflow = venv_executable("airflow")
         subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
         _python(_HISTORY, MONTH, env=env)
         for _ in range(ROUNDS):
