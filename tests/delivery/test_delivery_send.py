@@ -24,7 +24,6 @@ from delivery_helpers import (
     RejectingSaver,
     make_briefs,
 )
-from kill_points import WAIT_SECONDS, ended, eventually, sigkill
 from PIL import Image
 
 from strategy_briefs import warehouse
@@ -41,6 +40,7 @@ from strategy_briefs.delivery.send import (
 )
 from strategy_briefs.hashing import file_sha256
 from strategy_briefs_demo.sink import EmlSaver, run_sink
+from tests.helpers.kill_points import WAIT_SECONDS, ended, eventually, sigkill
 
 
 def copies_per_recipient(mailbox: Path) -> Counter[str]:

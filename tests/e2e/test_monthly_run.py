@@ -542,9 +542,8 @@ def test_a_warehouse_killed_mid_way_and_cleared_completes_the_month_building_no_
     to stage on (the mapped task expands from validate's list). The month
     completes; audit.dbt_node_results shows every node built once for the month's figures:
     staging and intermediate by the killed run, the marts by the cleared one."""
-    from kill_points import blocked_by, ended, eventually, sigkill
-
     from strategy_briefs import cli, periods
+    from tests.helpers.kill_points import blocked_by, ended, eventually, sigkill
 
     owner = warehouse.parse_url(os.environ["WAREHOUSE_URL"])
     settings = world.settings
