@@ -53,9 +53,15 @@ execution_config = ExecutionConfig(
 
 
 @functools.cache
+def _manifest_nodes() -> dict[str, Any]:
+    """The nodes of the manifest the DAG is rendered from, read once per process."""
+    return json.loads(DBT_MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"]
+
+
+@functools.cache
 def _manifest_seed_checksums() -> dict[str, str]:
     """dbt's checksum of every seed's CSV, from the manifest the DAG is rendered from."""
-    nodes = json.loads(DBT_MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"]
+    nodes = _manifest_nodes()
     return {
         unique_id: node["checksum"]["checksum"]
         for unique_id, node in nodes.items()
@@ -191,7 +197,7 @@ LAYERS = (
 @functools.cache
 def _layer_nodes(layer: str) -> dict[str, tuple[str, str]]:
     """unique_id -> (resource_type, name) of the layer's models and the data tests on them."""
-    nodes = json.loads(DBT_MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"]
+    nodes = _manifest_nodes()
     models = {
         unique_id
         for unique_id, node in nodes.items()
