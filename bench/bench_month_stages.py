@@ -199,11 +199,11 @@ def _results(end_to_end: float, tasks: dict[str, float], bare: dict[str, float])
         if stage in bare:
             ratio = f"{stages[stage] / bare[stage]:.1f}"
             lines.append(
-                f"| {stage} | {stages[stage]:.1f} s | {bare_names[stage]} | {bare[stage]:.2f} s"
+                f"| {stage} | {stages[stage]:.2f} s | {bare_names[stage]} | {bare[stage]:.2f} s"
                 f" | {ratio} |"
             )
         else:
-            lines.append(f"| {stage} | {stages[stage]:.1f} s | none | | |")
+            lines.append(f"| {stage} | {stages[stage]:.2f} s | none | | |")
     lines.append(
         f"| **month** | {end_to_end:.1f} s (process, timed from outside) | sum of bare parts"
         f" | {bare_sum:.1f} s | {end_to_end / bare_sum:.1f} |"

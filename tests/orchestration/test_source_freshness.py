@@ -166,11 +166,10 @@ def test_the_rules_come_from_the_manifest_of_the_yml(owner, run_id, tmp_path):
     edited = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["sources"]
 
     loaded(owner, every_line(credit_card=40))
-    transformer = roles.role_params(owner, roles.TRANSFORMER)
-    as_shipped = freshness.check_freshness(
-        transformer, freshness.freshness_rules(cosmos_config.manifest_sources())
-    )
-    as_edited = freshness.check_freshness(transformer, freshness.freshness_rules(edited))
+    with warehouse.connect(roles.role_params(owner, roles.TRANSFORMER)) as conn:
+        shipped_rules = freshness.freshness_rules(cosmos_config.manifest_sources())
+        as_shipped = freshness.check_freshness(conn, shipped_rules)
+        as_edited = freshness.check_freshness(conn, freshness.freshness_rules(edited))
     assert {a.rule.unique_id: a.status for a in as_shipped}[CREDIT_CARD] == "warn"
     assert {a.rule.unique_id: a.status for a in as_edited}[CREDIT_CARD] == "error"
     assert {a.rule.unique_id: a.status for a in as_edited if a.rule.unique_id != CREDIT_CARD} == {

@@ -33,9 +33,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from strategy_briefs.warehouse import WarehouseParams
+if TYPE_CHECKING:
+    import psycopg
 
 # dbt's reading of a source with no row under its filter (dbt-adapters, base/impl.py).
 NEVER_LOADED = datetime(1, 1, 1, tzinfo=UTC)
@@ -166,14 +167,11 @@ def freshness_status(rule: FreshnessRule, age: float) -> str:
 
 
 def check_freshness(
-    params: WarehouseParams, rules: Sequence[FreshnessRule]
+    conn: psycopg.Connection, rules: Sequence[FreshnessRule]
 ) -> list[SourceFreshness]:
     """Every rule's answer from one query on the warehouse."""
-    from strategy_briefs import warehouse
-
     by_id = {rule.unique_id: rule for rule in rules}
-    with warehouse.connect(params) as conn:
-        rows = conn.execute(freshness_query(rules)).fetchall()
+    rows = conn.execute(freshness_query(rules)).fetchall()
     answers = []
     for unique_id, max_loaded_at, snapshotted_at in rows:
         rule = by_id[unique_id]
@@ -185,23 +183,20 @@ def check_freshness(
 
 
 def record_freshness(
-    params: WarehouseParams, answers: Sequence[SourceFreshness], period: str, run_id: str
+    conn: psycopg.Connection, answers: Sequence[SourceFreshness], period: str, run_id: str
 ) -> None:
     """Each answer in audit.dbt_node_results, as the on-run-end hook recorded dbt's (one
     invocation id for the check, like one dbt invocation's)."""
-    from strategy_briefs import warehouse
-
     invocation_id = str(uuid.uuid4())
-    with warehouse.connect(params) as conn:
-        conn.cursor().executemany(
-            "insert into audit.dbt_node_results (invocation_id, period, airflow_run_id,"
-            " unique_id, resource_type, status, failures, message)"
-            " values (%s, %s, %s, %s, 'source', %s, null, %s)",
-            [
-                (invocation_id, period, run_id, a.rule.unique_id, a.status, described(a))
-                for a in answers
-            ],
-        )
+    conn.cursor().executemany(
+        "insert into audit.dbt_node_results (invocation_id, period, airflow_run_id,"
+        " unique_id, resource_type, status, failures, message)"
+        " values (%s, %s, %s, %s, 'source', %s, null, %s)",
+        [
+            (invocation_id, period, run_id, a.rule.unique_id, a.status, described(a))
+            for a in answers
+        ],
+    )
 
 
 def in_error(answers: Sequence[SourceFreshness]) -> list[SourceFreshness]:

@@ -257,8 +257,9 @@ def check_source_freshness(period: str, run_id: str) -> str:
     params = warehouse_params(TRANSFORMER_CONN_ID)
     rules = freshness.freshness_rules(cosmos_config.manifest_sources())
     with warehouse_answering(params, f"checking the sources' freshness for {period}"):
-        answers = freshness.check_freshness(params, rules)
-        freshness.record_freshness(params, answers, period, run_id)
+        with warehouse.connect(params) as conn:  # the query and the record, one transaction
+            answers = freshness.check_freshness(conn, rules)
+            freshness.record_freshness(conn, answers, period, run_id)
     levels = {freshness.PASS: logging.INFO, freshness.WARN: logging.WARNING}
     for answer in answers:
         log.log(levels.get(answer.status, logging.ERROR), "%s", freshness.described(answer))
