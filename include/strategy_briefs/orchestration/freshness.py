@@ -169,7 +169,9 @@ def freshness_status(rule: FreshnessRule, age: float) -> str:
 def check_freshness(
     conn: psycopg.Connection, rules: Sequence[FreshnessRule]
 ) -> list[SourceFreshness]:
-    """Every rule's answer from one query on the warehouse."""
+    """Every rule's answer from one query on the warehouse (no rule: nothing to ask)."""
+    if not rules:
+        return []
     by_id = {rule.unique_id: rule for rule in rules}
     rows = conn.execute(freshness_query(rules)).fetchall()
     answers = []
