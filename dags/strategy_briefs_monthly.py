@@ -216,14 +216,15 @@ def strategy_briefs_monthly():
         """Check the month is fit to send, have an editor approve it, then email each brief
         exactly once."""
 
-        freshness = cosmos_config.source_freshness(
-            dbt_args,
-            warehouse,
-            task_id="check_source_freshness",
-            doc_md="Runs `dbt source freshness` for the month; the outcome is recorded in "
-            "audit.dbt_node_results for the gate. An error means a line of business's file "
-            "is very late (the log names the source): chase the department.",
-        )
+        @task
+        def check_source_freshness(period: str, run_id=None) -> str:
+            """Checks each line of business's newest successful load against the
+            freshness rules dbt declares (warn_after, error_after in _raw__sources.yml), in
+            one query, and records each source's status in audit.dbt_node_results for the
+            gate. The log names each source and how old its newest load is. A warn lets the
+            month through; an error fails this task: that department's file is very late.
+            Chase the department, then clear this task."""
+            return tasks.check_source_freshness(period, run_id)
 
         @task(retries=0)
         def quality_gate(period: str, rendered: list[RenderedBrief], run_id=None) -> str:
@@ -255,6 +256,7 @@ def strategy_briefs_monthly():
             "fails, the operators are told; clear it to ask again. Skipped with dry_run; "
             "recorded without asking with STRATEGY_BRIEFS_APPROVAL=auto (demo and tests only).",
         )
+        freshness = check_source_freshness(period)
         gate = quality_gate(period, rendered)
         freshness >> gate >> approval >> deliver_briefs(period, rendered)
         return freshness

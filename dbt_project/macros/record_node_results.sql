@@ -4,6 +4,8 @@
     reads what dbt itself decided (each Cosmos task is its own dbt invocation; their
     run_results.json files live in throwaway folders). A seed's row keeps dbt's checksum of
     its CSV: a month's run rebuilds a seed only when that changes (migration 009).
+    The freshness check writes its sources' rows in the same shape without dbt
+    (include/strategy_briefs/orchestration/freshness.py, record_freshness): keep them alike.
 -#}
 {% macro record_node_results(results) %}
     {% if execute and results %}

@@ -21,7 +21,7 @@ from cosmos.constants import (
     TestBehavior,
 )
 from cosmos.dbt.graph import DbtNode
-from cosmos.operators.local import DbtBuildLocalOperator, DbtSourceLocalOperator
+from cosmos.operators.local import DbtBuildLocalOperator
 
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
@@ -53,9 +53,19 @@ execution_config = ExecutionConfig(
 
 
 @functools.cache
+def _manifest() -> dict[str, Any]:
+    """The manifest the DAG is rendered from, read once per process."""
+    return json.loads(DBT_MANIFEST_PATH.read_text(encoding="utf-8"))
+
+
 def _manifest_nodes() -> dict[str, Any]:
-    """The nodes of the manifest the DAG is rendered from, read once per process."""
-    return json.loads(DBT_MANIFEST_PATH.read_text(encoding="utf-8"))["nodes"]
+    """The manifest's nodes: models, tests, seeds."""
+    return _manifest()["nodes"]
+
+
+def manifest_sources() -> dict[str, Any]:
+    """The manifest's sources, with their freshness rules (`orchestration.freshness`)."""
+    return _manifest()["sources"]
 
 
 @functools.cache
@@ -293,22 +303,3 @@ def parse_args(group: DbtTaskGroup) -> dict[str, Any]:
         "manifest_filepath": rendered.manifest_filepath,
         "partial_parse": rendered.partial_parse,
     }
-
-
-def source_freshness(
-    dbt_args: dict[str, Any], warehouse: DbtTaskGroup, **task_args: Any
-) -> DbtSourceLocalOperator:
-    """`dbt source freshness` in the task's process, like every dbt task of the month.
-
-    In-process it shares the warehouse tasks' parsed project (Cosmos' partial-parse cache),
-    so it costs its six `max(loaded_at)` queries and little more; a subprocess paid dbt's
-    start-up and a full parse (7 s). It reads the `warehouse` stage's parse (`parse_args`).
-    Its outcome lands in audit.dbt_node_results through the project's on-run-end hook,
-    where the quality gate reads it.
-    """
-    args = {k: v for k, v in dbt_args.items() if k != "indirect_selection"}  # not a flag of it
-    return DbtSourceLocalOperator(
-        project_dir=DBT_PROJECT_DIR,
-        profile_config=profile_config,
-        **{**args, **parse_args(warehouse), **task_args},
-    )

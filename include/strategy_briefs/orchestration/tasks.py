@@ -249,6 +249,30 @@ def render_briefs(
     return rendered
 
 
+def check_source_freshness(period: str, run_id: str) -> str:
+    """Every source's freshness from one query (the manifest's rules), recorded for the gate;
+    raises `SourcesStale` naming each source in error. Returns the summary."""
+    from strategy_briefs.orchestration import cosmos_config, freshness
+
+    params = warehouse_params(TRANSFORMER_CONN_ID)
+    rules = freshness.freshness_rules(cosmos_config.manifest_sources())
+    with warehouse_answering(params, f"checking the sources' freshness for {period}"):
+        with warehouse.connect(params) as conn:  # the query and the record, one transaction
+            answers = freshness.check_freshness(conn, rules)
+            freshness.record_freshness(conn, answers, period, run_id)
+    levels = {freshness.PASS: logging.INFO, freshness.WARN: logging.WARNING}
+    for answer in answers:
+        log.log(levels.get(answer.status, logging.ERROR), "%s", freshness.described(answer))
+    late = freshness.in_error(answers)
+    if late:
+        raise freshness.SourcesStale(
+            "; ".join(freshness.described(answer) for answer in late)
+            + ". A line of business's file is very late: chase the department"
+        )
+    counts = {status: sum(a.status == status for a in answers) for status in levels}
+    return f"{period}: {len(answers)} sources checked, {counts[freshness.WARN]} late (warn)"
+
+
 def node_results(params: WarehouseParams, run_id: str) -> dict[str, str]:
     """The latest dbt outcome of every node this DAG run built, tested or checked."""
     with warehouse.connect(params) as conn:
