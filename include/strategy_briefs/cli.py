@@ -368,7 +368,7 @@ def _failure_reasons(settings: Settings, run_id: str, failed: list[str]) -> str:
 
 def run_conf(args: argparse.Namespace) -> dict:
     """The DAG params of `run`, checked by the tasks' own rules before anything runs."""
-    from strategy_briefs.orchestration import tasks
+    from strategy_briefs.orchestration.reissue import reissue_briefs, reissue_reason
 
     conf: dict = {"dry_run": args.dry_run}
     if args.force_reissue is not None:
@@ -379,14 +379,14 @@ def run_conf(args: argparse.Namespace) -> dict:
         conf["reissue_briefs"] = [b.strip() for b in args.reissue_brief.split(",")]
         if not any(conf["reissue_briefs"]):
             raise CliError("--reissue-brief names no brief")
-    tasks.reissue_reason(conf)
-    tasks.reissue_briefs(conf)
+    reissue_reason(conf)
+    reissue_briefs(conf)
     return conf
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    period = periods.Period.parse(args.period)  # before run_conf's Airflow import: fast
+    period = periods.Period.parse(args.period)
     conf = run_conf(args)
     for path in run_month(settings, period, conf=conf):
         print(path)
