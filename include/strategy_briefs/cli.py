@@ -10,13 +10,16 @@ dbt's logs to var/logs/.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import shlex
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from strategy_briefs import periods, progress, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings, venv_executable
@@ -751,5 +754,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return RunFailed.exit_code
 
 
+def console_script() -> NoReturn:
+    """The `strategy-briefs` command: `main`, then out without the interpreter's teardown.
+
+    A month's run leaves half a gigabyte of Python objects behind (Airflow's models, dbt's
+    manifest, the fonts); the interpreter freed them one by one on the way out, 2.3 s of a
+    23 s month on this machine, after the last task had finished. By then the run's work is
+    committed and its files are closed; the exit handlers (logging's flush, Airflow's pool
+    disposal, temporary directories' finalizers) still run, and what is printed is flushed.
+    Only `main` is called in-process by tests; this is the console script alone."""
+    code = main()
+    for thread in threading.enumerate():  # as the interpreter's exit: its threads first ...
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # ... then its exit handlers
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_script()
