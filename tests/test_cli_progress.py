@@ -209,3 +209,18 @@ def test_usage_errors_exit_2_and_help_lists_the_exit_codes():
     assert shown.returncode == 0
     for code in ("0  done", "1  the month is held", "2  usage", "3  the run failed"):
         assert code in shown.stdout, code
+
+
+def test_the_command_exits_with_its_code_and_everything_it_printed(capsys):
+    """The command leaves without the interpreter's teardown (`cli.console_script`): its
+    exit code and its output into a pipe (block-buffered: lost unless flushed) must survive
+    that, exactly as `main` gives them in-process."""
+    from strategy_briefs import cli
+
+    month = Path(__file__).parent / "fixtures" / "malformed" / "duplicate_row" / "2020-06"
+    files = [str(path) for path in sorted(month.iterdir())]
+    expected = cli.main(["validate", *files])
+    printed = capsys.readouterr()
+    done = _cli("validate", *files)
+    assert (done.returncode, done.stdout, done.stderr) == (expected, printed.out, printed.err)
+    assert expected == 1 and "duplicate row" in done.stdout
