@@ -11,6 +11,7 @@ is checked on the e2e run's output (tests/e2e/test_monthly_run.py), not here.
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -221,6 +222,10 @@ def test_the_command_exits_with_its_code_and_everything_it_printed(capsys):
     files = [str(path) for path in sorted(month.iterdir())]
     expected = cli.main(["validate", *files])
     printed = capsys.readouterr()
-    done = _cli("validate", *files)
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    command = venv_executable("strategy-briefs")
+    done = subprocess.run(
+        [str(command), "validate", *files], capture_output=True, text=True, env=buffered
+    )
     assert (done.returncode, done.stdout, done.stderr) == (expected, printed.out, printed.err)
     assert expected == 1 and "duplicate row" in done.stdout
