@@ -35,8 +35,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.harness import ROOT, Result
-from strategy_briefs.config import venv_executable
+from bench.harness import ROOT, Result, migrate_airflow_home
 
 FIRST, LAST = (2019, 7), (2020, 6)
 
@@ -84,8 +83,7 @@ def run() -> Result:
     }
     try:
         (scratch / "airflow").mkdir()
-        airflow = venv_executable("airflow")
-        subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+        migrate_airflow_home(env)
         from strategy_briefs.periods import Period, months_between
 
         _python(HISTORY, str(Period(*FIRST)), env=env)

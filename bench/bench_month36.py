@@ -42,8 +42,7 @@ from pathlib import Path
 
 from bench.bench_backfill import HISTORY, MONTH, _python
 from bench.bench_month_stages import _stage, _task_durations
-from bench.harness import ROOT, Result
-from strategy_briefs.config import venv_executable
+from bench.harness import ROOT, Result, migrate_airflow_home
 from strategy_briefs.periods import Period, months_between
 
 # The demo's generator (the demo package, outside the product).
@@ -217,8 +216,7 @@ def _migrated_airflow_db(scratch: Path) -> Path:
         "AIRFLOW_HOME": str(scratch / "airflow"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
     }
-    airflow = venv_executable("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+    migrate_airflow_home(env)
     return db
 
 

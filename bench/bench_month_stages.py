@@ -1,7 +1,7 @@
 """One month through `strategy-briefs run`, stage by stage, beside the bare parts.
 
 A scratch database gets the bundled history before the month (untimed); then the month
-runs in a fresh process as `strategy-briefs run --period <month> --dry-run` does, timed
+runs in a fresh process: the `strategy-briefs run --period <month> --dry-run` command, timed
 from outside. Each task's own duration comes from the Airflow metadata of that run
 (a scratch SQLite database). In the same benchmark run, on the same data, the bare
 equivalents are timed:
@@ -33,7 +33,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from bench.harness import ROOT, Result
+from bench.harness import ROOT, Result, migrate_airflow_home
 from strategy_briefs.config import venv_executable
 
 MONTH = "2020-06"
@@ -44,14 +44,6 @@ from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.history import load_history
 from strategy_briefs.periods import Period
 load_history(Settings.from_env(), before=Period.parse(sys.argv[1]))
-"""
-
-RUN = r"""
-import sys
-from strategy_briefs.cli import run_month
-from strategy_briefs.config import Settings
-from strategy_briefs.periods import Period
-run_month(Settings.from_env(), Period.parse(sys.argv[1]), conf={"dry_run": True})
 """
 
 
@@ -79,11 +71,10 @@ def run() -> list[Result]:
     }
     try:
         (scratch / "airflow").mkdir()
-        airflow = venv_executable("airflow")
-        subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+        migrate_airflow_home(env)
         _python(HISTORY, MONTH, env=env)
         started = time.perf_counter()
-        _python(RUN, MONTH, env=env)
+        _command([venv_executable("strategy-briefs"), "run", "--period", MONTH, "--dry-run"], env)
         end_to_end = time.perf_counter() - started
         tasks = _task_durations(scratch / "airflow" / "airflow.db")
         bare = {
@@ -243,9 +234,12 @@ def _results(end_to_end: float, tasks: dict[str, float], bare: dict[str, float])
 
 
 def _python(code: str, *args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
-    )
+    _command([sys.executable, "-c", code, *args], env)
+
+
+def _command(argv: list, env: dict[str, str]) -> None:
+    result = subprocess.run([str(arg) for arg in argv], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-        raise RuntimeError(f"stage benchmark step {' '.join(args)} failed:\n{tail}")
+        step = " ".join(str(arg) for arg in argv[1:] if "\n" not in str(arg))  # not the code
+        raise RuntimeError(f"stage benchmark step {step} failed:\n{tail}")

@@ -33,8 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.bench_month_stages import MONTH, _bare_dbt_build
-from bench.harness import Result
-from strategy_briefs.config import venv_executable
+from bench.harness import Result, migrate_airflow_home
 
 ROUNDS = 2
 TIMEOUT = 600  # a bound on one variant's run (a watcher that never ends), not a measurement
@@ -132,8 +131,7 @@ def run() -> list[Result]:
     bare: list[float] = []
     try:
         (scratch / "airflow").mkdir()
-        airflow = venv_executable("airflow")
-        subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+        migrate_airflow_home(env)
         _python(_HISTORY, MONTH, env=env)
         for _ in range(ROUNDS):
             for variant in seconds:

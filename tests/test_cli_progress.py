@@ -11,6 +11,7 @@ is checked on the e2e run's output (tests/e2e/test_monthly_run.py), not here.
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -209,3 +210,22 @@ def test_usage_errors_exit_2_and_help_lists_the_exit_codes():
     assert shown.returncode == 0
     for code in ("0  done", "1  the month is held", "2  usage", "3  the run failed"):
         assert code in shown.stdout, code
+
+
+def test_the_command_exits_with_its_code_and_everything_it_printed(capsys):
+    """The command leaves without the interpreter's teardown (`cli.console_script`): its
+    exit code and its output into a pipe (block-buffered: lost unless flushed) must survive
+    that, exactly as `main` gives them in-process."""
+    from strategy_briefs import cli
+
+    month = Path(__file__).parent / "fixtures" / "malformed" / "duplicate_row" / "2020-06"
+    files = [str(path) for path in sorted(month.iterdir())]
+    expected = cli.main(["validate", *files])
+    printed = capsys.readouterr()
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    command = venv_executable("strategy-briefs")
+    done = subprocess.run(
+        [str(command), "validate", *files], capture_output=True, text=True, env=buffered
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (expected, printed.out, printed.err)
+    assert expected == 1 and "duplicate row" in done.stdout

@@ -69,11 +69,19 @@ def world(fresh_database, airflow_db, dbt_manifest, tmp_path_factory):
             load_history(settings, before=JUNE)
             with run_sink(port=0, out_dir=root / "mail") as sink:
                 os.environ["AIRFLOW_CONN_SMTP_DEFAULT"] = sink.airflow_conn_json()
-                # The first run goes through the command an operator types, so the test
-                # reads exactly what it prints; the later runs are in-process.
+                # The first run goes through the command an operator types, in an
+                # operator's shell (no Airflow settings exported: the command sets its
+                # own), so the test reads exactly what it prints; the later runs are
+                # in-process.
                 cli = venv_executable("strategy-briefs")
+                operator_shell = {
+                    k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")
+                }
                 done = subprocess.run(
-                    [str(cli), "run", "--period", str(JUNE)], capture_output=True, text=True
+                    [str(cli), "run", "--period", str(JUNE)],
+                    capture_output=True,
+                    text=True,
+                    env=operator_shell,
                 )
                 (root / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
                 assert done.returncode == 0, done.stderr[-3000:]

@@ -6,32 +6,32 @@ from __future__ import annotations
 import pytest
 
 from strategy_briefs import cli
-from strategy_briefs.orchestration import tasks
+from strategy_briefs.orchestration import reissue, tasks
 
 
 def test_a_reissue_reason_is_checked_as_the_pdf_prints_it():
-    assert tasks.reissue_reason({}) is None
-    assert tasks.reissue_reason({"reissue_reason": "ignored without force_reissue"}) is None
+    assert reissue.reissue_reason({}) is None
+    assert reissue.reissue_reason({"reissue_reason": "ignored without force_reissue"}) is None
     params = {"force_reissue": True, "reissue_reason": "  贵金属\n库存口径更正 "}
-    assert tasks.reissue_reason(params) == "贵金属 库存口径更正"
+    assert reissue.reissue_reason(params) == "贵金属 库存口径更正"
     with pytest.raises(ValueError, match="needs a reason"):
-        tasks.reissue_reason({"force_reissue": True, "reissue_reason": " "})
+        reissue.reissue_reason({"force_reissue": True, "reissue_reason": " "})
     with pytest.raises(ValueError, match="at most 120"):
-        tasks.reissue_reason({"force_reissue": True, "reissue_reason": "更" * 121})
+        reissue.reissue_reason({"force_reissue": True, "reissue_reason": "更" * 121})
 
 
 def test_reissue_briefs_names_known_briefs_or_means_every_brief():
-    reissue = {"force_reissue": True, "reissue_reason": "更正"}
-    assert tasks.reissue_briefs(reissue) is None
-    assert tasks.reissue_briefs({**reissue, "reissue_briefs": []}) is None
-    named = {**reissue, "reissue_briefs": ["special_edition", " precious_metals"]}
-    assert tasks.reissue_briefs(named) == {"special_edition", "precious_metals"}
-    as_text = {**reissue, "reissue_briefs": "special_edition,precious_metals"}
-    assert tasks.reissue_briefs(as_text) == {"special_edition", "precious_metals"}
+    params = {"force_reissue": True, "reissue_reason": "更正"}
+    assert reissue.reissue_briefs(params) is None
+    assert reissue.reissue_briefs({**params, "reissue_briefs": []}) is None
+    named = {**params, "reissue_briefs": ["special_edition", " precious_metals"]}
+    assert reissue.reissue_briefs(named) == {"special_edition", "precious_metals"}
+    as_text = {**params, "reissue_briefs": "special_edition,precious_metals"}
+    assert reissue.reissue_briefs(as_text) == {"special_edition", "precious_metals"}
     with pytest.raises(ValueError, match="unknown brief id gold_bars in reissue_briefs"):
-        tasks.reissue_briefs({**reissue, "reissue_briefs": ["special_edition", "gold_bars"]})
+        reissue.reissue_briefs({**params, "reissue_briefs": ["special_edition", "gold_bars"]})
     with pytest.raises(ValueError, match="needs force_reissue"):
-        tasks.reissue_briefs({"reissue_briefs": ["special_edition"]})
+        reissue.reissue_briefs({"reissue_briefs": ["special_edition"]})
 
 
 def test_bad_reissue_params_fail_the_render_task_without_retries():

@@ -15,6 +15,7 @@ from strategy_briefs import periods, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings
 from strategy_briefs.orchestration.environment import SMTP_CONN_ID, WAREHOUSE_CONN_ID
 from strategy_briefs.orchestration.handoff import RenderedBrief, StagedFile
+from strategy_briefs.orchestration.reissue import reissue_briefs, reissue_reason
 from strategy_briefs.warehouse import WarehouseParams
 
 log = logging.getLogger(__name__)
@@ -185,34 +186,6 @@ def publish_month(period: str, lob_codes: list[str], run_id: str) -> int:
             result.replaced_rows,
         )
     return sum(result.row_count for result in results)
-
-
-def reissue_reason(params: dict) -> str | None:
-    """The reason of a re-issue (`force_reissue`), as the PDFs print it; None otherwise."""
-    from strategy_briefs.briefs.context import checked_correction_note
-
-    if not params.get("force_reissue"):
-        return None
-    return checked_correction_note(params.get("reissue_reason") or "")
-
-
-def reissue_briefs(params: dict) -> frozenset[str] | None:
-    """The briefs a re-issue re-sends (`reissue_briefs`); None, the default, is every brief."""
-    from strategy_briefs.delivery.recipients import known_brief_ids
-
-    named = params.get("reissue_briefs") or []
-    if isinstance(named, str):  # a run triggered with conf {"reissue_briefs": "a,b"}
-        named = named.split(",")
-    named = {brief.strip() for brief in named if brief.strip()}
-    if named and not params.get("force_reissue"):
-        raise ValueError("reissue_briefs names briefs to re-issue: it needs force_reissue")
-    known = known_brief_ids()
-    unknown = sorted(named - known)
-    if unknown:
-        raise ValueError(
-            f"unknown brief id {', '.join(unknown)} in reissue_briefs (known: {', '.join(sorted(known))})"
-        )
-    return frozenset(named) or None
 
 
 def reissue_params(params: dict) -> tuple[str | None, frozenset[str] | None]:
