@@ -22,18 +22,22 @@ they reschedule every second instead.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 from bench.bench_month_stages import MONTH, _bare_dbt_build
-from bench.harness import Result, migrate_airflow_home
+from bench.harness import (
+    LOAD_HISTORY,
+    Result,
+    airflow_env,
+    migrate_airflow_home,
+    scratch_databases,
+    scratch_folder,
+    step,
+)
+from strategy_briefs.periods import Period
 
 ROUNDS = 2
 TIMEOUT = 600  # a bound on one variant's run (a watcher that never ends), not a measurement
@@ -102,58 +106,33 @@ assert str(run.state) == "success", run.state
 
 
 def run() -> list[Result]:
-    import psycopg
-    from psycopg import sql
+    from strategy_briefs import roles
 
-    from strategy_briefs import roles, warehouse
-
-    server = os.environ.get("WAREHOUSE_URL")
-    admin = warehouse.parse_url(server) if server else warehouse.resolve()
-    dbname = f"sb_bench_wh_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database_if_missing(admin, dbname)
-    params = admin.with_dbname(dbname)
-    # dbt runs as the transformer, as in the DAG: views it creates stay its own to replace
-    transformer = roles.role_params(
-        params, roles.TRANSFORMER, roles.passwords_from(os.environ)[roles.TRANSFORMER]
-    )
-    scratch = Path(tempfile.mkdtemp(prefix="bench-warehouse-"))
-    (scratch / "dags").mkdir()
-    (scratch / "dags" / "bench_warehouse.py").write_text(DAG_FILE % {"month": MONTH})
-    env = {
-        **os.environ,
-        "WAREHOUSE_URL": params.url(),
-        "STRATEGY_BRIEFS_FIRST_MONTH": MONTH,
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(scratch / "dags"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{scratch / 'airflow' / 'airflow.db'}",
-    }
     seconds: dict[str, list[tuple[float, float, float]]] = {"layers": [], "watcher": []}
     bare: list[float] = []
-    try:
-        (scratch / "airflow").mkdir()
+    with scratch_databases("wh") as [params], scratch_folder("warehouse") as scratch:
+        # dbt runs as the transformer, as in the DAG: views it creates stay its own to replace
+        transformer = roles.role_params(
+            params, roles.TRANSFORMER, roles.passwords_from(os.environ)[roles.TRANSFORMER]
+        )
+        (scratch / "dags").mkdir()
+        (scratch / "dags" / "bench_warehouse.py").write_text(DAG_FILE % {"month": MONTH})
+        env = {
+            **os.environ,
+            "WAREHOUSE_URL": params.url(),
+            "STRATEGY_BRIEFS_FIRST_MONTH": MONTH,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(scratch / "dags"),
+            **airflow_env(scratch),
+        }
         migrate_airflow_home(env)
-        _python(_HISTORY, MONTH, env=env)
+        # the history up to and including the month, so every round rebuilds the same month
+        step("warehouse", LOAD_HISTORY, str(Period.parse(MONTH).shift(1)), env=env)
         for _ in range(ROUNDS):
             for variant in seconds:
                 seconds[variant].append(_through_airflow(variant, scratch, env))
             bare.append(_bare_dbt_build(transformer))
         load = os.getloadavg()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
     return _results(seconds, bare, load)
-
-
-_HISTORY = r"""
-import sys
-from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import Period
-load_history(Settings.from_env(), before=Period.parse(sys.argv[1]).shift(1))
-"""
 
 
 def _through_airflow(
@@ -162,7 +141,7 @@ def _through_airflow(
     """(stage span, sum of its tasks, process wall) of one dag.test() of the variant."""
     dag_id = f"bench_warehouse_{variant}"
     started = time.perf_counter()
-    _python(RUN, dag_id, str(scratch / "dags"), env=env)
+    step("warehouse", RUN, dag_id, str(scratch / "dags"), env=env, timeout=TIMEOUT)
     wall = time.perf_counter() - started
     with sqlite3.connect(scratch / "airflow" / "airflow.db") as conn:
         (run_id,) = conn.execute(
@@ -224,21 +203,3 @@ def _results(
             " dag.test()).",
         ),
     ]
-
-
-def _python(code: str, *args: str, env: dict[str, str]) -> None:
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired as timeout:
-        raise RuntimeError(
-            f"warehouse benchmark step {' '.join(args)} ran out of time"
-        ) from timeout
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
-        raise RuntimeError(f"warehouse benchmark step {' '.join(args)} failed:\n{tail}")
