@@ -48,6 +48,8 @@ class Kpi:
     ranks_kpi_code: str | None
     change_decimals: int  # most decimals a brief prints for its 同比/环比
     theme: str | None  # the article paragraph it is written in ('重点客群渗透'); None: 其他
+    # a 同比 rise of at least this reads rounded down with 以上 ('提升10个百分点以上')
+    change_round_step: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class Unit:
     base_unit: str
     factor: Decimal  # value_base = value * factor
     kind: str
+
+    def base_value(self, number: Decimal | str) -> Decimal:
+        """A number stated in this unit, in its base unit (ratios become fractions: 82.5 %
+        is 0.825): the `value_base` the warehouse keeps."""
+        return Decimal(number) * self.factor
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,9 @@ def load_catalogue(seeds_dir: Path) -> Catalogue:
             ranks_kpi_code=row["ranks_kpi_code"] or None,
             change_decimals=int(row["change_decimals"]),
             theme=row["theme"] or None,
+            change_round_step=Decimal(row["change_round_step"])
+            if row["change_round_step"]
+            else None,
         )
     units = {
         row["unit"]: Unit(

@@ -10,6 +10,7 @@ from dbt_harness import failed_nodes
 from sample_raw_rows import RawFigure, load_figures
 
 from strategy_briefs.config import venv_executable
+from tests.helpers.demo_facts import demo_facts
 
 JUNE = date(2020, 6, 1)
 
@@ -115,10 +116,27 @@ def test_branch_figures_reach_brief_facts_with_their_standing(dbt_project, db):
     assert fx[0]["peer_rank"] is None  # branches are not ranked among the banks
     clients = {r["branch_name"]: r for r in _branch_facts(db, "pb_branch_clients")}
     assert clients["江苏"]["branch_increase_rank"] == 1
-    assert clients["江苏"]["change_since_year_start_base"] == Decimal("1600")
+    assert clients["江苏"]["change_since_year_start_base"] == Decimal("1516")  # made_up_branches
     assert clients["广东"]["branch_rank_uses_demo_data"] is False  # June published throughout
     # the reporting bank's own facts carry no branch
     assert fact(db, JUNE, "pb_clients")["branch_name"] is None
+
+
+def test_the_brief_tests_facts_carry_the_keys_dbt_builds(dbt_project, db):
+    # the brief tests' facts (tests/helpers/demo_facts) are made without a warehouse; the
+    # rows they share with this build (June's published KPIs and the made-up branches) must
+    # carry the keys dbt gives them
+    built = {
+        (kpi_code, branch): key
+        for kpi_code, branch, key in db.execute(
+            "select kpi_code, branch_name, brief_fact_key from marts.brief_facts where period = %s",
+            (JUNE,),
+        )
+    }
+    minted = {(f.kpi_code, f.branch_name): f.brief_fact_key for f in demo_facts()}
+    shared = built.keys() & minted.keys()
+    assert len(shared) >= 30 and ("pb_branch_clients", "江苏") in shared
+    assert {k: minted[k] for k in shared} == {k: built[k] for k in shared}
 
 
 def test_change_since_the_named_month_reaches_brief_facts(dbt_project, db):
