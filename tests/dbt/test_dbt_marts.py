@@ -240,6 +240,25 @@ def test_broken_month_fails_a_test_and_stops_brief_facts(dbt_project, db):
     ).fetchone() == (0,)
 
 
+def test_a_figure_that_does_not_fit_its_kpi_fails_the_staging_test(dbt_project, db):
+    september = date(2020, 9, 1)
+    # rows the loader would have refused: another line's KPI, a unit of another base unit
+    load_figures(
+        db,
+        [
+            RawFigure(september, "credit_card", "mb_customers", "bank", "icbc", "3.9", "亿户",
+                      Decimal("390000000")),
+            RawFigure(september, "mobile_banking", "mb_monthly_active", "bank", "icbc", "2",
+                      "亿元", Decimal("200000000")),
+        ],
+    )  # fmt: skip
+    # the staging layer as the DAG's warehouse.staging builds it: the test reads the seeds too
+    result = dbt_project.invoke("build", "--select", "path:models/staging", period="2020-09")
+    [misfits] = [r for r in result.result.results if r.node.name == "assert_figure_fits_its_kpi"]
+    assert (str(misfits.status), misfits.failures) == ("fail", 2)
+    assert not result.success
+
+
 @pytest.mark.parametrize("bad_period", ["2020-13", "June"])
 def test_malformed_period_var_is_refused(dbt_project, bad_period):
     result = dbt_project.invoke("compile", "--select", "int_kpi_values_compared", period=bad_period)
