@@ -129,6 +129,13 @@ def _workbook(path: Path, rows: list[list], *, sheet: str = "mobile_banking", fi
 
 
 HEADER_ZH = ["期间", "业务条线", "指标代码", "主体", "数值", "单位", "备注"]
+# mobile banking's required figures of June 2020, as a department's sheet types them
+REQUIRED_ROWS = [
+    ["2020-06", "mobile_banking", "mb_customers", "icbc", "3.85", "亿户"],
+    ["2020-06", "mobile_banking", "mb_monthly_active", "icbc", 7726, "万户"],
+    ["2020-06", "mobile_banking", "mb_txn_amount_ytd", "icbc", 31.5, "万亿元"],
+    ["2020-06", "mobile_banking", "mb_txn_count_ytd", "icbc", "369.0", "亿笔"],
+]
 
 
 def test_xlsx_numbers_as_text_and_text_that_looks_like_formulas(tmp_path, catalogue):
@@ -172,16 +179,10 @@ def test_xlsx_numbers_as_text_and_text_that_looks_like_formulas(tmp_path, catalo
 
 def test_xlsx_formula_cells_are_rejected(tmp_path, catalogue):
     path = tmp_path / "2020-06" / "mobile_banking.xlsx"
-    _workbook(
-        path,
-        [
-            HEADER_ZH,
-            ["2020-06", "mobile_banking", "mb_customers", "icbc", "=3.85*1", "亿户"],
-            ["2020-06", "mobile_banking", "mb_monthly_active", "icbc", 7726, "万户"],
-            ["2020-06", "mobile_banking", "mb_txn_amount_ytd", "icbc", 31.5, "万亿元"],
-            ["2020-06", "mobile_banking", "mb_txn_count_ytd", "icbc", "369.0", "亿笔", "=A1"],
-        ],
-    )
+    customers, active, amount, count = (list(row) for row in REQUIRED_ROWS)
+    customers[4] = "=3.85*1"
+    count.append("=A1")
+    _workbook(path, [HEADER_ZH, customers, active, amount, count])
     assert [str(p).removeprefix(f"{path}:") for p in validate_file(path, catalogue)] == [
         "2:数值: cell holds a formula (=3.85*1): type the value itself",
         "5:备注: cell holds a formula (=A1): type the value itself",
@@ -199,16 +200,7 @@ def test_damaged_xlsx(tmp_path, catalogue):
 
 def _padded_workbook(path: Path, stray_cell: str) -> None:
     """The probe's workbook: a valid sheet plus one stray cell far outside the table."""
-    _workbook(
-        path,
-        [
-            HEADER_ZH,
-            ["2020-06", "mobile_banking", "mb_customers", "icbc", "3.85", "亿户"],
-            ["2020-06", "mobile_banking", "mb_monthly_active", "icbc", 7726, "万户"],
-            ["2020-06", "mobile_banking", "mb_txn_amount_ytd", "icbc", 31.5, "万亿元"],
-            ["2020-06", "mobile_banking", "mb_txn_count_ytd", "icbc", "369.0", "亿笔"],
-        ],
-    )
+    _workbook(path, [HEADER_ZH, *REQUIRED_ROWS])
     workbook = openpyxl.load_workbook(path)
     workbook.active[stray_cell] = "x"
     workbook.save(path)
