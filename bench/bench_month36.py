@@ -30,7 +30,6 @@ freshly migrated Airflow metadata database, so each task's duration is that run'
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 import shutil
@@ -169,7 +168,7 @@ def write_history(incoming: Path) -> int:
                     (month, series.lob, series.kpi, series.entity, text, series.unit, note)
                 )
     for (month, lob), month_rows in rows.items():
-        _write_csv(incoming / month / f"{lob}.csv", month_rows)
+        sample_data.write_csv(incoming / month / f"{lob}.csv", month_rows)
     return len(months_between(FIRST, LAST))
 
 
@@ -189,14 +188,6 @@ def _carried_forward(series: sample_data.Series) -> sample_data.Series | None:
         series.annual_growth if series.ratio else min(series.annual_growth, MAX_EXTENDED_GROWTH)
     )
     return dataclasses.replace(series, last=str(LAST), points=points, annual_growth=growth)
-
-
-def _write_csv(path: Path, rows: list[tuple]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(sample_data.HEADER)
-        writer.writerows(rows)
 
 
 def _side_env(url: str, scratch: Path, side: str) -> dict[str, str]:
