@@ -52,10 +52,8 @@ def _change_numbers(f: BriefFact) -> set[str]:
             tokens |= _numbers(format_points(change))
         else:
             tokens |= _numbers(format_rate_change(change, f.change_decimals))
-    if f.change_round_step and f.yoy_change is not None:
-        move = Decimal(f.yoy_change) * (100 if f.change_unit == "rate" else 1)
-        tokens.add(f"{(move // Decimal(f.change_round_step)) * Decimal(f.change_round_step):f}")
-    return tokens
+    # the stepped 同比 as the rule words it (its rounding: test_brief_judgements' literals)
+    return tokens | _numbers(narrative.stepped_change_clause(f))
 
 
 def fact_numbers(f: BriefFact, rule: str) -> set[str]:
