@@ -386,11 +386,8 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
     so the month's delete-and-append waits in its transaction; dbt is killed there. (Each
     mart commits on its own: a run killed between two marts is rebuilt by the next, and the
     quality gate sends nothing unless every node of the run passed.)"""
-    import json
     import os
     import subprocess
-
-    from dbt_harness import DBT_PROJECT_DIR
 
     from strategy_briefs import warehouse
     from tests.helpers.kill_points import blocked_by, ended, eventually, sigkill
@@ -400,21 +397,10 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
         assert len(before) >= 5
         with warehouse.connect(warehouse_params) as holder:
             holder.execute(f"lock table {', '.join(f'marts.{t}' for t in before)} in share mode")
+            # the period as the fixture's last build, so no reparse
+            run = dbt_project.argv("run", period="2020-06", log_dir="killed-logs")
             dbt = subprocess.Popen(
-                [
-                    str(venv_executable("dbt")),
-                    "run",
-                    "--vars",
-                    json.dumps({"period": "2020-06"}),  # as the fixture's last build: no reparse
-                    "--project-dir",
-                    str(DBT_PROJECT_DIR),
-                    "--profiles-dir",
-                    str(DBT_PROJECT_DIR),
-                    "--target-path",
-                    str(dbt_project.target_dir / "target"),
-                    "--log-path",
-                    str(dbt_project.target_dir / "killed-logs"),
-                ],
+                [str(venv_executable("dbt")), *run],
                 env={**os.environ, **warehouse_params.dbt_env()},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
