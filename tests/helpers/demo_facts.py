@@ -156,23 +156,27 @@ def branch_fact(kpi_code, branch, value, unit, rank, count, **overrides) -> Brie
     return replace(base, brief_fact_key=key, **overrides)
 
 
-def branch_facts() -> list[BriefFact]:
-    by_increase = sorted(BRANCH_CLIENTS, key=lambda b: -b[2])
-    rows = [
+def client_facts(rows, **overrides) -> list[BriefFact]:
+    """Branch client facts from (branch, clients in 户, rise since December), in rank order."""
+    by_rise = sorted(rows, key=lambda row: -row[2])
+    return [
         branch_fact(
             "pb_branch_clients",
             branch,
             str(clients),
             CLIENTS_UNIT,
             rank,
-            len(BRANCH_CLIENTS),
-            branch_increase_rank=by_increase.index((branch, clients, rise)) + 1,
+            len(rows),
+            branch_increase_rank=by_rise.index((branch, clients, rise)) + 1,
             change_since_year_start_base=Decimal(rise),
-            is_demo_data=True,
-            branch_rank_uses_demo_data=True,
+            **overrides,
         )
-        for rank, (branch, clients, rise) in enumerate(BRANCH_CLIENTS, start=1)
+        for rank, (branch, clients, rise) in enumerate(rows, start=1)
     ]
+
+
+def branch_facts() -> list[BriefFact]:
+    rows = client_facts(BRANCH_CLIENTS, is_demo_data=True, branch_rank_uses_demo_data=True)
     page = read_page()
     for kpi_code, below in BRANCHES_BELOW.items():
         [published] = [f for f in page.figures() if f.kpi_code == kpi_code]
