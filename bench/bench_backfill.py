@@ -26,27 +26,19 @@ Every month here must still render its special edition and its four line briefs.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from bench.harness import ROOT, Result, migrate_airflow_home
+from bench.harness import (
+    LOAD_HISTORY,
+    Result,
+    migrate_airflow_home,
+    month_run_env,
+    scratch_databases,
+    scratch_folder,
+    step,
+)
 
 FIRST, LAST = (2019, 7), (2020, 6)
-
-# The months before the first one: loaded and built once, not timed.
-HISTORY = r"""
-import sys
-from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import Period
-load_history(Settings.from_env(), before=Period.parse(sys.argv[1]))
-"""
 
 # One month, one process: what `strategy-briefs run --period <month> --dry-run` does.
 MONTH = r"""
@@ -61,43 +53,17 @@ if f"special-edition-{sys.argv[1]}.pdf" not in names or len(names) != 5:
 
 
 def run() -> Result:
-    import psycopg
-    from psycopg import sql
+    from strategy_briefs.periods import Period, months_between
 
-    server = os.environ.get("WAREHOUSE_URL")
-    from strategy_briefs import warehouse
-
-    admin = warehouse.parse_url(server) if server else warehouse.resolve()
-    dbname = f"sb_bench_backfill_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database_if_missing(admin, dbname)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-backfill-"))
-    shutil.copytree(ROOT / "data" / "incoming", scratch / "incoming")
-    env = {
-        **os.environ,
-        "WAREHOUSE_URL": admin.with_dbname(dbname).url(),
-        "STRATEGY_BRIEFS_INCOMING": str(scratch / "incoming"),
-        "STRATEGY_BRIEFS_OUTPUT": str(scratch / "output"),
-        "STRATEGY_BRIEFS_FIRST_MONTH": "2019-07",
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{scratch / 'airflow' / 'airflow.db'}",
-    }
-    try:
-        (scratch / "airflow").mkdir()
+    timings = {}
+    with scratch_databases("backfill") as [params], scratch_folder("backfill") as scratch:
+        env = month_run_env(params, scratch, first_month=str(Period(*FIRST)))
         migrate_airflow_home(env)
-        from strategy_briefs.periods import Period, months_between
-
-        _python(HISTORY, str(Period(*FIRST)), env=env)
-        timings = {}
+        step("backfill", LOAD_HISTORY, str(Period(*FIRST)), env=env)
         for month in months_between(Period(*FIRST), Period(*LAST)):
             started = time.perf_counter()
-            _python(MONTH, str(month), env=env)
+            step("backfill", MONTH, str(month), env=env)
             timings[str(month)] = time.perf_counter() - started
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
     months = list(timings)
     first, last = timings[months[0]], timings[months[-1]]
     ratio = last / first
@@ -119,12 +85,3 @@ def run() -> Result:
         " the DAG: the test suite checks their incrementality with dbt alone"
         " (tests/dbt/test_dbt_backfill.py).",
     )
-
-
-def _python(code: str, *args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-        raise RuntimeError(f"backfill benchmark step {' '.join(args)} failed:\n{tail}")

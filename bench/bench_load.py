@@ -21,12 +21,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from bench.harness import ROOT, Result
+from bench.harness import ROOT, Result, scratch_databases, scratch_folder
 
 ROWS = int(os.environ.get("BENCH_LOAD_ROWS", "1000000"))
 REPEAT = 2
@@ -137,12 +135,7 @@ def run() -> list[Result]:
     psql = shutil.which("psql")
     if psql is None:
         raise RuntimeError("psql is not installed: apt-get install postgresql-client")
-    server = warehouse.resolve()
-    dbname = f"sb_bench_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database_if_missing(server, dbname)
-    params = server.with_dbname(dbname)
-    work = Path(tempfile.mkdtemp(prefix="sb_bench_load_"))
-    try:
+    with scratch_databases("load") as [params], scratch_folder("load") as work:
         warehouse.migrate(params)
         source = write_large_submission(work / PERIOD / f"{LOB}.csv", ROWS, period=PERIOD)
         exported = work / "rows.copy"
@@ -179,15 +172,6 @@ def run() -> list[Result]:
             psql_runs.append(_psql_copy(psql, params, exported))
         baseline = min(psql_runs)
         return [_result(way, min(runs[way]), baseline, peaks[way]) for way in WAYS]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(server.with_dbname("postgres").url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
 
 
 if __name__ == "__main__":

@@ -30,19 +30,25 @@ freshly migrated Airflow metadata database, so each task's duration is that run'
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import os
 import shutil
 import subprocess
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from bench.bench_backfill import HISTORY, MONTH, _python
+from bench.bench_backfill import MONTH
 from bench.bench_month_stages import _stage, _task_durations
-from bench.harness import ROOT, Result, migrate_airflow_home
+from bench.harness import (
+    LOAD_HISTORY,
+    ROOT,
+    Result,
+    airflow_env,
+    migrate_airflow_home,
+    scratch_databases,
+    scratch_folder,
+    step,
+)
 from strategy_briefs.periods import Period, months_between
 
 # The demo's generator (the demo package, outside the product).
@@ -58,36 +64,21 @@ MAX_EXTENDED_GROWTH = 0.5
 
 
 def run() -> list[Result]:
-    import psycopg
-    from psycopg import sql
-
-    from strategy_briefs import warehouse
-
-    server = os.environ.get("WAREHOUSE_URL")
-    admin = warehouse.parse_url(server) if server else warehouse.resolve()
-    scratch = Path(tempfile.mkdtemp(prefix="bench-month36-"))
-    dbnames = {side: f"sb_bench_month36_{uuid.uuid4().hex[:8]}" for side in SIDES}
     sides: dict[str, Side] = {}
     load = [os.getloadavg()[0]]
-    try:
+    with (
+        scratch_databases("month36", count=len(SIDES)) as databases,
+        scratch_folder("month36") as scratch,
+    ):
         write_history(scratch / "incoming")
-        migrated = _migrated_airflow_db(scratch)
-        for name, month in SIDES.items():
-            warehouse.create_database_if_missing(admin, dbnames[name])
-            sides[name] = _bootstrapped(name, month, admin.with_dbname(dbnames[name]), scratch)
+        migrated = scratch / "airflow" / "migrated.db"  # each timed run gets a copy of it
+        migrate_airflow_home({**os.environ, **airflow_env(scratch, migrated)})
+        for (name, month), params in zip(SIDES.items(), databases, strict=True):
+            sides[name] = _bootstrapped(name, month, params, scratch)
         for round_no in range(ROUNDS):
             for side in list(sides.values())[:: -1 if round_no % 2 else 1]:
                 _timed_run(side, migrated, scratch / "airflow" / f"{side.slug}-{round_no}.db")
                 load.append(os.getloadavg()[0])
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
-            for dbname in dbnames.values():
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(
-                        sql.Identifier(dbname)
-                    )
-                )
     return _results(sides, load)
 
 
@@ -125,7 +116,7 @@ def _bootstrapped(name: str, month: Period, params, scratch: Path) -> Side:
 
     env = _side_env(params.url(), scratch, name)
     started = time.perf_counter()
-    _python(HISTORY, str(month.shift(1)), env=env)
+    step("month36", LOAD_HISTORY, str(month.shift(1)), env=env)
     side = Side(name, month, env, time.perf_counter() - started)
     with psycopg.connect(params.url()) as conn:
         side.months_held, side.mart_rows = conn.execute(
@@ -139,7 +130,7 @@ def _timed_run(side: Side, migrated: Path, airflow_db: Path) -> None:
     shutil.copyfile(migrated, airflow_db)
     env = {**side.env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_db}"}
     started = time.perf_counter()
-    _python(MONTH, str(side.month), env=env)
+    step("month36", MONTH, str(side.month), env=env)
     side.seconds.append(time.perf_counter() - started)
     side.tasks.append(_task_durations(airflow_db))
     if not side.pages:
@@ -177,7 +168,7 @@ def write_history(incoming: Path) -> int:
                     (month, series.lob, series.kpi, series.entity, text, series.unit, note)
                 )
     for (month, lob), month_rows in rows.items():
-        _write_csv(incoming / month / f"{lob}.csv", month_rows)
+        sample_data.write_csv(incoming / month / f"{lob}.csv", month_rows)
     return len(months_between(FIRST, LAST))
 
 
@@ -197,27 +188,6 @@ def _carried_forward(series: sample_data.Series) -> sample_data.Series | None:
         series.annual_growth if series.ratio else min(series.annual_growth, MAX_EXTENDED_GROWTH)
     )
     return dataclasses.replace(series, last=str(LAST), points=points, annual_growth=growth)
-
-
-def _write_csv(path: Path, rows: list[tuple]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(sample_data.HEADER)
-        writer.writerows(rows)
-
-
-def _migrated_airflow_db(scratch: Path) -> Path:
-    """One migrated Airflow metadata database; each timed run gets a copy of it."""
-    (scratch / "airflow").mkdir()
-    db = scratch / "airflow" / "migrated.db"
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
-    }
-    migrate_airflow_home(env)
-    return db
 
 
 def _side_env(url: str, scratch: Path, side: str) -> dict[str, str]:

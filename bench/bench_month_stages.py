@@ -22,63 +22,37 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from bench.harness import ROOT, Result, migrate_airflow_home
+from bench.harness import (
+    LOAD_HISTORY,
+    ROOT,
+    Result,
+    command,
+    migrate_airflow_home,
+    month_run_env,
+    scratch_databases,
+    scratch_folder,
+    step,
+)
 from strategy_briefs.config import venv_executable
 
 MONTH = "2020-06"
 
-HISTORY = r"""
-import sys
-from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import Period
-load_history(Settings.from_env(), before=Period.parse(sys.argv[1]))
-"""
-
 
 def run() -> list[Result]:
-    import psycopg
-    from psycopg import sql
-
-    from strategy_briefs import warehouse
-
-    server = os.environ.get("WAREHOUSE_URL")
-    admin = warehouse.parse_url(server) if server else warehouse.resolve()
-    dbname = f"sb_bench_stages_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database_if_missing(admin, dbname)
-    params = admin.with_dbname(dbname)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-stages-"))
-    shutil.copytree(ROOT / "data" / "incoming", scratch / "incoming")
-    env = {
-        **os.environ,
-        "WAREHOUSE_URL": params.url(),
-        "STRATEGY_BRIEFS_INCOMING": str(scratch / "incoming"),
-        "STRATEGY_BRIEFS_OUTPUT": str(scratch / "output"),
-        "STRATEGY_BRIEFS_FIRST_MONTH": MONTH,
-        # A var of its own: its chart cache starts empty, as it does for every new month
-        # (the charts' inputs are the month's figures), so the run draws its charts as the
-        # bare render does. The project's var/ held the last bench run's charts of 2020-06.
-        "STRATEGY_BRIEFS_VAR": str(scratch / "var"),
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{scratch / 'airflow' / 'airflow.db'}",
-    }
-    try:
-        (scratch / "airflow").mkdir()
+    with scratch_databases("stages") as [params], scratch_folder("stages") as scratch:
+        env = month_run_env(params, scratch, first_month=MONTH)
         migrate_airflow_home(env)
-        _python(HISTORY, MONTH, env=env)
+        step("stage", LOAD_HISTORY, MONTH, env=env)
         started = time.perf_counter()
-        _command([venv_executable("strategy-briefs"), "run", "--period", MONTH, "--dry-run"], env)
+        run = [venv_executable("strategy-briefs"), "run", "--period", MONTH, "--dry-run"]
+        command("stage", run, env=env)
         end_to_end = time.perf_counter() - started
         tasks = _task_durations(scratch / "airflow" / "airflow.db")
         bare = {
@@ -87,12 +61,6 @@ def run() -> list[Result]:
             "render": _bare_render(params, scratch / "bare-render"),
             "freshness": _bare_freshness(params),
         }
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
     return _results(end_to_end, tasks, bare)
 
 
@@ -235,15 +203,3 @@ def _results(end_to_end: float, tasks: dict[str, float], bare: dict[str, float])
         notes="measured in the same run as the month end to end.",
     )
     return [month, warehouse_row]
-
-
-def _python(code: str, *args: str, env: dict[str, str]) -> None:
-    _command([sys.executable, "-c", code, *args], env)
-
-
-def _command(argv: list, env: dict[str, str]) -> None:
-    result = subprocess.run([str(arg) for arg in argv], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-        step = " ".join(str(arg) for arg in argv[1:] if "\n" not in str(arg))  # not the code
-        raise RuntimeError(f"stage benchmark step {step} failed:\n{tail}")

@@ -40,13 +40,18 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.harness import ROOT, Result
+from bench.harness import (
+    LOAD_HISTORY,
+    ROOT,
+    Result,
+    scratch_databases,
+    scratch_folder,
+    step,
+)
 from strategy_briefs.briefs.render import CHART_CACHE_DIRNAME
 from strategy_briefs.config import venv_executable
 
@@ -55,14 +60,6 @@ NEXT_MONTH = "2020-07"
 LOB = "mobile_banking"
 ROUNDS = 9
 MONTH_ROUNDS = 3
-
-HISTORY = r"""
-import sys
-from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import Period
-load_history(Settings.from_env(), before=Period.parse(sys.argv[1]))
-"""
 
 # Runs in a fresh process; prints one JSON line with its measurements.
 MEASURE = r"""
@@ -196,30 +193,14 @@ print(json.dumps({"got": got, "wanted": wanted}))
 
 
 def run() -> list[Result]:
-    import psycopg
-    from psycopg import sql
-
-    from strategy_briefs import warehouse
-
-    server = os.environ.get("WAREHOUSE_URL")
-    admin = warehouse.parse_url(server) if server else warehouse.resolve()
-    dbname = f"sb_bench_render_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database_if_missing(admin, dbname)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-render-"))
-    env = {**os.environ, "WAREHOUSE_URL": admin.with_dbname(dbname).url()}
-    try:
-        _python(HISTORY, NEXT_MONTH, env=env)
+    with scratch_databases("render") as [params], scratch_folder("render") as scratch:
+        env = {**os.environ, "WAREHOUSE_URL": params.url()}
+        step("render", LOAD_HISTORY, NEXT_MONTH, env=env)
         (scratch / "twins").mkdir()
         measured = json.loads(
-            _python(MEASURE, MONTH, LOB, str(ROUNDS), str(scratch / "twins"), env=env)
+            step("render", MEASURE, MONTH, LOB, str(ROUNDS), str(scratch / "twins"), env=env)
         )
         first, again, floor = _month_against_floor(scratch, env)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
     return _results(measured, first, again, floor)
 
 
@@ -390,14 +371,3 @@ def _against_floor(name: str, which: str, month: Runs, floor: Runs, measured: di
         " regular, Hei regular and Hei bold; peak memory (max RSS) of the month"
         f" {max(month.peak_mb):.0f} MB, of the plain set {max(floor.peak_mb):.0f} MB.",
     )
-
-
-def _python(code: str, *args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, cwd=ROOT
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-        raise RuntimeError(f"render benchmark step {' '.join(args)} failed:\n{tail}")
-    lines = result.stdout.strip().splitlines()
-    return lines[-1] if lines else ""

@@ -13,17 +13,14 @@ The files are generated in a temporary folder and deleted afterwards.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.harness import ROOT, Result
+from bench.harness import ROOT, Result, scratch_folder
 
 ROWS = int(os.environ.get("BENCH_VALIDATE_ROWS", "2000000"))
 PEAK_TARGET_MB = 300
@@ -69,17 +66,6 @@ def _rows(branch_rows: int, repeat: int) -> Iterator[tuple[str, ...]]:
         yield (PERIOD, LOB, "mb_customers", entity, str(1000 + row % 5000), "户", DEMO)
 
 
-def _write(path: Path, rows: Iterator[tuple[str, ...]]) -> Path:
-    from strategy_briefs_demo.sample_data import HEADER
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADER)
-        writer.writerows(rows)
-    return path
-
-
 def _validate(path: Path) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", VALIDATOR, str(path)],
@@ -114,20 +100,19 @@ def _result(name: str, candidate: str, measured: dict, baseline: dict, note: str
 
 
 def run() -> list[Result]:
-    work = Path(tempfile.mkdtemp(prefix="sb_bench_validate_"))
-    try:
-        small = _write(work / "small" / PERIOD / f"{LOB}.csv", _rows(1, 1))
-        unique = _write(work / "unique" / PERIOD / f"{LOB}.csv", _rows(ROWS, 1))
+    from strategy_briefs_demo.sample_data import write_csv
+
+    with scratch_folder("validate") as work:
+        small = write_csv(work / "small" / PERIOD / f"{LOB}.csv", _rows(1, 1))
+        unique = write_csv(work / "unique" / PERIOD / f"{LOB}.csv", _rows(ROWS, 1))
         baseline = _validate(small)
         assert baseline["problem_count"] == 0, baseline["problems"]
         measured = _validate(unique)
         assert measured["problem_count"] == 0, measured["problems"]
         unique.unlink()
-        twice = _write(work / "twice" / PERIOD / f"{LOB}.csv", _rows(ROWS, 2))
+        twice = write_csv(work / "twice" / PERIOD / f"{LOB}.csv", _rows(ROWS, 2))
         repeated = _validate(twice)
         assert "duplicate row" in repeated["problems"][0], repeated["problems"]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return [
         _result(
             "Validate 2M unique keys",

@@ -22,18 +22,22 @@ they reschedule every second instead.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 from bench.bench_month_stages import MONTH, _bare_dbt_build
-from bench.harness import Result, migrate_airflow_home
+from bench.harness import (
+    LOAD_HISTORY,
+    Result,
+    airflow_env,
+    migrate_airflow_home,
+    scratch_databases,
+    scratch_folder,
+    step,
+)
+from strategy_briefs.periods import Period
 
 ROUNDS = 2
 TIMEOUT = 600  # a bound on one variant's run (a watcher that never ends), not a measurement
@@ -102,58 +106,33 @@ assert str(run.state) == "success", run.state
 
 
 def run() -> list[Result]:
-    import psycopg
-    from psycopg import sql
+    from strategy_briefs import roles
 
-    from strategy_briefs import roles, warehouse
-
-    server = os.environ.get("WAREHOUSE_URL")
-    admin = warehouse.parse_url(server) if server else warehouse.resolve()
-    dbname = f"sb_bench_wh_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database_if_missing(admin, dbname)
-    params = admin.with_dbname(dbname)
-    # dbt runs as the transformer, as in the DAG: views it creates stay its own to replace
-    transformer = roles.role_params(
-        params, roles.TRANSFORMER, roles.passwords_from(os.environ)[roles.TRANSFORMER]
-    )
-    scratch = Path(tempfile.mkdtemp(prefix="bench-warehouse-"))
-    (scratch / "dags").mkdir()
-    (scratch / "dags" / "bench_warehouse.py").write_text(DAG_FILE % {"month": MONTH})
-    env = {
-        **os.environ,
-        "WAREHOUSE_URL": params.url(),
-        "STRATEGY_BRIEFS_FIRST_MONTH": MONTH,
-        "AIRFLOW_HOME": str(scratch / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(scratch / "dags"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{scratch / 'airflow' / 'airflow.db'}",
-    }
     seconds: dict[str, list[tuple[float, float, float]]] = {"layers": [], "watcher": []}
     bare: list[float] = []
-    try:
-        (scratch / "airflow").mkdir()
+    with scratch_databases("wh") as [params], scratch_folder("warehouse") as scratch:
+        # dbt runs as the transformer, as in the DAG: views it creates stay its own to replace
+        transformer = roles.role_params(
+            params, roles.TRANSFORMER, roles.passwords_from(os.environ)[roles.TRANSFORMER]
+        )
+        (scratch / "dags").mkdir()
+        (scratch / "dags" / "bench_warehouse.py").write_text(DAG_FILE % {"month": MONTH})
+        env = {
+            **os.environ,
+            "WAREHOUSE_URL": params.url(),
+            "STRATEGY_BRIEFS_FIRST_MONTH": MONTH,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(scratch / "dags"),
+            **airflow_env(scratch),
+        }
         migrate_airflow_home(env)
-        _python(_HISTORY, MONTH, env=env)
+        # the history up to and including the month, so every round rebuilds the same month
+        step("warehouse", LOAD_HISTORY, str(Period.parse(MONTH).shift(1)), env=env)
         for _ in range(ROUNDS):
             for variant in seconds:
                 seconds[variant].append(_through_airflow(variant, scratch, env))
             bare.append(_bare_dbt_build(transformer))
         load = os.getloadavg()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-            )
     return _results(seconds, bare, load)
-
-
-_HISTORY = r"""
-import sys
-from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.history import load_history
-from strategy_briefs.periods import Period
-load_history(Settings.from_env(), before=Period.parse(sys.argv[1]).shift(1))
-"""
 
 
 def _through_airflow(
@@ -162,7 +141,7 @@ def _through_airflow(
     """(stage span, sum of its tasks, process wall) of one dag.test() of the variant."""
     dag_id = f"bench_warehouse_{variant}"
     started = time.perf_counter()
-    _python(RUN, dag_id, str(scratch / "dags"), env=env)
+    step("warehouse", RUN, dag_id, str(scratch / "dags"), env=env, timeout=TIMEOUT)
     wall = time.perf_counter() - started
     with sqlite3.connect(scratch / "airflow" / "airflow.db") as conn:
         (run_id,) = conn.execute(
@@ -193,52 +172,36 @@ def _results(
         f"best of {len(bare)} alternating rounds ({rounds}); load average"
         f" {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end;"
     )
+
+    def against_bare(name: str, candidate: str, measured: tuple, target: str, notes: str):
+        span, task_sum, process = measured
+        return Result(
+            name=name,
+            candidate=f"{candidate}, `dag.test()`, span of its tasks",
+            baseline="one bare `dbt build` of the same selection (seeds excluded)",
+            candidate_value=span,
+            baseline_value=best_bare,
+            unit="s",
+            ratio=span / best_bare,
+            target=target,
+            passed=span / best_bare <= 1.3,
+            notes=f"{common} sum of its task durations {task_sum:.1f} s, the process"
+            f" {process:.1f} s{notes}.",
+        )
+
     return [
-        Result(
-            name="Warehouse stage, one build per layer",
-            candidate="the warehouse stage as shipped (a task per seed, one `dbt build` per"
-            " layer), `dag.test()`, span of its tasks",
-            baseline="one bare `dbt build` of the same selection (seeds excluded)",
-            candidate_value=layers[0],
-            baseline_value=best_bare,
-            unit="s",
-            ratio=layers[0] / best_bare,
-            target="≤ 1.3×",
-            passed=layers[0] / best_bare <= 1.3,
-            notes=f"{common} sum of its task durations {layers[1]:.1f} s, the process"
-            f" {layers[2]:.1f} s.",
+        against_bare(
+            "Warehouse stage, one build per layer",
+            "the warehouse stage as shipped (a task per seed, one `dbt build` per layer)",
+            layers,
+            "≤ 1.3×",
+            "",
         ),
-        Result(
-            name="Warehouse stage, watcher mode",
-            candidate="Cosmos `ExecutionMode.WATCHER` over the same selection, `dag.test()`,"
-            " span of its tasks",
-            baseline="one bare `dbt build` of the same selection (seeds excluded)",
-            candidate_value=watcher[0],
-            baseline_value=best_bare,
-            unit="s",
-            ratio=watcher[0] / best_bare,
-            target="≤ 1.3× (informational: not chosen)",
-            passed=watcher[0] / best_bare <= 1.3,
-            notes=f"{common} sum of its task durations {watcher[1]:.1f} s, the process"
-            f" {watcher[2]:.1f} s; sensors reschedule every second (they cannot defer under"
-            " dag.test()).",
+        against_bare(
+            "Warehouse stage, watcher mode",
+            "Cosmos `ExecutionMode.WATCHER` over the same selection",
+            watcher,
+            "≤ 1.3× (informational: not chosen)",
+            "; sensors reschedule every second (they cannot defer under dag.test())",
         ),
     ]
-
-
-def _python(code: str, *args: str, env: dict[str, str]) -> None:
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired as timeout:
-        raise RuntimeError(
-            f"warehouse benchmark step {' '.join(args)} ran out of time"
-        ) from timeout
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
-        raise RuntimeError(f"warehouse benchmark step {' '.join(args)} failed:\n{tail}")

@@ -7,11 +7,17 @@ the ratio means something on a shared, noisy machine where absolute seconds do n
 from __future__ import annotations
 
 import json
+import os
 import platform
+import shutil
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,9 +74,6 @@ def median_seconds(fn: Callable[[], object], repeat: int) -> float:
 
 
 def run_python(code: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
-    import os
-    import sys
-
     subprocess.run(
         [sys.executable, "-c", code],
         cwd=cwd,
@@ -78,6 +81,106 @@ def run_python(code: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None
         capture_output=True,
         env={**os.environ, **(env or {})},
     )
+
+
+# The bundled history of the months before argv[1], loaded and built: a benchmark's
+# untimed set-up (`step(LOAD_HISTORY, month, ...)`).
+LOAD_HISTORY = r"""
+import sys
+from strategy_briefs.config import Settings
+from strategy_briefs.orchestration.history import load_history
+from strategy_briefs.periods import Period
+load_history(Settings.from_env(), before=Period.parse(sys.argv[1]))
+"""
+
+
+def step(
+    what: str, code: str, *args: str, env: dict[str, str], timeout: float | None = None
+) -> str:
+    """Run `code` with `args` in a fresh interpreter; see `command`."""
+    return command(what, [sys.executable, "-c", code, *args], env=env, timeout=timeout)
+
+
+def command(
+    what: str, argv: Sequence[object], *, env: dict[str, str], timeout: float | None = None
+) -> str:
+    """Run `argv` (a step of the benchmark `what`) from the project root; returns its last
+    line of output. A failure raises with the step's arguments and the tail of its output."""
+    argv = [str(arg) for arg in argv]
+    named = " ".join(arg for arg in argv[1:] if "\n" not in arg and arg != "-c")
+    try:
+        result = subprocess.run(
+            argv, env=env, capture_output=True, text=True, cwd=ROOT, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as expired:
+        raise RuntimeError(f"{what} benchmark step {named} ran out of time") from expired
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-30:])
+        raise RuntimeError(f"{what} benchmark step {named} failed:\n{tail}")
+    lines = result.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+@contextmanager
+def scratch_databases(name: str, count: int = 1) -> Iterator[list]:
+    """`count` new warehouse databases `sb_bench_<name>_<random>` on the server of
+    WAREHOUSE_URL (else the embedded one), as `WarehouseParams`; dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    from strategy_briefs import warehouse
+
+    admin = warehouse.resolve()
+    dbnames = [f"sb_bench_{name}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    try:
+        for dbname in dbnames:
+            warehouse.create_database_if_missing(admin, dbname)
+        yield [admin.with_dbname(dbname) for dbname in dbnames]
+    finally:
+        with psycopg.connect(admin.with_dbname("postgres").url(), autocommit=True) as conn:
+            for dbname in dbnames:
+                drop = sql.SQL("drop database if exists {} with (force)")
+                conn.execute(drop.format(sql.Identifier(dbname)))
+
+
+@contextmanager
+def scratch_folder(name: str) -> Iterator[Path]:
+    """A temporary folder `bench-<name>-*`, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def airflow_env(folder: Path, airflow_db: Path | None = None) -> dict[str, str]:
+    """The variables that give a run its own Airflow home under `folder` and its own SQLite
+    metadata database (`airflow_db`, by default `folder/airflow/airflow.db`); then
+    `migrate_airflow_home`."""
+    airflow_db = airflow_db or folder / "airflow" / "airflow.db"
+    return {
+        "AIRFLOW_HOME": str(folder / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_db}",
+    }
+
+
+def month_run_env(params, folder: Path, first_month: str) -> dict[str, str]:
+    """The environment of a month's runs on the warehouse `params`: the bundled
+    submissions copied under `folder/incoming`, the briefs to `folder/output`, the
+    history from `first_month`, Airflow's metadata under `folder/airflow`, and a var
+    folder of its own: its chart cache starts empty, as it does for every new month (the
+    charts' inputs are the month's figures), so a run draws its charts; the project's var/
+    held the last bench run's charts of the same months."""
+    shutil.copytree(ROOT / "data" / "incoming", folder / "incoming")
+    return {
+        **os.environ,
+        "WAREHOUSE_URL": params.url(),
+        "STRATEGY_BRIEFS_INCOMING": str(folder / "incoming"),
+        "STRATEGY_BRIEFS_OUTPUT": str(folder / "output"),
+        "STRATEGY_BRIEFS_FIRST_MONTH": first_month,
+        "STRATEGY_BRIEFS_VAR": str(folder / "var"),
+        **airflow_env(folder),
+    }
 
 
 def write_table(results: Sequence[Result], path: Path) -> None:
@@ -133,6 +236,4 @@ def migrate_airflow_home(env: dict[str, str]) -> None:
     (`cli.migrate_airflow_db`, which records the Airflow that migrated it beside the
     database). A plain `airflow db migrate` recorded nothing, so the first timed run of
     each benchmark migrated it again: 2.3 s inside the candidate that no month pays."""
-    import sys
-
     subprocess.run([sys.executable, "-c", MIGRATE_AIRFLOW_HOME], env=env, check=True)

@@ -419,12 +419,14 @@ def _display_order(catalogue) -> dict[str, int]:
     return {code: kpi.display_order for code, kpi in catalogue.kpis.items()}
 
 
-def _write_csv(path: Path, rows: Iterable[tuple[str, ...]]) -> None:
+def write_csv(path: Path, rows: Iterable[tuple[str, ...]]) -> Path:
+    """A submission file of `rows` (HEADER's columns) at `path`, its folders made."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADER)
         writer.writerows(rows)
+    return path
 
 
 def write_sample(incoming_dir: Path, catalogue=None) -> list[Path]:
@@ -432,7 +434,7 @@ def write_sample(incoming_dir: Path, catalogue=None) -> list[Path]:
     written = []
     for (month, lob), rows in sample_rows(catalogue).items():
         path = Path(incoming_dir) / month / f"{lob}.csv"
-        _write_csv(path, (row.as_tuple() for row in rows))
+        write_csv(path, (row.as_tuple() for row in rows))
         written.append(path)
     return written
 
@@ -488,7 +490,7 @@ def write_large_submission(path: Path, rows: int, *, period: str = "2020-06") ->
                 yield (period, lob, kpi, entity, text, unit, DEMO)
                 written += 1
 
-    _write_csv(Path(path), generate())
+    write_csv(Path(path), generate())
     return Path(path)
 
 

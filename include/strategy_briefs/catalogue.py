@@ -7,7 +7,8 @@ Adding a line of business, a KPI, a unit or a bank is a change to
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class Kpi:
     ranks_kpi_code: str | None
     change_decimals: int  # most decimals a brief prints for its 同比/环比
     theme: str | None  # the article paragraph it is written in ('重点客群渗透'); None: 其他
+    # a 同比 rise of at least this reads rounded down with 以上 ('提升10个百分点以上')
+    change_round_step: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class Unit:
     base_unit: str
     factor: Decimal  # value_base = value * factor
     kind: str
+
+    def base_value(self, number: Decimal | str) -> Decimal:
+        """A number stated in this unit, in its base unit (ratios become fractions: 82.5 %
+        is 0.825): the `value_base` the warehouse keeps."""
+        return Decimal(number) * self.factor
 
 
 @dataclass(frozen=True)
@@ -116,65 +124,58 @@ class Catalogue:
         return None
 
 
+def _optional(text: str) -> str | None:
+    return text or None
+
+
+def _optional_decimal(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
+
+
+# How a seed column's text becomes its field's value, where it is not the text itself.
+_KPI_COLUMNS = dict(
+    is_ytd=_bool,
+    higher_is_better=_bool,
+    is_required=_bool,
+    is_headline=_bool,
+    display_order=int,
+    parent_kpi_code=_optional,
+    ranks_kpi_code=_optional,
+    change_decimals=int,
+    theme=_optional,
+    change_round_step=_optional_decimal,
+)
+
+
+def _record(cls, row: dict[str, str], **columns: Callable[[str], object]):
+    """A `cls` from a seed row whose columns are named as its fields (others are ignored)."""
+    return cls(**{f.name: columns.get(f.name, str)(row[f.name]) for f in fields(cls)})
+
+
+def _kpi(row: dict[str, str]) -> Kpi:
+    if row["kind"] not in KINDS:
+        raise ValueError(f"kpi_catalogue.csv: {row['kpi_code']}: unknown kind {row['kind']!r}")
+    if not 1 <= len(row["short_name_zh"]) <= MAX_SHORT_NAME_CHARS:
+        raise ValueError(
+            f"kpi_catalogue.csv: {row['kpi_code']}: short_name_zh must have 1 to "
+            f"{MAX_SHORT_NAME_CHARS} characters, got {row['short_name_zh']!r}"
+        )
+    return _record(Kpi, row, **_KPI_COLUMNS)
+
+
 def load_catalogue(seeds_dir: Path) -> Catalogue:
     """Read kpi_catalogue.csv, units.csv, lines_of_business.csv and peer_banks.csv."""
     seeds_dir = Path(seeds_dir)
-    kpis: dict[str, Kpi] = {}
-    for row in _rows(seeds_dir / "kpi_catalogue.csv"):
-        if row["kind"] not in KINDS:
-            raise ValueError(f"kpi_catalogue.csv: {row['kpi_code']}: unknown kind {row['kind']!r}")
-        if not 1 <= len(row["short_name_zh"]) <= MAX_SHORT_NAME_CHARS:
-            raise ValueError(
-                f"kpi_catalogue.csv: {row['kpi_code']}: short_name_zh must have 1 to "
-                f"{MAX_SHORT_NAME_CHARS} characters, got {row['short_name_zh']!r}"
-            )
-        kpis[row["kpi_code"]] = Kpi(
-            kpi_code=row["kpi_code"],
-            lob_code=row["lob_code"],
-            name_zh=row["name_zh"],
-            short_name_zh=row["short_name_zh"],
-            name_en=row["name_en"],
-            kind=row["kind"],
-            base_unit=row["base_unit"],
-            is_ytd=_bool(row["is_ytd"]),
-            higher_is_better=_bool(row["higher_is_better"]),
-            is_required=_bool(row["is_required"]),
-            is_headline=_bool(row["is_headline"]),
-            display_order=int(row["display_order"]),
-            parent_kpi_code=row["parent_kpi_code"] or None,
-            ranks_kpi_code=row["ranks_kpi_code"] or None,
-            change_decimals=int(row["change_decimals"]),
-            theme=row["theme"] or None,
-        )
+    kpis = {row["kpi_code"]: _kpi(row) for row in _rows(seeds_dir / "kpi_catalogue.csv")}
     units = {
-        row["unit"]: Unit(
-            unit=row["unit"],
-            base_unit=row["base_unit"],
-            factor=Decimal(row["factor"]),
-            kind=row["kind"],
-        )
-        for row in _rows(seeds_dir / "units.csv")
+        row["unit"]: _record(Unit, row, factor=Decimal) for row in _rows(seeds_dir / "units.csv")
     }
     lines = {
-        row["lob_code"]: LineOfBusiness(
-            lob_code=row["lob_code"],
-            name_zh=row["name_zh"],
-            name_en=row["name_en"],
-            department_zh=row["department_zh"],
-            department_en=row["department_en"],
-            credit_line=row["credit_line"],
-            article_order=int(row["article_order"]),
-        )
+        row["lob_code"]: _record(LineOfBusiness, row, article_order=int)
         for row in _rows(seeds_dir / "lines_of_business.csv")
     }
     banks = {
-        row["bank_code"]: Bank(
-            bank_code=row["bank_code"],
-            name_zh=row["name_zh"],
-            short_name_zh=row["short_name_zh"],
-            name_en=row["name_en"],
-            is_reporting_bank=_bool(row["is_reporting_bank"]),
-        )
+        row["bank_code"]: _record(Bank, row, is_reporting_bank=_bool)
         for row in _rows(seeds_dir / "peer_banks.csv")
     }
     for kpi in kpis.values():

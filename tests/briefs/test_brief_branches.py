@@ -12,7 +12,7 @@ import pytest
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.edition import load_edition_config
-from tests.helpers.demo_facts import branch_fact, branch_facts, demo_facts, fact
+from tests.helpers.demo_facts import branch_fact, branch_facts, client_facts, demo_facts, fact
 
 RULES = load_edition_config().article_rules("private_banking")
 BRANCHES = RULES.branches
@@ -74,24 +74,6 @@ def test_since_month_follows_the_figure_in_its_sentence():
 # --- branch_mark: 广东、北京、浙江分行客户站稳万户 ------------------------------------------
 
 
-def _clients(rows):
-    """(branch, clients, rise since December) in rank order -> branch facts."""
-    by_rise = sorted(rows, key=lambda r: -r[2])
-    return [
-        branch_fact(
-            "pb_branch_clients",
-            name,
-            str(clients),
-            "户",
-            rank,
-            len(rows),
-            branch_increase_rank=by_rise.index((name, clients, rise)) + 1,
-            change_since_year_start_base=D(rise),
-        )
-        for rank, (name, clients, rise) in enumerate(rows, start=1)
-    ]
-
-
 LEVEL, INCREASE = BRANCHES.marks
 
 
@@ -115,11 +97,11 @@ LEVEL, INCREASE = BRANCHES.marks
     ],
 )
 def test_branch_mark(rows, mark, expected):
-    assert narrative.branch_mark_clause(_clients(rows), mark, "分行") == expected
+    assert narrative.branch_mark_clause(client_facts(rows), mark, "分行") == expected
 
 
 def test_branch_mark_is_marked_when_a_branch_figure_is_demo_data():
-    rows = _clients([("广东", 13210, 0), ("北京", 9000, 0)])
+    rows = client_facts([("广东", 13210, 0), ("北京", 9000, 0)])
     rows[1] = replace(rows[1], is_demo_data=True)
     assert narrative.branch_mark_clause(rows, LEVEL, "分行") == "广东分行客户站稳万户＊"
 

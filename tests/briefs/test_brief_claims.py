@@ -8,10 +8,9 @@ import pytest
 
 from strategy_briefs.briefs.claims import agrees, disagreements, find_claims
 from strategy_briefs.briefs.facts import BriefHighlight
-from strategy_briefs.catalogue import load_catalogue
-from tests.helpers.demo_facts import SEEDS, demo_facts
+from tests.helpers.demo_facts import CATALOGUE, demo_facts
 
-UNITS = load_catalogue(SEEDS).units
+UNITS = CATALOGUE.units
 MOBILE = [f for f in demo_facts() if f.lob_code == "mobile_banking"]  # 3.85亿户, 82.5% …
 CARDS = [f for f in demo_facts() if f.lob_code == "credit_card"]  # 超过7200万户 …
 

@@ -7,11 +7,10 @@ target and logs in a temporary directory so parallel runs never share dbt_projec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from dbt_harness import BUILT_MONTHS, DbtProject, failed_nodes
-from sample_raw_rows import load_figures, month_range, sample_figures
+from sample_raw_rows import load_figures, sample_figures
 
 from strategy_briefs import warehouse
 
@@ -23,7 +22,7 @@ def dbt_project(warehouse_params, tmp_path_factory) -> Iterator[DbtProject]:
         for name, value in warehouse_params.dbt_env().items():
             env.setenv(name, value)
         with warehouse.connect(warehouse_params) as conn:
-            load_figures(conn, sample_figures(month_range(date(2019, 5, 1), date(2020, 7, 1))))
+            load_figures(conn, sample_figures())
         project = DbtProject(tmp_path_factory.mktemp("dbt"))
         seeded = project.invoke("seed")
         assert seeded.success, "dbt seed failed"

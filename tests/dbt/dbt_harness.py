@@ -27,6 +27,10 @@ class DbtProject:
         from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
 
         keep_dbt_behavior_flags_fixed()  # this process runs dbt many times
+        return dbtRunner(manifest=self.manifest).invoke(self.argv(*args, period=period))
+
+    def argv(self, *args: str, period: str | None = None, log_dir: str = "logs") -> list[str]:
+        """dbt's arguments for one command on this project, its target and its log dir."""
         argv = [
             *args,
             "--project-dir",
@@ -36,11 +40,11 @@ class DbtProject:
             "--target-path",
             str(self.target_dir / "target"),
             "--log-path",
-            str(self.target_dir / "logs"),
+            str(self.target_dir / log_dir),
         ]
         if period is not None:
             argv += ["--vars", json.dumps({"period": period})]
-        return dbtRunner(manifest=self.manifest).invoke(argv)
+        return argv
 
     def parse(self) -> None:
         """Parse the project once; later invocations run on this manifest."""

@@ -2,9 +2,12 @@
 
 The June 2020 figures are the page's published ones (the demo's published_figures.csv,
 read through `strategy_briefs_demo.published`); other months grow back from them, made up
-and flagged `is_demo_data`. Run as a script to load them into a scratch database for dev:
+and flagged `is_demo_data`; the made-up branches are the brief tests' too
+(`tests.helpers.made_up_branches`). Each figure's base value is the catalogue's conversion
+of its unit (`Unit.base_value`), as the loader's. Run from the project root to load them
+into a scratch database for dev:
 
-    python tests/dbt/sample_raw_rows.py postgresql://postgres@127.0.0.1:5432/sb_dbt_dev
+    PYTHONPATH=. python tests/dbt/sample_raw_rows.py postgresql://postgres@127.0.0.1:5432/sb_dbt_dev
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from strategy_briefs.periods import Period, months_between
 from strategy_briefs_demo.published import PublishedPage, read_page
+from tests.helpers.made_up_branches import BRANCH_CLIENTS, BRANCHES_BELOW, CLIENTS_UNIT
 
-PUBLISHED_PERIOD = date(2020, 6, 1)
+PUBLISHED_PERIOD = Period(2020, 6)
+HISTORY = months_between(Period(2019, 5), Period(2020, 7))
 
 
 @dataclass(frozen=True)
@@ -33,92 +39,64 @@ class RawFigure:
     is_demo_data: bool = True
 
 
-def month_range(first: date, last: date) -> list[date]:
-    months = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+def months_from_june(period: Period) -> int:
+    """How many months `period` lies after June 2020 (negative: before)."""
+    if period < PUBLISHED_PERIOD:
+        return 1 - len(months_between(period, PUBLISHED_PERIOD))
+    return len(months_between(PUBLISHED_PERIOD, period)) - 1
 
 
-def months_between(earlier: date, later: date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
-def _figure(period, lob, kpi, entity, value, unit, factor, qualifier=None, entity_type="bank"):
+def _figure(page: PublishedPage, period: Period, kpi: str, entity: str, value, unit: str, **kw):
+    """One raw row of `kpi` in `period`: `value` as submitted in `unit`."""
     value = Decimal(str(value))
     return RawFigure(
-        period=period,
-        lob_code=lob,
+        period=period.first_day,
+        lob_code=page.catalogue.kpis[kpi].lob_code,
         kpi_code=kpi,
-        entity_type=entity_type,
+        entity_type=kw.get("entity_type", "bank"),
         entity_code=entity,
         value_submitted=format(value, "f"),
         unit_submitted=unit,
-        value_base=value * Decimal(str(factor)),
-        qualifier=qualifier,
+        value_base=page.catalogue.units[unit].base_value(value),
+        qualifier=kw.get("qualifier"),
         is_demo_data=period != PUBLISHED_PERIOD,
     )
 
 
 PAGE = None  # a level whose June 2020 value is the page's (published_figures.csv)
 
-# (kpi, entity, June 2020 value, factor of its unit, monthly growth). PAGE: the page's
-# figure, in the unit and with the qualifier it is printed with (建行's: the reporting
-# bank's figure less the page's lead); a number: made up, in the page's unit.
+# (kpi, entity, June 2020 value, monthly growth). PAGE: the page's figure, with the qualifier
+# it is printed with (建行's: the reporting bank's figure less the page's lead); a number:
+# made up. Each in the unit the page prints the KPI in.
 _LEVELS = [
-    ("mb_customers", "icbc", PAGE, 1e8, 0.004),
-    ("mb_customers", "ccb", PAGE, 1e8, 0.004),
-    ("mb_customers_rank", "icbc", PAGE, 1, 0),
-    ("mb_monthly_active", "icbc", PAGE, 1e4, 0.0137),
-    ("mb_monthly_active", "ccb", PAGE, 1e4, 0.0137),
-    ("mb_monthly_active_rank", "icbc", PAGE, 1, 0),
-    ("mb_pen_managed", "icbc", PAGE, 0.01, 0.0),
-    ("mb_pen_new", "icbc", PAGE, 0.01, 0.0),
-    ("cc_rongejie_npl", "icbc", PAGE, 0.01, 0.0),
-    ("cc_elife_registered", "icbc", PAGE, 1e4, 0.01),
-    ("cc_elife_registered", "ccb", 6100, 1e4, 0.01),
-    ("cc_elife_registered", "abc", 5200, 1e4, 0.01),
-    ("cc_elife_registered", "boc", 4300, 1e4, 0.01),
-    ("cc_elife_bound", "icbc", PAGE, 1e4, 0.01),
-    ("pm_pool_balance", "icbc", PAGE, 1, 0.01),
-    ("pm_pool_jicunjin", "icbc", PAGE, 1, 0.01),
-    ("pm_pool_ruyijin", "icbc", PAGE, 1, 0.01),
-    ("pm_pool_usd", "icbc", PAGE, 1e8, 0.01),
-    ("pb_clients", "icbc", PAGE, 1e4, 0.01),
-    ("pb_clients_peer", "icbc", PAGE, 1e4, 0.01),
-    ("pb_clients_peer_rank", "icbc", PAGE, 1, 0),
+    ("mb_customers", "icbc", PAGE, 0.004),
+    ("mb_customers", "ccb", PAGE, 0.004),
+    ("mb_customers_rank", "icbc", PAGE, 0),
+    ("mb_monthly_active", "icbc", PAGE, 0.0137),
+    ("mb_monthly_active", "ccb", PAGE, 0.0137),
+    ("mb_monthly_active_rank", "icbc", PAGE, 0),
+    ("mb_pen_managed", "icbc", PAGE, 0.0),
+    ("mb_pen_new", "icbc", PAGE, 0.0),
+    ("cc_rongejie_npl", "icbc", PAGE, 0.0),
+    ("cc_elife_registered", "icbc", PAGE, 0.01),
+    ("cc_elife_registered", "ccb", 6100, 0.01),
+    ("cc_elife_registered", "abc", 5200, 0.01),
+    ("cc_elife_registered", "boc", 4300, 0.01),
+    ("cc_elife_bound", "icbc", PAGE, 0.01),
+    ("pm_pool_balance", "icbc", PAGE, 0.01),
+    ("pm_pool_jicunjin", "icbc", PAGE, 0.01),
+    ("pm_pool_ruyijin", "icbc", PAGE, 0.01),
+    ("pm_pool_usd", "icbc", PAGE, 0.01),
+    ("pb_clients", "icbc", PAGE, 0.01),
+    ("pb_clients_peer", "icbc", PAGE, 0.01),
+    ("pb_clients_peer_rank", "icbc", PAGE, 0),
 ]
 
-# Year-to-date KPIs: (kpi, factor, decimals of the June 2019 YTD the page's YoY rate gives)
-_YTD = [
-    ("mb_txn_amount_ytd", 1e12, 2),
-    ("mb_txn_count_ytd", 1e8, 1),
-]
-
-# Branch client counts (万户) at June 2020 and their increase over the first half: 广东, 北京,
-# 浙江 at least 1万; 江苏, 广东, 山东, 浙江, 北京 up more than 1000 (the page), 上海 neither.
-_BRANCHES = [
-    ("广东", 1.32, 0.15),
-    ("北京", 1.18, 0.12),
-    ("浙江", 1.05, 0.11),
-    ("江苏", 0.98, 0.16),
-    ("山东", 0.71, 0.13),
-    ("上海", 0.89, 0.05),
-]
-
-# The page's branch figures (its first branch) and made-up branches below it, the same every
-# month: (kpi, factor of its unit, [(made-up branch, June value)]).
-_BRANCH_FIGURES = [
-    ("pb_branch_fx_asset_penetration", 0.01, [("北京", 41), ("广东", 37)]),
-    ("pb_branch_credit_card_coverage", 0.01, [("上海", 66), ("江苏", 61)]),
-    ("pb_branch_rongex_coverage", 0.01, [("浙江", 91)]),
-    ("pb_branch_inclusive_drawdown_cum", 1e8, [("江苏", 27.3)]),
-]
+# Year-to-date KPIs: (kpi, decimals of the June 2019 YTD the page's YoY rate gives)
+_YTD = [("mb_txn_amount_ytd", 2), ("mb_txn_count_ytd", 1)]
 
 # KPIs first submitted later than the rest: no same-month-last-year base, so 同比 is null.
-_FIRST_PERIOD = {"cc_rongejie_npl": date(2020, 1, 1)}
+_FIRST_PERIOD = {"cc_rongejie_npl": Period(2020, 1)}
 
 
 def _june_level(page: PublishedPage, kpi: str, entity: str, made_up) -> tuple[Decimal, str | None]:
@@ -133,7 +111,7 @@ def _june_level(page: PublishedPage, kpi: str, entity: str, made_up) -> tuple[De
     return value, None
 
 
-def _fixed_values(page: PublishedPage) -> dict[tuple[date, str, str], Decimal]:
+def _fixed_values(page: PublishedPage) -> dict[tuple[Period, str, str], Decimal]:
     """Figures the page fixes in a month other than June: June 2019's monthly active customers
     (同比 +17.7%) and managed-customer penetration (its YoY rise, 10 pp below June 2020), and
     the pool in US dollars at the end of March (less the published 较3月末净增1.19亿美元)."""
@@ -142,72 +120,82 @@ def _fixed_values(page: PublishedPage) -> dict[tuple[date, str, str], Decimal]:
     managed_rise = page.stated("mb_pen_managed", "yoy_pp").value
     march, usd = page.before_change("pm_pool_usd")
     return {
-        (active_2019.first_day, "mb_monthly_active", "icbc"): active,
-        (managed.period.shift(-12).first_day, "mb_pen_managed", "icbc"): managed.value
-        - managed_rise,
-        (march.first_day, "pm_pool_usd", "icbc"): usd,
+        (active_2019, "mb_monthly_active", "icbc"): active,
+        (managed.period.shift(-12), "mb_pen_managed", "icbc"): managed.value - managed_rise,
+        (march, "pm_pool_usd", "icbc"): usd,
     }
 
 
-def sample_figures(periods: list[date]) -> list[RawFigure]:
+def sample_figures(periods: list[Period] = HISTORY) -> list[RawFigure]:
     page = read_page()
-    fixed = _fixed_values(page)
     figures: list[RawFigure] = []
     for period in periods:
-        offset = months_between(PUBLISHED_PERIOD, period)
-        for kpi, entity, made_up, factor, growth in _LEVELS:
-            if period < _FIRST_PERIOD.get(kpi, period):
-                continue
-            june, qualifier = _june_level(page, kpi, entity, made_up)
-            unit, lob = page.figure(kpi).unit, page.figure(kpi).lob_code
-            if (period, kpi, entity) in fixed:
-                value = fixed[(period, kpi, entity)]
-            elif unit == "位":
-                value = june
-            else:
-                value = round(float(june) * (1 + growth) ** offset, 4)
-            figures.append(_figure(period, lob, kpi, entity, value, unit, factor, qualifier))
-        for kpi, factor, decimals in _YTD:
-            # even monthly flows; the year's level set so that June matches the published YTD
-            figure = page.figure(kpi)
-            june_2019 = page.prior_year(kpi, decimals)[1]
-            june_level = float(figure.value if period.year == 2020 else june_2019)
-            value = round(june_level / 6 * period.month, 4)
-            figures.append(
-                _figure(period, figure.lob_code, kpi, "icbc", value, figure.unit, factor)
-            )
-        for branch, june, half_year_increase in _BRANCHES:
-            monthly = half_year_increase / 6
-            value = round(june + monthly * offset, 4)
-            figures.append(
-                _figure(
-                    period,
-                    "private_banking",
-                    "pb_branch_clients",
-                    branch,
-                    value,
-                    "万户",
-                    1e4,
-                    entity_type="branch",
-                )
-            )
-        for kpi, factor, made_up in _BRANCH_FIGURES:
-            [published] = [f for f in page.figures() if f.kpi_code == kpi]
-            branches = [(published.entity.removeprefix("branch:"), published.value), *made_up]
-            for branch, value in branches:
-                figures.append(
-                    _figure(
-                        period,
-                        published.lob_code,
-                        kpi,
-                        branch,
-                        value,
-                        published.unit,
-                        factor,
-                        entity_type="branch",
-                    )
-                )
+        figures += _levels(page, period)
+        figures += _year_to_date(page, period)
+        figures += _branch_clients(page, period)
+        figures += _branch_figures(page, period)
     return figures
+
+
+def _levels(page: PublishedPage, period: Period) -> list[RawFigure]:
+    """The levels of `_LEVELS`: June's value grown back and forth, or a value the page fixes."""
+    fixed, offset, rows = _fixed_values(page), months_from_june(period), []
+    for kpi, entity, made_up, growth in _LEVELS:
+        if period < _FIRST_PERIOD.get(kpi, period):
+            continue
+        june, qualifier = _june_level(page, kpi, entity, made_up)
+        unit = page.figure(kpi).unit
+        if (period, kpi, entity) in fixed:
+            value = fixed[(period, kpi, entity)]
+        elif unit == "位":
+            value = june
+        else:
+            value = round(float(june) * (1 + growth) ** offset, 4)
+        rows.append(_figure(page, period, kpi, entity, value, unit, qualifier=qualifier))
+    return rows
+
+
+def _year_to_date(page: PublishedPage, period: Period) -> list[RawFigure]:
+    """Even monthly flows; each year's level set so that June matches the published YTD."""
+    rows = []
+    for kpi, decimals in _YTD:
+        figure = page.figure(kpi)
+        june_2019 = page.prior_year(kpi, decimals)[1]
+        june_level = float(figure.value if period.year == 2020 else june_2019)
+        value = round(june_level / 6 * period.month, 4)
+        rows.append(_figure(page, period, kpi, "icbc", value, figure.unit))
+    return rows
+
+
+def _branch_clients(page: PublishedPage, period: Period) -> list[RawFigure]:
+    """The made-up branches' clients, growing evenly by their increase over the first half."""
+    offset = months_from_june(period)
+    return [
+        _figure(
+            page,
+            period,
+            "pb_branch_clients",
+            branch,
+            round(june + increase / 6 * offset, 4),
+            CLIENTS_UNIT,
+            entity_type="branch",
+        )
+        for branch, june, increase in BRANCH_CLIENTS
+    ]
+
+
+def _branch_figures(page: PublishedPage, period: Period) -> list[RawFigure]:
+    """The page's branch figures (its first branch) and the made-up branches below them, the
+    same every month."""
+    rows = []
+    for kpi, below in BRANCHES_BELOW.items():
+        [published] = [f for f in page.figures() if f.kpi_code == kpi]
+        branches = [(published.entity.removeprefix("branch:"), published.text), *below]
+        for branch, value in branches:
+            rows.append(
+                _figure(page, period, kpi, branch, value, published.unit, entity_type="branch")
+            )
+    return rows
 
 
 def load_figures(conn, figures: list[RawFigure]) -> None:
@@ -258,7 +246,7 @@ def main(argv: list[str]) -> None:
     import psycopg
 
     with psycopg.connect(argv[1]) as conn:
-        load_figures(conn, sample_figures(month_range(date(2019, 5, 1), date(2020, 7, 1))))
+        load_figures(conn, sample_figures())
 
 
 if __name__ == "__main__":

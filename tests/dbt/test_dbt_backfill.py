@@ -28,6 +28,7 @@ from strategy_briefs.config import Settings
 from strategy_briefs.ingest import load_month
 from strategy_briefs.orchestration.history import submitted_months
 from strategy_briefs.periods import Period, months_between
+from strategy_briefs_demo.published import read_page
 
 FIRST, LAST = Period(2019, 7), Period(2020, 6)
 BACKFILLED = list(months_between(FIRST, LAST))
@@ -126,6 +127,22 @@ def test_comparisons_reach_back_across_builds(backfill):
         ).fetchone()
     assert round(float(yoy) * 100, 1) == 17.7
     assert mom is not None
+
+
+def test_the_published_year_on_year_rates_are_what_the_build_computes(backfill):
+    """Each 同比 rate the page publishes for a month built here is dbt's, to the page's
+    decimals, from the bundled sample's two months (the later one published, the earlier
+    one derived by the demo's generator)."""
+    stated = [s for s in read_page().statements if s.measure == "yoy_rate" and s.period <= LAST]
+    assert {s.kpi_code for s in stated} >= {"mb_monthly_active", "mb_txn_count_ytd"}
+    with warehouse.connect(backfill.params) as conn:
+        for rate in stated:
+            change, unit = conn.execute(
+                "select yoy_change, change_unit from marts.brief_facts"
+                " where period = %s and kpi_code = %s and branch_name is null",
+                (rate.period.first_day, rate.kpi_code),
+            ).fetchone()
+            assert (unit, (change * 100).quantize(rate.value)) == ("rate", rate.value), rate
 
 
 def test_later_builds_leave_earlier_months_untouched(backfill):

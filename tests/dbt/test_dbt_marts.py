@@ -10,6 +10,7 @@ from dbt_harness import failed_nodes
 from sample_raw_rows import RawFigure, load_figures
 
 from strategy_briefs.config import venv_executable
+from tests.helpers.demo_facts import demo_facts
 
 JUNE = date(2020, 6, 1)
 
@@ -115,10 +116,27 @@ def test_branch_figures_reach_brief_facts_with_their_standing(dbt_project, db):
     assert fx[0]["peer_rank"] is None  # branches are not ranked among the banks
     clients = {r["branch_name"]: r for r in _branch_facts(db, "pb_branch_clients")}
     assert clients["江苏"]["branch_increase_rank"] == 1
-    assert clients["江苏"]["change_since_year_start_base"] == Decimal("1600")
+    assert clients["江苏"]["change_since_year_start_base"] == Decimal("1516")  # made_up_branches
     assert clients["广东"]["branch_rank_uses_demo_data"] is False  # June published throughout
     # the reporting bank's own facts carry no branch
     assert fact(db, JUNE, "pb_clients")["branch_name"] is None
+
+
+def test_the_brief_tests_facts_carry_the_keys_dbt_builds(dbt_project, db):
+    # the brief tests' facts (tests/helpers/demo_facts) are made without a warehouse; the
+    # rows they share with this build (June's published KPIs and the made-up branches) must
+    # carry the keys dbt gives them
+    built = {
+        (kpi_code, branch): key
+        for kpi_code, branch, key in db.execute(
+            "select kpi_code, branch_name, brief_fact_key from marts.brief_facts where period = %s",
+            (JUNE,),
+        )
+    }
+    minted = {(f.kpi_code, f.branch_name): f.brief_fact_key for f in demo_facts()}
+    shared = built.keys() & minted.keys()
+    assert len(shared) >= 30 and ("pb_branch_clients", "江苏") in shared
+    assert {k: minted[k] for k in shared} == {k: built[k] for k in shared}
 
 
 def test_change_since_the_named_month_reaches_brief_facts(dbt_project, db):
@@ -220,6 +238,25 @@ def test_broken_month_fails_a_test_and_stops_brief_facts(dbt_project, db):
     assert db.execute(
         "select count(*) from marts.brief_facts where period = %s", (august,)
     ).fetchone() == (0,)
+
+
+def test_a_figure_that_does_not_fit_its_kpi_fails_the_staging_test(dbt_project, db):
+    september = date(2020, 9, 1)
+    # rows the loader would have refused: another line's KPI, a unit of another base unit
+    load_figures(
+        db,
+        [
+            RawFigure(september, "credit_card", "mb_customers", "bank", "icbc", "3.9", "亿户",
+                      Decimal("390000000")),
+            RawFigure(september, "mobile_banking", "mb_monthly_active", "bank", "icbc", "2",
+                      "亿元", Decimal("200000000")),
+        ],
+    )  # fmt: skip
+    # the staging layer as the DAG's warehouse.staging builds it: the test reads the seeds too
+    result = dbt_project.invoke("build", "--select", "path:models/staging", period="2020-09")
+    [misfits] = [r for r in result.result.results if r.node.name == "assert_figure_fits_its_kpi"]
+    assert (str(misfits.status), misfits.failures) == ("fail", 2)
+    assert not result.success
 
 
 @pytest.mark.parametrize("bad_period", ["2020-13", "June"])
@@ -349,11 +386,8 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
     so the month's delete-and-append waits in its transaction; dbt is killed there. (Each
     mart commits on its own: a run killed between two marts is rebuilt by the next, and the
     quality gate sends nothing unless every node of the run passed.)"""
-    import json
     import os
     import subprocess
-
-    from dbt_harness import DBT_PROJECT_DIR
 
     from strategy_briefs import warehouse
     from tests.helpers.kill_points import blocked_by, ended, eventually, sigkill
@@ -363,21 +397,10 @@ def test_dbt_killed_while_it_writes_a_mart_leaves_the_marts_as_they_were(
         assert len(before) >= 5
         with warehouse.connect(warehouse_params) as holder:
             holder.execute(f"lock table {', '.join(f'marts.{t}' for t in before)} in share mode")
+            # the period as the fixture's last build, so no reparse
+            run = dbt_project.argv("run", period="2020-06", log_dir="killed-logs")
             dbt = subprocess.Popen(
-                [
-                    str(venv_executable("dbt")),
-                    "run",
-                    "--vars",
-                    json.dumps({"period": "2020-06"}),  # as the fixture's last build: no reparse
-                    "--project-dir",
-                    str(DBT_PROJECT_DIR),
-                    "--profiles-dir",
-                    str(DBT_PROJECT_DIR),
-                    "--target-path",
-                    str(dbt_project.target_dir / "target"),
-                    "--log-path",
-                    str(dbt_project.target_dir / "killed-logs"),
-                ],
+                [str(venv_executable("dbt")), *run],
                 env={**os.environ, **warehouse_params.dbt_env()},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -12,6 +12,7 @@ from delivery_helpers import BRIEF_IDS, EXECUTIVES, MOBILE_HEADS, make_briefs
 
 from strategy_briefs.briefs.rendered import RenderedBrief
 from strategy_briefs.delivery.recipients import Recipients, load_recipients
+from strategy_briefs.periods import Period
 from strategy_briefs_demo.sink import RunningSink, free_port, run_sink
 
 # Each test delivers its own month so the session-wide ledger never mixes tests.
@@ -21,7 +22,7 @@ _months = itertools.count(1)
 @pytest.fixture
 def period() -> str:
     month = next(_months)
-    return f"{2040 + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}"
+    return str(Period(2040, 1).shift(month - 1))
 
 
 @pytest.fixture

@@ -1,38 +1,46 @@
 """Brief facts of June 2020 built from the published special-edition page: its figures and
 what it says of them come from the demo's published_figures.csv
-(`strategy_briefs_demo.published`); the made-up rest (branches below the page's, a 环比,
-the history) is here.
+(`strategy_briefs_demo.published`); the made-up rest (the branches below the page's,
+`made_up_branches`; a 环比; the history) is made up in the tests.
 
-Catalogue attributes (name, kind, unit, headline, YTD, order) come from the dbt seed, so
-these facts look exactly like rows of marts.brief_facts.
+Catalogue attributes (name, kind, unit, headline, YTD, order) and unit factors come from
+the product's catalogue (`strategy_briefs.catalogue`, the dbt seeds), so these facts look
+exactly like rows of marts.brief_facts; tests/dbt/test_dbt_marts.py checks their keys
+against the ones dbt builds.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import replace
 from decimal import Decimal
 
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
-from strategy_briefs.config import PROJECT_ROOT
+from strategy_briefs.catalogue import load_catalogue
+from strategy_briefs.config import Settings
 from strategy_briefs.periods import Period
 from strategy_briefs_demo.published import read_page
+from tests.helpers.made_up_branches import BRANCH_CLIENTS, BRANCHES_BELOW, CLIENTS_UNIT
 
 PERIOD = Period(2020, 6)
 MONTH = PERIOD.first_day
-SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
-INCOMING = PROJECT_ROOT / "data" / "incoming"  # the bundled sample submissions
+SETTINGS = Settings.from_env()
+SEEDS = SETTINGS.seeds_dir
+INCOMING = SETTINGS.project_root / "data" / "incoming"  # the bundled sample submissions
+CATALOGUE = load_catalogue(SEEDS)
+RANKED = {kpi.ranks_kpi_code for kpi in CATALOGUE.kpis.values() if kpi.ranks_kpi_code}
 
 
-def _seed(name: str) -> list[dict[str, str]]:
-    with (SEEDS / name).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+def brief_fact_key(period: Period, lob_code: str, kpi_code: str, branch: str | None = None) -> str:
+    """A fact's key as the contract gives it (docs/architecture.md, marts.brief_facts):
+    'YYYY-MM|lob_code|kpi_code', a branch's row '|<branch>' more."""
+    return "|".join([str(period), lob_code, kpi_code, *([branch] if branch else [])])
 
 
-CATALOGUE = {row["kpi_code"]: row for row in _seed("kpi_catalogue.csv")}
-RANKED = {row["ranks_kpi_code"] for row in CATALOGUE.values() if row["ranks_kpi_code"]}
-UNIT_FACTORS = {row["unit"]: Decimal(row["factor"]) for row in _seed("units.csv")}
-BANKS = {row["bank_code"]: row for row in _seed("peer_banks.csv")}
+def base_value(value_submitted: str | None, unit_submitted: str | None) -> Decimal | None:
+    """The submitted figure in base units, by the catalogue's unit."""
+    if value_submitted is None or unit_submitted is None:
+        return None
+    return CATALOGUE.units[unit_submitted].base_value(value_submitted)
 
 
 def fact(
@@ -41,25 +49,20 @@ def fact(
     unit_submitted: str | None,
     **overrides,
 ) -> BriefFact:
-    row = CATALOGUE[kpi_code]
-    value_base = (
-        Decimal(value_submitted) * UNIT_FACTORS[unit_submitted]
-        if value_submitted is not None and unit_submitted is not None
-        else None
-    )
+    kpi = CATALOGUE.kpis[kpi_code]
     values = dict(
-        brief_fact_key=f"{PERIOD}|{row['lob_code']}|{kpi_code}",
+        brief_fact_key=brief_fact_key(PERIOD, kpi.lob_code, kpi_code),
         period=MONTH,
-        lob_code=row["lob_code"],
+        lob_code=kpi.lob_code,
         kpi_code=kpi_code,
-        kpi_name_zh=row["name_zh"],
-        kpi_short_name_zh=row["short_name_zh"],
-        kind=row["kind"],
-        base_unit=row["base_unit"],
-        display_order=int(row["display_order"]),
-        is_headline=row["is_headline"] == "true",
-        is_ytd=row["is_ytd"] == "true",
-        value_base=value_base,
+        kpi_name_zh=kpi.name_zh,
+        kpi_short_name_zh=kpi.short_name_zh,
+        kind=kpi.kind,
+        base_unit=kpi.base_unit,
+        display_order=kpi.display_order,
+        is_headline=kpi.is_headline,
+        is_ytd=kpi.is_ytd,
+        value_base=base_value(value_submitted, unit_submitted),
         value_submitted=value_submitted,
         unit_submitted=unit_submitted,
         qualifier=None,
@@ -73,13 +76,13 @@ def fact(
         runner_up_short_name=None,
         lead_over_runner_up=None,
         is_demo_data=False,
-        change_decimals=int(row["change_decimals"]),
-        higher_is_better=row["higher_is_better"] == "true",
-        theme=row["theme"] or None,
-        change_round_step=Decimal(row["change_round_step"]) if row["change_round_step"] else None,
+        change_decimals=kpi.change_decimals,
+        higher_is_better=kpi.higher_is_better,
+        theme=kpi.theme,
+        change_round_step=kpi.change_round_step,
         is_rank_expected=kpi_code in RANKED,
         lob_expected_rank_count=sum(
-            CATALOGUE[code]["lob_code"] == row["lob_code"] for code in RANKED
+            CATALOGUE.kpis[code].lob_code == kpi.lob_code for code in RANKED
         ),
     )
     values.update(overrides)
@@ -92,7 +95,7 @@ def first_of_four(lead: str, source: str = "reported", bank: str = "ccb") -> dic
         peer_rank_source=source,
         peer_count=4,
         runner_up_bank_code=bank,
-        runner_up_short_name=BANKS[bank]["short_name_zh"],
+        runner_up_short_name=CATALOGUE.banks[bank].short_name_zh,
         lead_over_runner_up=Decimal(lead),
     )
 
@@ -128,7 +131,7 @@ def _page_says(page, kpi_code: str, rank_kpi: str | None) -> dict:
     said: dict = {}
     rate, points = page.stated(kpi_code, "yoy_rate"), page.stated(kpi_code, "yoy_pp")
     if rate is not None:
-        said.update(yoy_change=rate.value / 100, change_unit="rate")
+        said.update(yoy_change=base_value(rate.text, rate.unit), change_unit="rate")
     if points is not None:
         said.update(yoy_change=points.value, change_unit="pp")
     rank = page.stated(rank_kpi, "figure") if rank_kpi else None
@@ -136,12 +139,12 @@ def _page_says(page, kpi_code: str, rank_kpi: str | None) -> dict:
         said.update(peer_rank=int(rank.value), peer_rank_source="reported", peer_count=4)
     lead = page.stated(kpi_code, "lead")
     if lead is not None:
-        said.update(first_of_four(str(lead.value * UNIT_FACTORS[lead.unit]), bank=lead.versus))
+        said.update(first_of_four(str(base_value(lead.text, lead.unit)), bank=lead.versus))
     change = page.stated(kpi_code, "change_since")
     if change is not None:
         said.update(
             since_month=Period.parse(change.versus).month,
-            change_since_month_base=change.value * UNIT_FACTORS[change.unit],
+            change_since_month_base=base_value(change.text, change.unit),
         )
     return said
 
@@ -149,46 +152,31 @@ def _page_says(page, kpi_code: str, rank_kpi: str | None) -> dict:
 def branch_fact(kpi_code, branch, value, unit, rank, count, **overrides) -> BriefFact:
     """A branch's row of brief_facts: its key ends '|<branch>'."""
     base = fact(kpi_code, value, unit, branch_name=branch, branch_rank=rank, branch_count=count)
-    return replace(base, brief_fact_key=f"{base.brief_fact_key}|{branch}", **overrides)
+    key = brief_fact_key(PERIOD, base.lob_code, kpi_code, branch)
+    return replace(base, brief_fact_key=key, **overrides)
 
 
-# (branch, June 2020 clients, increase since December): made up, so that 广东, 北京, 浙江 hold
-# 1万 and 江苏, 广东, 山东, 浙江, 北京 added over 1000, as the page says (the sample's figures)
-BRANCH_CLIENTS = [
-    ("广东", 13210, 1366),
-    ("北京", 12180, 1025),
-    ("浙江", 10460, 1161),
-    ("江苏", 9630, 1516),
-    ("上海", 8870, 508),
-    ("山东", 7120, 1285),
-]
-
-# Below each branch figure the page publishes (the first branch), two made-up branches.
-BRANCHES_BELOW = {
-    "pb_branch_fx_asset_penetration": [("北京", "41"), ("广东", "37")],
-    "pb_branch_credit_card_coverage": [("上海", "66"), ("江苏", "61")],
-    "pb_branch_rongex_coverage": [("浙江", "91"), ("广东", "88")],
-    "pb_branch_inclusive_drawdown_cum": [("江苏", "27.3"), ("广东", "24.1")],
-}
-
-
-def branch_facts() -> list[BriefFact]:
-    by_increase = sorted(BRANCH_CLIENTS, key=lambda b: -b[2])
-    rows = [
+def client_facts(rows, **overrides) -> list[BriefFact]:
+    """Branch client facts from (branch, clients in 户, rise since December), in rank order."""
+    by_rise = sorted(rows, key=lambda row: -row[2])
+    return [
         branch_fact(
             "pb_branch_clients",
             branch,
             str(clients),
-            "户",
+            CLIENTS_UNIT,
             rank,
-            len(BRANCH_CLIENTS),
-            branch_increase_rank=by_increase.index((branch, clients, rise)) + 1,
+            len(rows),
+            branch_increase_rank=by_rise.index((branch, clients, rise)) + 1,
             change_since_year_start_base=Decimal(rise),
-            is_demo_data=True,
-            branch_rank_uses_demo_data=True,
+            **overrides,
         )
-        for rank, (branch, clients, rise) in enumerate(BRANCH_CLIENTS, start=1)
+        for rank, (branch, clients, rise) in enumerate(rows, start=1)
     ]
+
+
+def branch_facts() -> list[BriefFact]:
+    rows = client_facts(BRANCH_CLIENTS, is_demo_data=True, branch_rank_uses_demo_data=True)
     page = read_page()
     for kpi_code, below in BRANCHES_BELOW.items():
         [published] = [f for f in page.figures() if f.kpi_code == kpi_code]
@@ -209,6 +197,19 @@ def branch_facts() -> list[BriefFact]:
     return rows
 
 
+# 农行 and 中行 beside the page's 建行 (the runner-up), made up, in base units.
+_PEERS = {
+    "mb_customers": {"abc": Decimal("330000000"), "boc": Decimal("210000000")},
+    "mb_monthly_active": {"abc": Decimal("61000000"), "boc": Decimal("40000000")},
+}
+
+
+def _runner_up(page, kpi_code: str) -> dict[str, Decimal]:
+    """The page's runner-up bank and its figure (the page's figure less its lead)."""
+    bank, value = page.runner_up(kpi_code)
+    return {bank: base_value(str(value), page.figure(kpi_code).unit)}
+
+
 def demo_history(facts: list[BriefFact], months: int = 24) -> list[HistoryPoint]:
     """Seeded, labelled-as-demo history for the headline KPIs, and 建行/农行/中行 for two KPIs."""
     points = []
@@ -222,17 +223,9 @@ def demo_history(facts: list[BriefFact], months: int = 24) -> list[HistoryPoint]
             points.append(
                 HistoryPoint(month, f.lob_code, f.kpi_code, "bank", "icbc", value, None, back != 0)
             )
+    page = read_page()
     peers = {
-        "mb_customers": {
-            "ccb": Decimal("367380000"),
-            "abc": Decimal("330000000"),
-            "boc": Decimal("210000000"),
-        },
-        "mb_monthly_active": {
-            "ccb": Decimal("74010000"),
-            "abc": Decimal("61000000"),
-            "boc": Decimal("40000000"),
-        },
+        kpi_code: {**_runner_up(page, kpi_code), **made_up} for kpi_code, made_up in _PEERS.items()
     }
     for kpi_code, banks in peers.items():
         for bank, value in banks.items():
@@ -251,11 +244,10 @@ def with_changes(f: BriefFact, **changes) -> BriefFact:
 
 def demo_highlights(period: Period = PERIOD) -> list[BriefHighlight]:
     """The sample month's highlights as marts.brief_highlights holds them after its load."""
-    from strategy_briefs.catalogue import load_catalogue
     from strategy_briefs.ingest.highlights import check_month_highlights
 
     month = period.first_day
-    checks = check_month_highlights(INCOMING, str(period), load_catalogue(SEEDS))
+    checks = check_month_highlights(INCOMING, str(period), CATALOGUE)
     assert all(not check.problems for check in checks), [c.problems for c in checks]
     return [
         BriefHighlight(month, check.lob_code, item.item_no, item.opener, item.text)

@@ -12,7 +12,8 @@ from decimal import Decimal
 from strategy_briefs.briefs.facts import BriefFact, BriefHighlight, HistoryPoint
 from strategy_briefs.catalogue import MAX_SHORT_NAME_CHARS
 from strategy_briefs.ingest.highlights import MAX_ITEMS, MAX_OPENER, MAX_TOTAL
-from tests.helpers.demo_facts import demo_facts, demo_history, fact
+from strategy_briefs.periods import Period
+from tests.helpers.demo_facts import brief_fact_key, demo_facts, demo_history, fact
 
 EXTRA_PER_LOB = 8
 LONG_NAME = "重点客群线上渠道综合服务覆盖"  # cut to the limit below
@@ -43,7 +44,7 @@ def _extra(lob: str, template: BriefFact, n: int) -> BriefFact:
     short = f"{n}{LONG_NAME}"[:MAX_SHORT_NAME_CHARS]
     return replace(
         template,
-        brief_fact_key=f"{template.period:%Y-%m}|{lob}|stress_{n}",
+        brief_fact_key=brief_fact_key(Period.of(template.period), lob, f"stress_{n}"),
         lob_code=lob,
         kpi_code=f"stress_{lob}_{n}",
         kpi_name_zh=f"{LONG_NAME}{LONG_NAME}渗透率{n}",

@@ -14,7 +14,8 @@ from decimal import Decimal
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.facts import BriefFact
 from strategy_briefs.briefs.numbers import format_points, format_rate_change
-from tests.helpers.demo_facts import CATALOGUE, UNIT_FACTORS, demo_facts
+from strategy_briefs.periods import Period
+from tests.helpers.demo_facts import CATALOGUE, base_value, brief_fact_key, demo_facts
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # every judgement phrase and the one rule allowed to write it
@@ -51,10 +52,8 @@ def _change_numbers(f: BriefFact) -> set[str]:
             tokens |= _numbers(format_points(change))
         else:
             tokens |= _numbers(format_rate_change(change, f.change_decimals))
-    if f.change_round_step and f.yoy_change is not None:
-        move = Decimal(f.yoy_change) * (100 if f.change_unit == "rate" else 1)
-        tokens.add(f"{(move // Decimal(f.change_round_step)) * Decimal(f.change_round_step):f}")
-    return tokens
+    # the stepped 同比 as the rule words it (its rounding: test_brief_judgements' literals)
+    return tokens | _numbers(narrative.stepped_change_clause(f))
 
 
 def fact_numbers(f: BriefFact, rule: str) -> set[str]:
@@ -212,7 +211,7 @@ def _scaled(f: BriefFact, factor: Decimal) -> BriefFact:
         new = min(new, Decimal(99 if f.qualifier else 100))  # 'over 100%' is no share
     new = max(new, Decimal(1))
     text = f"{new:f}"
-    return replace(f, value_submitted=text, value_base=new * UNIT_FACTORS[f.unit_submitted])
+    return replace(f, value_submitted=text, value_base=base_value(text, f.unit_submitted))
 
 
 def varied_fact(
@@ -221,8 +220,7 @@ def varied_fact(
     """One fact of a made-up month: its value (by `factor`, else a random one), comparisons,
     streak, record and rank varied."""
     f = _scaled(f, factor or Decimal(rnd.randint(50, 150)) / 100)
-    key = f"{month:%Y-%m}|{f.lob_code}|{f.kpi_code}"
-    key += f"|{f.branch_name}" if f.branch_name else ""
+    key = brief_fact_key(Period.of(month), f.lob_code, f.kpi_code, f.branch_name)
     unit = "pp" if f.kind == "ratio" else "rate"
     pick = rnd.random
     change = lambda top: None if pick() < 0.3 else Decimal(rnd.randint(-top, top)) / 1000  # noqa: E731
@@ -265,7 +263,7 @@ def generated_month(seed: int, month: date = date(2021, 9, 1)) -> list[BriefFact
     factors: dict[str, Decimal] = {}  # a part scales with its total (其中 never above it)
     facts = []
     for f in demo_facts():
-        parent = CATALOGUE[f.kpi_code]["parent_kpi_code"]
+        parent = CATALOGUE.kpis[f.kpi_code].parent_kpi_code
         factor = factors.setdefault(parent or f.kpi_code, Decimal(rnd.randint(50, 150)) / 100)
         facts.append(varied_fact(f, rnd, month, factor))
     return [f for f in facts if rnd.random() > 0.1 or f.is_headline]

@@ -18,6 +18,7 @@ from strategy_briefs.ingest.highlights import (
     load_highlights,
     publish_highlights,
 )
+from tests.helpers.month_rows import month_rows
 
 HEADER = "period,lob_code,item_no,opener,text\n"
 
@@ -91,19 +92,13 @@ def test_missing_columns_and_an_empty_file_are_refused(tmp_path, catalogue):
 
 
 def highlights(db, period: str) -> list[tuple]:
-    return db.execute(
-        "select lob_code, item_no, opener, body from raw.lob_highlights where period = %s"
-        " order by lob_code, item_no",
-        (f"{period}-01",),
-    ).fetchall()
+    columns = "lob_code, item_no, opener, body"
+    return month_rows(db, "raw.lob_highlights", columns, period, order_by="lob_code, item_no")
 
 
 def audit(db, period: str) -> list[tuple]:
-    return db.execute(
-        "select lob_code, status, submission, row_count, problem_count from raw.load_audit"
-        " where period = %s order by load_id",
-        (f"{period}-01",),
-    ).fetchall()
+    columns = "lob_code, status, submission, row_count, problem_count"
+    return month_rows(db, "raw.load_audit", columns, period)
 
 
 @pytest.mark.usefixtures("test_months")

@@ -17,6 +17,7 @@ from strategy_briefs.cli import main
 from strategy_briefs.ingest import SubmissionInvalid, find_submissions, load_month
 from strategy_briefs.ingest.loading import scan_month
 from strategy_briefs.orchestration.tasks import submissions_waiting
+from tests.helpers.month_rows import month_rows
 
 pytestmark = pytest.mark.usefixtures("test_months")
 
@@ -35,11 +36,8 @@ def secret_file(tmp_path: Path) -> Path:
 
 
 def audit_rows(db, period: str) -> list[tuple]:
-    return db.execute(
-        "select lob_code, status, source_sha256, source_size, problems::text"
-        " from raw.load_audit where period = %s order by load_id",
-        (f"{period}-01",),
-    ).fetchall()
+    columns = "lob_code, status, source_sha256, source_size, problems::text"
+    return month_rows(db, "raw.load_audit", columns, period)
 
 
 def test_a_symlinked_submission_is_refused_unread_and_audited_without_its_target(

@@ -19,6 +19,7 @@ from strategy_briefs.ingest import (
     load_submission,
 )
 from strategy_briefs_demo.sample_data import write_large_submission
+from tests.helpers.month_rows import month_rows
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 FIGURE_COLUMNS = (
@@ -29,20 +30,27 @@ pytestmark = pytest.mark.usefixtures("test_months")
 
 
 def figures(db, period: str, lob_code: str | None = None) -> list[tuple]:
-    sql = f"select {FIGURE_COLUMNS} from raw.lob_figures where period = %s"
-    params: list = [f"{period}-01"]
-    if lob_code:
-        sql += " and lob_code = %s"
-        params.append(lob_code)
-    return db.execute(sql + " order by lob_code, source_row", params).fetchall()
+    order = "lob_code, source_row"
+    return month_rows(
+        db, "raw.lob_figures", FIGURE_COLUMNS, period, order_by=order, lob_code=lob_code
+    )
 
 
 def audit(db, period: str) -> list[tuple]:
-    return db.execute(
-        "select lob_code, status, row_count, problem_count from raw.load_audit"
-        " where period = %s order by load_id",
-        (f"{period}-01",),
-    ).fetchall()
+    return month_rows(db, "raw.load_audit", "lob_code, status, row_count, problem_count", period)
+
+
+def load_mobile_banking(params, path: Path, period: str, catalogue, **options):
+    return load_submission(
+        params, path, period=period, lob_code="mobile_banking", catalogue=catalogue, **options
+    )
+
+
+def refused(params, path: Path, period: str, catalogue) -> SubmissionInvalid:
+    """The refusal of a mobile banking file that must not load."""
+    with pytest.raises(SubmissionInvalid) as raised:
+        load_mobile_banking(params, path, period, catalogue)
+    return raised.value
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -96,13 +104,9 @@ def test_demo_month_loads_from_the_bundled_sample(
 
 def test_reload_replaces_the_month_exactly(warehouse_params, db, catalogue, tmp_path):
     path = write(tmp_path / "2031-01" / "mobile_banking.csv", GOOD.format(p="2031-01"))
-    first = load_submission(
-        warehouse_params, path, period="2031-01", lob_code="mobile_banking", catalogue=catalogue
-    )
+    first = load_mobile_banking(warehouse_params, path, "2031-01", catalogue)
     before = figures(db, "2031-01")
-    second = load_submission(
-        warehouse_params, path, period="2031-01", lob_code="mobile_banking", catalogue=catalogue
-    )
+    second = load_mobile_banking(warehouse_params, path, "2031-01", catalogue)
     assert figures(db, "2031-01") == before
     assert (first.row_count, second.row_count, second.replaced_rows) == (7, 7, 7)
     assert second.load_id > first.load_id
@@ -116,13 +120,7 @@ def test_reload_replaces_the_month_exactly(warehouse_params, db, catalogue, tmp_
             "2031-01,mobile_banking,mb_customers,ccb,3.6738,亿户,推算\n", ""
         ),
     )
-    load_submission(
-        warehouse_params,
-        smaller,
-        period="2031-01",
-        lob_code="mobile_banking",
-        catalogue=catalogue,
-    )
+    load_mobile_banking(warehouse_params, smaller, "2031-01", catalogue)
     assert len(figures(db, "2031-01")) == 6
 
 
@@ -130,25 +128,14 @@ def test_bad_file_changes_nothing_and_is_audited(warehouse_params, db, catalogue
     earlier = write(tmp_path / "2031-02" / "mobile_banking.csv", GOOD.format(p="2031-02"))
     good = write(tmp_path / "2031-03" / "mobile_banking.csv", GOOD.format(p="2031-03"))
     for period, path in (("2031-02", earlier), ("2031-03", good)):
-        load_submission(
-            warehouse_params, path, period=period, lob_code="mobile_banking", catalogue=catalogue
-        )
+        load_mobile_banking(warehouse_params, path, period, catalogue)
     earlier_rows, month_rows = figures(db, "2031-02"), figures(db, "2031-03")
     bad = write(
         tmp_path / "bad" / "2031-03" / "mobile_banking.csv",
         GOOD.format(p="2031-03") + "2031-03,mobile_banking,mb_customers,abc,abc,亿户,\n",
     )
-    with pytest.raises(SubmissionInvalid) as raised:
-        load_submission(
-            warehouse_params,
-            bad,
-            period="2031-03",
-            lob_code="mobile_banking",
-            catalogue=catalogue,
-        )
-    assert [str(p) for p in raised.value.problems] == [
-        f"{bad}:9:value: value 'abc' is not a number"
-    ]
+    refusal = refused(warehouse_params, bad, "2031-03", catalogue)
+    assert [str(p) for p in refusal.problems] == [f"{bad}:9:value: value 'abc' is not a number"]
     assert figures(db, "2031-03") == month_rows
     assert figures(db, "2031-02") == earlier_rows
     assert audit(db, "2031-03") == [
@@ -156,7 +143,7 @@ def test_bad_file_changes_nothing_and_is_audited(warehouse_params, db, catalogue
         ("mobile_banking", "rejected", 8, 1),
     ]
     recorded = db.execute(
-        "select problems from raw.load_audit where load_id = %s", (raised.value.load_id,)
+        "select problems from raw.load_audit where load_id = %s", (refusal.load_id,)
     ).fetchone()[0]
     assert recorded == [f"{bad}:9:value: value 'abc' is not a number"]
 
@@ -166,15 +153,8 @@ def test_duplicates_found_by_the_server_are_reported_like_the_validator_does(
 ):
     text = GOOD.format(p="2031-04") + "2031-04,mobile_banking,mb_customers,工商银行,3.9,亿户,\n"
     path = write(tmp_path / "2031-04" / "mobile_banking.csv", text)
-    with pytest.raises(SubmissionInvalid) as raised:
-        load_submission(
-            warehouse_params,
-            path,
-            period="2031-04",
-            lob_code="mobile_banking",
-            catalogue=catalogue,
-        )
-    assert [str(p) for p in raised.value.problems] == [
+    refusal = refused(warehouse_params, path, "2031-04", catalogue)
+    assert [str(p) for p in refusal.problems] == [
         f"{path}:9:kpi_code: duplicate row: mb_customers for icbc in 2031-04 is already on row 2"
     ]
     assert figures(db, "2031-04") == []
@@ -188,13 +168,7 @@ def test_gbk_and_utf8_bom_twins_load_identical_rows(warehouse_params, db, catalo
         path = tmp_path / name / "2031-05" / "mobile_banking.csv"
         path.parent.mkdir(parents=True)
         path.write_bytes(text)
-        result = load_submission(
-            warehouse_params,
-            path,
-            period="2031-05",
-            lob_code="mobile_banking",
-            catalogue=catalogue,
-        )
+        result = load_mobile_banking(warehouse_params, path, "2031-05", catalogue)
         assert result.source_encoding == {"gbk": "gb18030", "utf8_bom": "utf-8-sig"}[name]
         loaded.append(figures(db, "2031-05"))
     assert loaded[0] == loaded[1]
@@ -248,9 +222,7 @@ def test_connection_killed_mid_copy_changes_nothing_and_a_retry_succeeds(
 ):
     period = "2031-07"
     small = write(tmp_path / "small" / period / "mobile_banking.csv", GOOD.format(p=period))
-    load_submission(
-        warehouse_params, small, period=period, lob_code="mobile_banking", catalogue=catalogue
-    )
+    load_mobile_banking(warehouse_params, small, period, catalogue)
     before, audit_before = figures(db, period), audit(db, period)
     big = write_large_submission(
         tmp_path / "big" / period / "mobile_banking.csv", 60_000, period=period
@@ -268,20 +240,13 @@ def test_connection_killed_mid_copy_changes_nothing_and_a_retry_succeeds(
         killed.set()
 
     with pytest.raises(psycopg.OperationalError):
-        load_submission(
-            warehouse_params,
-            big,
-            period=period,
-            lob_code="mobile_banking",
-            catalogue=catalogue,
-            on_progress=kill_on_first_chunk,
+        load_mobile_banking(
+            warehouse_params, big, period, catalogue, on_progress=kill_on_first_chunk
         )
     assert killed.is_set()
     assert figures(db, period) == before
     assert audit(db, period) == audit_before
-    retry = load_submission(
-        warehouse_params, big, period=period, lob_code="mobile_banking", catalogue=catalogue
-    )
+    retry = load_mobile_banking(warehouse_params, big, period, catalogue)
     assert retry.row_count == 60_000
     assert db.execute(
         "select count(*) from raw.lob_figures where period = %s", (f"{period}-01",)

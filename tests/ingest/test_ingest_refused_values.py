@@ -17,6 +17,7 @@ from strategy_briefs.ingest import SubmissionInvalid, load_submission
 from strategy_briefs.ingest.loading import LoadRefused
 from strategy_briefs.ingest.reading import MAX_CELL_CHARS
 from strategy_briefs.orchestration.tasks import failing_at_once
+from tests.helpers.month_rows import month_rows
 
 pytestmark = pytest.mark.usefixtures("test_months")
 LOB = "mobile_banking"
@@ -61,12 +62,9 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def month_rows(db, period: str) -> list[tuple]:
-    return db.execute(
-        "select kpi_code, entity_code, value_base, note, load_id from raw.lob_figures"
-        " where period = %s order by kpi_code, entity_code",
-        (f"{period}-01",),
-    ).fetchall()
+def figures(db, period: str) -> list[tuple]:
+    columns = "kpi_code, entity_code, value_base, note, load_id"
+    return month_rows(db, "raw.lob_figures", columns, period, order_by="kpi_code, entity_code")
 
 
 def load(params, path: Path, period: str, catalogue):
@@ -80,7 +78,7 @@ def test_value_the_warehouse_would_refuse_is_a_validation_problem(
     period = "2031-07"
     load(warehouse_params, write(tmp_path / "good" / period / f"{LOB}.csv", GOOD.format(p=period)),
          period, catalogue)  # fmt: skip
-    before = month_rows(db, period)
+    before = figures(db, period)
     row, message = HOSTILE_ROWS[case]
     bad = write(tmp_path / period / f"{LOB}.csv", GOOD.format(p=period) + row.format(p=period))
     with pytest.raises(AirflowFailException) as raised:
@@ -89,7 +87,7 @@ def test_value_the_warehouse_would_refuse_is_a_validation_problem(
     invalid = raised.value.__cause__
     assert type(invalid) is SubmissionInvalid  # found by validation, not by the server
     assert [str(p) for p in invalid.problems] == [f"{bad}:{message}"]
-    assert month_rows(db, period) == before  # nothing half-loaded, the earlier rows stay
+    assert figures(db, period) == before  # nothing half-loaded, the earlier rows stay
     status, problems = db.execute(
         "select status, problems from raw.load_audit where load_id = %s", (invalid.load_id,)
     ).fetchone()
@@ -103,7 +101,7 @@ def test_a_refusal_validation_cannot_foresee_is_a_rejected_audit_row_with_its_re
     period = "2031-08"
     load(warehouse_params, write(tmp_path / "good" / period / f"{LOB}.csv", GOOD.format(p=period)),
          period, catalogue)  # fmt: skip
-    before = month_rows(db, period)
+    before = figures(db, period)
     path = write(tmp_path / period / f"{LOB}.csv", GOOD.format(p=period).replace("3.85", "3.9"))
     db.execute(
         "alter table raw.lob_figures add constraint test_value_below_a_trillion"
@@ -124,7 +122,7 @@ def test_a_refusal_validation_cannot_foresee_is_a_rejected_audit_row_with_its_re
     refused = raised.value.__cause__
     assert isinstance(refused, LoadRefused)
     assert [str(p) for p in refused.problems] == [reason]
-    assert month_rows(db, period) == before
+    assert figures(db, period) == before
     status, problems = db.execute(
         "select status, problems from raw.load_audit where load_id = %s", (refused.load_id,)
     ).fetchone()

@@ -14,6 +14,7 @@ from strategy_briefs import roles
 from strategy_briefs.ingest import MonthNotStaged, SubmissionInvalid
 from strategy_briefs.orchestration import tasks
 from strategy_briefs.orchestration.environment import WAREHOUSE_CONN_ID
+from tests.helpers.month_rows import month_rows
 
 pytestmark = pytest.mark.usefixtures("test_months")
 LINES = ["mobile_banking", "credit_card", "precious_metals", "private_banking"]  # article order
@@ -32,11 +33,7 @@ def incoming(monkeypatch, warehouse_params, tmp_path):
 
 
 def audit(db, period: str) -> list[tuple]:
-    return db.execute(
-        "select lob_code, status, problem_count, run_id from raw.load_audit"
-        " where period = %s order by load_id",
-        (f"{period}-01",),
-    ).fetchall()
+    return month_rows(db, "raw.load_audit", "lob_code, status, problem_count, run_id", period)
 
 
 def test_validate_month_fails_at_once_on_a_bad_file(incoming, db, copy_sample_month):

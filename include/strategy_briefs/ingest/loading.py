@@ -237,6 +237,26 @@ class _Source:
 
 
 @dataclass(frozen=True)
+class _Submission:
+    """One line's file for a month, opened for loading: its record and its checker."""
+
+    source: _Source
+    check: SubmissionCheck
+    period: str
+    lob_code: str
+    run_id: str | None
+
+    @classmethod
+    def open(
+        cls, path: Path, catalogue: Catalogue, period: str, lob_code: str, run_id: str | None
+    ) -> _Submission:
+        _check_target(period, lob_code, catalogue)
+        path = Path(path)
+        check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+        return cls(_Source.of(path), check, period, lob_code, run_id)
+
+
+@dataclass(frozen=True)
 class _Copied:
     """What a COPY of a file's checked rows did: rows sent, and the server's refusal."""
 
@@ -388,28 +408,20 @@ def _finish_line(conn, load_id: int, copied: _Copied, encoding: str | None) -> N
 
 
 def _load_file(
-    params,
-    source: _Source,
-    check: SubmissionCheck,
-    *,
-    table,
-    begin,
-    finish,
-    on_progress,
-    period: str,
-    lob_code: str,
-    run_id: str | None,
+    params, submission: _Submission, *, table, begin, finish, on_progress
 ) -> tuple[int, int, _Copied]:
     """One file's transaction: begin (`begin(conn)`: the id its rows carry, the rows it
     replaced), copy, then `finish` (its counts and encoding, by that id) and commit; or
     reject: roll back, audit 'rejected' and raise. A lost connection raises as it is."""
     import psycopg
 
-    context = {"period": period, "lob_code": lob_code, "run_id": run_id}
+    source, check, period = submission.source, submission.check, submission.period
+    context = {"period": period, "lob_code": submission.lob_code, "run_id": submission.run_id}
     with connect(params, application_name=APPLICATION_NAME) as conn:
         try:
             row_id, replaced = begin(conn)
-            prefix = f"{row_id}\t{period}-01\t{_copy_text(lob_code)}\t{_copy_text(source.name)}\t"
+            lob_code, name = _copy_text(submission.lob_code), _copy_text(source.name)
+            prefix = f"{row_id}\t{period}-01\t{lob_code}\t{name}\t"
             copied = _copy(conn, table, prefix, check, on_progress)
             if copied.refused is None and not check.problems:
                 finish(conn, row_id, copied, check.encoding)
@@ -443,22 +455,16 @@ def stage_submission(
     file has problems, `LoadRefused` when the warehouse refused it; then nothing is staged.
     """
 
-    path = Path(path)
-    _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
-    source = _Source.of(path)
-    check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+    submission = _Submission.open(path, catalogue, period, lob_code, run_id)
+    source, check = submission.source, submission.check
     stage_id, _, copied = _load_file(
         params,
-        source,
-        check,
+        submission,
         table=STAGED_FIGURES_TABLE,
         begin=lambda conn: (_begin_stage(conn, run_key, period, lob_code, source), 0),
         finish=_finish_stage,
         on_progress=on_progress,
-        period=period,
-        lob_code=lob_code,
-        run_id=run_id,
     )
     log.info(
         "staged %s: %d rows (%d demo) for %s %s, run %s, stage_id %d, %.2fs",
@@ -730,22 +736,16 @@ def load_submission(
     Raises as `stage_submission`; then nothing of the month changed.
     """
 
-    path = Path(path)
-    _check_target(period, lob_code, catalogue)
     started = time.perf_counter()
-    source = _Source.of(path)
-    check = SubmissionCheck(path, catalogue, period=period, lob_code=lob_code)
+    submission = _Submission.open(path, catalogue, period, lob_code, run_id)
+    source, check = submission.source, submission.check
     load_id, replaced, copied = _load_file(
         params,
-        source,
-        check,
+        submission,
         table=FIGURES_TABLE,
         begin=lambda conn: _begin_line(conn, period, lob_code, source, run_id),
         finish=_finish_line,
         on_progress=on_progress,
-        period=period,
-        lob_code=lob_code,
-        run_id=run_id,
     )
     result = LoadResult(
         load_id=load_id,

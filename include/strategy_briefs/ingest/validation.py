@@ -768,7 +768,7 @@ class _RowRules:
             return None
         if kpi is None or type(unit) is Invalid:
             return None
-        value_base = Decimal(number) * unit.factor
+        value_base = unit.base_value(number)
         if problem := range_problem(number, value_base, kpi, self._rank_max):
             self._add(row_number, self._header["value"], problem)
             return None
