@@ -1,15 +1,23 @@
-"""Duplicate keys found from fixed-size digests (ingest/duplicates.py), as the contract words
-them: each repeat names the first row of its key, whatever the keys look like.
+"""Duplicate keys decided on the exact keys as the rows are read (ingest/duplicates.py), as
+the contract words them: each repeat names the first row of its key, whatever the keys look
+like, and the file is read once.
 
 The files are validated by the real validator; nothing is written to the warehouse.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from strategy_briefs.ingest import check_file, validate_file
-from strategy_briefs.ingest.validation import MAX_BRANCH_CHARS, MAX_PROBLEMS, MEMO_ENTRIES
+from strategy_briefs.ingest.duplicates import entity_key
+from strategy_briefs.ingest.validation import (
+    MAX_BRANCH_CHARS,
+    MAX_PROBLEMS,
+    MEMO_ENTRIES,
+    SubmissionCheck,
+)
 
 HEADER = "period,lob,kpi_code,entity,value,unit,note\n"
 REQUIRED = (  # rows 2-5: the reporting bank's required KPIs
@@ -84,3 +92,64 @@ def test_a_key_whose_cells_left_the_memo_is_still_found_and_rows_stay_whole(tmp_
         ("mb_monthly_active", "万户", last - 1),
         ("mb_monthly_active", "万户", last),
     }
+
+
+def test_an_entity_key_holds_every_character_of_its_code_after_its_type_byte():
+    # a digest or a lossy encoding could not give the code back
+    code = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert entity_key("branch", code)[1:].decode("gb18030") == code
+
+
+def names_sharing_a_hash(bits: int) -> tuple[str, str]:
+    """Two branch names whose keys' hashes agree on their last `bits` bits: in a table of up
+    to 2**bits slots they are placed in the same slot, so only their bytes tell them apart."""
+    seen: dict[int, str] = {}
+    for number in range(1 << (bits // 2 + 4)):
+        name = f"演示{number}"
+        placed = hash(entity_key("branch", name)) & ((1 << bits) - 1)
+        if placed in seen:
+            return seen[placed], name
+        seen[placed] = name
+    raise AssertionError(f"no two of the names share their hash's last {bits} bits")
+
+
+def test_keys_placed_in_the_same_slot_are_told_apart_by_their_bytes(tmp_path, catalogue):
+    first, second = names_sharing_a_hash(32)  # a 32-bit digest of the key would say equal
+    path = submission(
+        tmp_path, [f"branch:{first}", f"branch:{second}", f"branch:{second}", f"branch:{first}"]
+    )
+    assert messages(validate_file(path, catalogue)) == [
+        f"8:kpi_code: duplicate row: mb_monthly_active for branch:{second} in 2020-06 "
+        "is already on row 7",
+        f"9:kpi_code: duplicate row: mb_monthly_active for branch:{first} in 2020-06 "
+        "is already on row 6",
+    ]
+
+
+def test_the_file_is_read_once_so_replacing_it_after_its_last_row_changes_nothing(
+    tmp_path, catalogue
+):
+    path = submission(tmp_path, ["branch:广东", "branch:北京", "branch:广东"])  # rows 6-8
+    check = SubmissionCheck(path, catalogue)
+    for row in check.rows():
+        if row[-1] == 8:  # the last row has been read: the department saves a new file
+            replacement = path.with_name("saved_again.csv")
+            replacement.write_text(HEADER + REQUIRED, encoding="utf-8")
+            os.replace(replacement, path)
+    assert messages(check.problems) == [
+        "8:kpi_code: duplicate row: mb_monthly_active for branch:广东 in 2020-06 "
+        "is already on row 6"
+    ]
+
+
+def test_a_row_of_another_month_does_not_repeat_the_key_of_the_files_month(tmp_path, catalogue):
+    path = submission(tmp_path, ["branch:广东"])  # row 6
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("2020-07,mobile_banking,mb_monthly_active,branch:广东,52,万户,\n")
+        handle.write("2020-07,mobile_banking,mb_monthly_active,branch:广东分行,53,万户,\n")
+    assert messages(validate_file(path, catalogue)) == [
+        "7:period: period 2020-07 does not match the folder 2020-06",
+        "8:period: period 2020-07 does not match the folder 2020-06",
+        "8:kpi_code: duplicate row: mb_monthly_active for branch:广东 in 2020-07 "
+        "is already on row 7",
+    ]

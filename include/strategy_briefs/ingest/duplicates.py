@@ -1,111 +1,92 @@
-"""Duplicate keys of a submission in bounded memory: 22 bytes a row, whatever the keys.
+"""Duplicate keys of a submission, decided on the exact keys as the rows are read.
 
-A row's key (kpi_code, entity_type, entity_code) is kept as its entity's fixed-size
-digest, its KPI's number and its row number, in three flat arrays; the duplicates are
-found once, at the end, by sorting them. Two million rows cost 44 MB, not a Python object
-per key. The entity's digest is computed once per distinct entity text (the validator
-memoises it with the entity), so a row costs three appends.
+A row's key is its period, KPI and entity: the primary key of raw.lob_figures, the file's
+line of business being one (docs/submission-contract.md §6). A repeat is known on the row
+that repeats, so the validator reports it there, from the row in hand: the file is read
+once. The keys are grouped by period and KPI (`Keys`); a group (`EntityKeys`) keeps its
+entities' exact keys, each with the row it was first seen on, one after another in a flat
+bytearray, found through an open-addressing table. A key costs its bytes and 5 more, plus
+16 to 32 bytes of table, never a Python object: two million keys of 50-character branch
+names take about 230 MB (bench/bench_validate_memory.py).
 
 Rules (one function each):
-- entity digest: blake2b (16 bytes) of the entity's type and code joined by U+001F, which
-  neither can hold (bank codes come from the catalogue, a branch name with a control
-  character is refused), so two entities share a digest only if they are equal (a chance
-  collision of 128-bit digests is ~1e-26 for two million entities)
-- duplicates: every row whose KPI and entity digest an earlier row has, with that first
-  row's number, in file order
+- entity key:  `entity_key`, the entity's type in one byte, then its code in GB18030,
+               which encodes every character one way (a code read from a file holds no
+               lone surrogate, the one thing it cannot encode), ASCII in 1 byte and the
+               common Chinese characters in 2: two entities have equal keys only if they
+               are equal ('bank' icbc is not 'branch' icbc)
+- first row:   `EntityKeys.first_row`, the row that first had the key, or None when no row
+               did (the row is now the key's first): keys are compared byte for byte, a hash
+               only says where to look
 """
 
 from __future__ import annotations
 
-import hashlib
 from array import array
-from dataclasses import dataclass
 
-DIGEST_BYTES = 16
-_SEPARATOR = "\x1f"
-# Mixes a KPI's number into the entity digest's first 8 bytes for the first, one-key sort
-# (an odd multiplier is a bijection modulo 2**64: different KPIs of one entity never meet).
-_KPI_MIX = 0x9E3779B97F4A7C15
+_ENTITY_TYPES = {"bank": b"b", "branch": b"r"}
+_FIRST_SLOTS = 8  # a group's first table; it doubles when half full
+_ROW_BYTES = 4  # a row number (an .xlsx has at most 1,048,576 rows), little-endian
+_HASH_BITS = (1 << 32) - 1  # the hash's bits a slot keeps: enough to place 2**32 slots
 
 
-def entity_digest(entity_type: str, entity_code: str) -> bytes:
-    """The fixed-size digest of one entity ('bank', 'icbc'), ('branch', '广东')."""
-    text = f"{entity_type}{_SEPARATOR}{entity_code}"
-    return hashlib.blake2b(text.encode(), digest_size=DIGEST_BYTES).digest()
+def entity_key(entity_type: str, entity_code: str) -> bytes:
+    """The exact key of one entity ('bank', 'icbc'), ('branch', '广东')."""
+    return _ENTITY_TYPES[entity_type] + entity_code.encode("gb18030")
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    row: int  # the row that repeats a key
-    first_row: int  # the first row with that key
+class EntityKeys:
+    """One period and KPI's entity keys, each with the row it was first seen on.
 
+    `_records` holds a key after another: its length (1 byte: a branch name has at most 50
+    characters, 200 bytes), its bytes, its first row. `_slots` is the table (linear
+    probing): a slot holds its record's offset + 1 (0 is a free slot) above the key hash's
+    last 32 bits, with which a probe passes another key without reading it and a doubled
+    table places every key again.
+    """
 
-class KeyDigests:
-    """The keys seen so far (rows added in file order)."""
+    __slots__ = ("_records", "_slots", "_count")
 
     def __init__(self) -> None:
-        self._entities = bytearray()  # DIGEST_BYTES a row
-        self._kpis = array("H")  # the KPI's number in `_kpi_numbers`
-        self._rows = array("I")  # a spreadsheet row number fits 32 bits
-        self._kpi_numbers: dict[str, int] = {}  # only valid KPIs: as many as the catalogue's
+        self._records = bytearray()
+        self._slots = array("Q", bytes(8 * _FIRST_SLOTS))
+        self._count = 0
 
-    def add(self, kpi_code: str, entity_digest: bytes, row: int) -> None:
-        self._entities += entity_digest
-        self._kpis.append(self._kpi_numbers.setdefault(kpi_code, len(self._kpi_numbers)))
-        self._rows.append(row)
+    def first_row(self, key: bytes, row: int) -> int | None:
+        records, slots, size = self._records, self._slots, len(key)
+        mask = len(slots) - 1
+        placed = hash(key) & _HASH_BITS
+        slot = placed & mask
+        while entry := slots[slot]:
+            at = entry >> 32
+            if entry & _HASH_BITS == placed and records[at - 1] == size:
+                if records.startswith(key, at):
+                    return int.from_bytes(records[at + size : at + size + _ROW_BYTES], "little")
+            slot = (slot + 1) & mask
+        slots[slot] = (len(records) + 1) << 32 | placed
+        records.append(size)
+        records += key
+        records += row.to_bytes(_ROW_BYTES, "little")
+        self._count += 1
+        if self._count * 2 > mask:
+            self._double()
+        return None
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def duplicates(self, most: int) -> tuple[list[Duplicate], int]:
-        """The first `most` rows repeating an earlier row's key, in file order, and how
-        many such rows there are in all (a file of repeats must not cost a Python object
-        per row: the problems are capped anyway)."""
-        import numpy as np  # only here: the rows cost three appends each
-
-        if len(self._rows) < 2:
-            return [], 0
-        halves = np.frombuffer(self._entities, dtype=np.uint64).reshape(-1, 2)
-        kpis = np.frombuffer(self._kpis, dtype=np.uint16)
-        rows = np.frombuffer(self._rows, dtype=np.uint32)
-        mixed = halves[:, 0] ^ (kpis.astype(np.uint64) * np.uint64(_KPI_MIX))
-        candidates = _sharing(mixed)
-        if candidates.size == 0:
-            return [], 0
-        # lexsort is stable: within a group of equal keys, file order, so the group's
-        # first entry is its first row
-        parts = (kpis[candidates], halves[candidates, 1], halves[candidates, 0])
-        order = candidates[np.lexsort(parts)]
-        del candidates, parts
-        starts = np.zeros(len(order), dtype=bool)  # where a group of equal keys starts
-        starts[0] = True
-        for part in (halves[order, 0], halves[order, 1], kpis[order]):  # one at a time
-            starts[1:] |= part[1:] != part[:-1]
-        first = order[starts][np.cumsum(starts) - 1]
-        duplicate, of = order[~starts], first[~starts]
-        shown = np.argsort(duplicate, kind="stable")[: max(most, 0)]
-        found = [
-            Duplicate(int(row), int(first_row))
-            for row, first_row in zip(rows[duplicate[shown]], rows[of[shown]], strict=True)
-        ]
-        return found, int(duplicate.size)
+    def _double(self) -> None:
+        slots = array("Q", bytes(16 * len(self._slots)))
+        mask = len(slots) - 1
+        for entry in self._slots:
+            if entry:
+                slot = entry & mask
+                while slots[slot]:
+                    slot = (slot + 1) & mask
+                slots[slot] = entry
+        self._slots = slots
 
 
-def _sharing(values):
-    """Positions (ascending) whose value another position shares: a sort of the values
-    alone (no positions, not stable: ten times faster) says whether any repeats, which a
-    file without duplicates stops at; an unstable argsort then narrows the exact
-    three-key sort to the positions that share."""
-    import numpy as np
+class Keys(dict):
+    """(period, kpi_code) -> its `EntityKeys`, made when first asked for."""
 
-    ordered = np.sort(values)
-    if not (ordered[1:] == ordered[:-1]).any():
-        return np.empty(0, dtype=np.intp)
-    del ordered
-    order = np.argsort(values)
-    ordered = values[order]
-    same = ordered[1:] == ordered[:-1]
-    shared = np.zeros(len(order), dtype=bool)
-    shared[1:] |= same
-    shared[:-1] |= same
-    return np.sort(order[shared])
+    def __missing__(self, group: tuple[str, str]) -> EntityKeys:
+        made = self[group] = EntityKeys()
+        return made

@@ -2,8 +2,8 @@
 
 `SubmissionCheck` streams a file once: it yields the normalised rows that passed and
 collects a `Problem` for everything else. Only when the stream is exhausted are the
-problems complete (duplicates and missing required KPIs are whole-file rules), so a
-loader writes while it reads and decides at the end whether to commit.
+problems complete (a later row may repeat a key, a required KPI is missing only once every
+row is read), so a loader writes while it reads and decides at the end whether to commit.
 
 Rows are normalised per docs/architecture.md: `entity_type`/`entity_code`, `value_base =
 value * factor` (ratios become fractions), `value_submitted` exactly as printed.
@@ -21,7 +21,9 @@ value or `Invalid(message)`, a rule across cells a message or None):
             sign)
 - unit:     `check_unit` (a catalogue unit fitting the KPI)
 - note:     `note_problem` (no control characters but tabs and line breaks)
-- file:     duplicate keys (`duplicates.KeyDigests`), the reporting bank's required KPIs
+- key:      `duplicate_problem` (a row repeating an earlier row's period, KPI and entity,
+            decided on the exact key as the row is read: `duplicates.Keys`)
+- file:     the reporting bank's required KPIs
 
 `_RowRules.check` applies them to a row, each cell's checker memoised by the cell's text:
 that memo is the fast path, and there is no other.
@@ -40,7 +42,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from strategy_briefs.catalogue import Catalogue, Kpi, Unit
-from strategy_briefs.ingest.duplicates import KeyDigests, entity_digest
+from strategy_briefs.ingest.duplicates import Keys, entity_key
 from strategy_briefs.ingest.incoming import escaped, excerpt, has_control_characters
 from strategy_briefs.ingest.reading import (
     CHINESE_HEADERS,
@@ -113,15 +115,21 @@ RowTuple = tuple[str, str, str, str, str, Decimal, str | None, str | None, bool,
 
 
 class Entity(NamedTuple):
-    """A row's entity, ('bank', 'icbc') or ('branch', '广东'), with its key's digest."""
+    """A row's entity, ('bank', 'icbc') or ('branch', '广东'), with its exact key's bytes
+    (memoised with the entity: a row repeating an entity's text does not encode it again)."""
 
     type: str
     code: str
-    digest: bytes
+    key: bytes
 
 
 def entity_of(entity_type: str, entity_code: str) -> Entity:
-    return Entity(entity_type, entity_code, entity_digest(entity_type, entity_code))
+    return Entity(entity_type, entity_code, entity_key(entity_type, entity_code))
+
+
+def entity_text(entity: Entity) -> str:
+    """An entity as the contract writes it: 'icbc', 'branch:广东'."""
+    return entity.code if entity.type == "bank" else f"branch:{entity.code}"
 
 
 @dataclass(frozen=True)
@@ -347,6 +355,14 @@ def check_unit(text: str | None, kpi: Kpi | None, catalogue: Catalogue) -> Unit 
     return unit
 
 
+def duplicate_problem(kpi: Kpi, entity: Entity, period: str, first_row: int) -> str:
+    """Why a row cannot be loaded when `first_row` had its key already."""
+    return (
+        f"duplicate row: {kpi.kpi_code} for {entity_text(entity)} in {period} "
+        f"is already on row {first_row}"
+    )
+
+
 def percent_problem(value_text: str, unit: Unit) -> str | None:
     """Why a value written with a % sign cannot have this unit, or None."""
     if unit.unit != "%":
@@ -501,14 +517,14 @@ class SubmissionCheck:
         finally:
             self._finish()
 
-    def _open(self, on_problem=None) -> Table | None:
+    def _open(self) -> Table | None:
         sheet_names: list[str] = []
         if self._lob.expected:
             sheet_names.append(self._lob.expected)
             lob = self.catalogue.lines_of_business.get(self._lob.expected)
             if lob:
                 sheet_names.append(lob.name_zh)
-        return read_table(self.path, on_problem or self._add, sheet_names)
+        return read_table(self.path, self._add, sheet_names)
 
     def _finish(self) -> None:
         if self._finished:
@@ -594,7 +610,6 @@ class SubmissionCheck:
         if data_rows == 0:
             self._add(None, None, "the file has a header but no data rows")
             return
-        self._report_duplicates(columns, rules)
         self._report_missing_required(rules.reported_for, table.header[columns["kpi_code"]])
 
     def _report_missing_required(self, reported_for: set[str], kpi_header: str) -> None:
@@ -610,37 +625,6 @@ class SubmissionCheck:
                     f"required KPI {kpi.kpi_code} ({kpi.name_zh}) is missing "
                     f"for {bank.bank_code} ({bank.name_zh})",
                 )
-
-    def _report_duplicates(self, columns: dict[str, int], rules: _RowRules) -> None:
-        """Name each repeated key's first row; a second pass over the file reads the
-        repeating rows' KPI and entity (only for the problems that will be shown)."""
-        found, total = rules.keys.duplicates(MAX_PROBLEMS - len(self._problems))
-        self._dropped += total - len(found)
-        if not found:
-            return
-        first_row = {duplicate.row: duplicate.first_row for duplicate in found}
-        last = found[-1].row
-        table = self._open(lambda *_: None)
-        if table is None:
-            return
-        i_kpi, i_entity = columns["kpi_code"], columns["entity"]
-        h_kpi = table.header[i_kpi]
-        try:
-            for row_number, cells in table.rows:
-                if row_number in first_row:
-                    kpi, entity = rules.kpis[cells[i_kpi]], rules.entities[cells[i_entity]]
-                    entity_text = entity.code if entity.type == "bank" else f"branch:{entity.code}"
-                    self._add(
-                        row_number,
-                        h_kpi,
-                        f"duplicate row: {kpi.kpi_code} for "
-                        f"{entity_text} in {self.period} is already on row "
-                        f"{first_row[row_number]}",
-                    )
-                if row_number >= last:
-                    break
-        finally:
-            table.close()
 
 
 class _RowRules:
@@ -669,8 +653,7 @@ class _RowRules:
         self.entities = _Memo(lambda text: check_entity(text, catalogue))
         self._units: dict[str, _Memo] = {}  # kpi_code ('' when unknown) -> unit text -> unit
         self._period, self._lob = check._period, check._lob  # the file's one period and line
-        self.keys = KeyDigests()
-        self._add_key = self.keys.add
+        self._keys = Keys()  # the rows' exact keys, by period and KPI
         self.reported_for: set[str] = set()  # KPIs with the reporting bank's figure
 
     def check(self, row_number: int, cells: list[str | None]) -> RowTuple | None:
@@ -690,7 +673,11 @@ class _RowRules:
         if type(entity) is Invalid:
             ok = self._refuse(row_number, "entity", entity)
         elif kpi is not None:
-            self._add_key(kpi.kpi_code, entity.digest, row_number)
+            if type(period) is str:
+                first_row = self._keys[period, kpi.kpi_code].first_row(entity.key, row_number)
+                if first_row is not None:
+                    problem = duplicate_problem(kpi, entity, period, first_row)
+                    self._add(row_number, self._header["kpi_code"], problem)
             if entity.code == self._reporting and entity.type == "bank":
                 self.reported_for.add(kpi.kpi_code)
         figure = self._figure(row_number, cells[i_value], cells[i_unit], kpi)
