@@ -179,8 +179,10 @@ print(json.dumps({
 """
 
 # The plain set, in a fresh process: prints the pages it got and the pages it should have.
+# It leaves as the command does (`cli.console_script`: output flushed, no interpreter
+# teardown), so that neither side's time holds the freeing of its objects.
 FLOOR = r"""
-import json, sys
+import json, os, sys
 from pathlib import Path
 from strategy_briefs.briefs.render import write_pdf
 floor, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -189,6 +191,8 @@ for html in sorted(floor.glob("*.html")):
     got[html.stem] = write_pdf(html.read_text(encoding="utf-8"), out / f"{html.stem}.pdf")[0]
 wanted = {p.stem: int(p.read_text()) for p in floor.glob("*.pages")}
 print(json.dumps({"got": got, "wanted": wanted}))
+sys.stdout.flush()
+os._exit(0)
 """
 
 
