@@ -181,9 +181,22 @@ def test_an_age_exactly_at_a_threshold_is_not_over_it():
     """dbt compares strictly: 45 days old is a warn under error_after 45 days, not an error."""
     days = freshness.Threshold(45, "day")
     rule = freshness.FreshnessRule(
-        "source.p.raw.t", "raw.t", "raw", "t", "loaded_at", None,
+        "source.p.raw.t", "raw.t", "raw", "t", "loaded_at", None, (),
         warn_after=freshness.Threshold(35, "day"), error_after=days,
     )  # fmt: skip
     assert freshness.freshness_status(rule, days.seconds) == "warn"
     assert freshness.freshness_status(rule, days.seconds + 1) == "error"
     assert freshness.freshness_status(rule, 35 * 86400) == "pass"
+
+
+def test_a_filter_is_composed_from_its_conditions_and_any_other_is_refused():
+    """The declared filters become (column, value) pairs, composed as identifiers and
+    literals; SQL that is not `column = 'value'` joined by `and` never reaches the query."""
+    declared = "lob_code = 'credit_card' and status = 'loaded'"
+    assert freshness.filter_conditions("source.p.raw.t", declared) == (
+        ("lob_code", "credit_card"),
+        ("status", "loaded"),
+    )
+    for refused in ("status = 'loaded' or true", "status = 'it''s'", "1 = 1; drop table t"):
+        with pytest.raises(ValueError, match="source.p.raw.t: freshness filter"):
+            freshness.filter_conditions("source.p.raw.t", refused)

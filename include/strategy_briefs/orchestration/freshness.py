@@ -11,6 +11,10 @@ dbt-core's `task/freshness.py`, `artifacts/resources/v1/components.py` and dbt-a
 Rules (one function each):
 - rules:     every source of the manifest with a warn_after or an error_after is checked; a
              threshold counts only with both its count and its period (dbt's `Time`)
+- filter:    a filter is conditions `column = 'value'` joined by `and` (what the project's
+             sources declare), composed as identifiers and literals, never spliced into
+             the SQL as text; the loaded_at_field is a column; anything else is refused by
+             the source's name
 - query:     one statement: per source `max(<loaded_at_field>)` of its table where its
              filter holds (dbt's `collect_freshness`), and the warehouse's `now()` once
 - age:       the warehouse's clock minus the newest load, in seconds; no row passes the
@@ -29,6 +33,7 @@ Rules (one function each):
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -67,8 +72,9 @@ class FreshnessRule:
     name: str  # 'raw.load_audit_credit_card', as dbt's log names it
     schema: str
     identifier: str
-    loaded_at_field: str  # a column or an expression, as dbt puts it in its query
-    filter: str | None
+    loaded_at_field: str  # a column of the table
+    filter: str | None  # as declared, for the log
+    conditions: tuple[tuple[str, str], ...]  # the filter's (column, value) pairs
     warn_after: Threshold | None
     error_after: Threshold | None
 
@@ -84,6 +90,11 @@ class SourceFreshness:
     status: str
 
 
+_CONDITION = re.compile(r"\s*(\w+)\s*=\s*'([^']*)'\s*")
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+_COLUMN = re.compile(r"\w+")
+
+
 class SourcesStale(RuntimeError):
     """A source is past its error_after: the check fails, as `dbt source freshness` did."""
 
@@ -93,6 +104,19 @@ def threshold(declared: Mapping[str, Any] | None) -> Threshold | None:
     if not declared or declared.get("count") is None or declared.get("period") is None:
         return None
     return Threshold(count=int(declared["count"]), period=str(declared["period"]))
+
+
+def filter_conditions(unique_id: str, declared: str | None) -> tuple[tuple[str, str], ...]:
+    """The (column, value) pairs of a filter `a = 'x' and b = 'y'`; another filter is refused."""
+    if not declared:
+        return ()
+    matches = [_CONDITION.fullmatch(part) for part in _AND.split(declared.strip())]
+    if not all(matches):
+        raise ValueError(
+            f"{unique_id}: freshness filter {declared!r} is not conditions column = 'value'"
+            " joined by and"
+        )
+    return tuple((match[1], match[2]) for match in matches)
 
 
 def freshness_rules(sources: Mapping[str, Mapping[str, Any]]) -> list[FreshnessRule]:
@@ -106,9 +130,11 @@ def freshness_rules(sources: Mapping[str, Mapping[str, Any]]) -> list[FreshnessR
         )
         if warn_after is None and error_after is None:
             continue
-        if source.get("loaded_at_query") or not source.get("loaded_at_field"):
+        if source.get("loaded_at_query") or not _COLUMN.fullmatch(
+            source.get("loaded_at_field") or ""
+        ):
             # PostgreSQL has no metadata freshness; dbt renders loaded_at_query as Jinja.
-            raise ValueError(f"{unique_id}: freshness needs a loaded_at_field here")
+            raise ValueError(f"{unique_id}: freshness needs a loaded_at_field naming a column")
         rules.append(
             FreshnessRule(
                 unique_id=unique_id,
@@ -117,6 +143,7 @@ def freshness_rules(sources: Mapping[str, Mapping[str, Any]]) -> list[FreshnessR
                 identifier=source["identifier"],
                 loaded_at_field=source["loaded_at_field"],
                 filter=declared.get("filter"),
+                conditions=filter_conditions(unique_id, declared.get("filter")),
                 warn_after=warn_after,
                 error_after=error_after,
             )
@@ -127,24 +154,34 @@ def freshness_rules(sources: Mapping[str, Mapping[str, Any]]) -> list[FreshnessR
 def freshness_query(rules: Sequence[FreshnessRule]):
     """One statement answering every rule: (unique_id, max_loaded_at, snapshotted_at) rows.
 
-    The field and the filter are SQL from the dbt project, put in as dbt puts them; the
-    relation is quoted as dbt quotes it (the manifest's relation_name also names the
-    database of the parse, which is not necessarily this one)."""
+    The field, the filter's columns and the relation are identifiers, the filter's values
+    literals (the manifest's relation_name also names the database of the parse, which is
+    not necessarily this one)."""
     from psycopg import sql
 
     newest = [
         sql.SQL("select {} as unique_id, (select max({}) from {}.{}{}) as max_loaded_at").format(
             sql.Literal(rule.unique_id),
-            sql.SQL(rule.loaded_at_field),
+            sql.Identifier(rule.loaded_at_field),
             sql.Identifier(rule.schema),
             sql.Identifier(rule.identifier),
-            sql.SQL(f" where {rule.filter}") if rule.filter else sql.SQL(""),
+            _where(rule.conditions),
         )
         for rule in rules
     ]
     return sql.SQL(
         "select unique_id, max_loaded_at, now() as snapshotted_at from ({}) as newest"
     ).format(sql.SQL(" union all ").join(newest))
+
+
+def _where(conditions: Sequence[tuple[str, str]]):
+    """` where a = 'x' and b = 'y'` composed from the filter's pairs; nothing without any."""
+    from psycopg import sql
+
+    if not conditions:
+        return sql.SQL("")
+    tests = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Literal(v)) for c, v in conditions]
+    return sql.SQL(" where ") + sql.SQL(" and ").join(tests)
 
 
 def _utc(moment: datetime) -> datetime:
