@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import ROOT, Result, scratch_databases, scratch_folder
+from bench.harness import PEAK_MB, ROOT, Result, scratch_databases, scratch_folder
 
 ROWS = int(os.environ.get("BENCH_LOAD_ROWS", "1000000"))
 REPEAT = 2
@@ -32,8 +32,10 @@ PERIOD = "2020-06"
 LOB = "mobile_banking"
 
 TARGET = 0.91
-LOADER = """
-import json, resource, sys, time
+LOADER = (
+    PEAK_MB
+    + """
+import json, sys, time
 from pathlib import Path
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
@@ -51,8 +53,9 @@ else:
     rows = result.row_count
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "rows": rows,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mb": peak_mb()}))
 """
+)
 WAYS = {"line": "load_submission", "month": "stage_submission + publish_month"}
 
 

@@ -267,18 +267,19 @@ def _fresh_process(command: list[str], env: dict[str, str], out_dir: Path):
     """Run `command` as an operator would: (seconds from outside, peak MB, its last line)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir.with_suffix(".log")
+    peak = out_dir.with_suffix(".peak")
+    # GNU time forks the command from its own small process and reports its max RSS: the
+    # bench process's own peak would carry into a child it started (harness.PEAK_MB).
+    timed = ["/usr/bin/time", "--format", "%M", "--output", str(peak), *command]
     started = time.perf_counter()
     with log.open("wb") as output:
-        child = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-        # wait4 gives this one child's own resource usage, its max RSS included
-        _, status, usage = os.wait4(child.pid, 0)
+        done = subprocess.run(timed, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
+    if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed:\n{log.read_text()[-2000:]}")
     lines = log.read_text(encoding="utf-8").strip().splitlines()
-    return seconds, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+    peak_kb = int(peak.read_text().split()[-1])
+    return seconds, peak_kb / 1024, lines[-1] if lines else ""
 
 
 def _check_floor_pages(line: str) -> None:

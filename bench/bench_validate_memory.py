@@ -20,15 +20,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.harness import ROOT, Result, scratch_folder
+from bench.harness import PEAK_MB, ROOT, Result, scratch_folder
 
 ROWS = int(os.environ.get("BENCH_VALIDATE_ROWS", "2000000"))
 PEAK_TARGET_MB = 300
 PERIOD = "2020-06"
 LOB = "mobile_banking"
 
-VALIDATOR = """
-import json, resource, sys, time
+VALIDATOR = (
+    PEAK_MB
+    + """
+import json, sys, time
 from pathlib import Path
 from strategy_briefs.catalogue import load_catalogue
 from strategy_briefs.config import PROJECT_ROOT
@@ -39,8 +41,9 @@ problems = validate_file(Path(sys.argv[1]), catalogue)
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "problems": [str(p) for p in problems[:3]],
                   "problem_count": len(problems),
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "max_rss_mb": peak_mb()}))
 """
+)
 
 
 def _branch(number: int) -> str:

@@ -237,3 +237,14 @@ def migrate_airflow_home(env: dict[str, str]) -> None:
     database). A plain `airflow db migrate` recorded nothing, so the first timed run of
     each benchmark migrated it again: 2.3 s inside the candidate that no month pays."""
     subprocess.run([sys.executable, "-c", MIGRATE_AIRFLOW_HOME], env=env, check=True)
+
+
+# A child's peak memory, for the scripts the benches run in fresh interpreters. Not
+# ru_maxrss: Linux carries the parent's high-water mark into a child through fork and exec
+# (a child of a 400 MB process read 413 MB there and 13 MB here), and the bench process
+# has rendered and loaded by then. VmHWM is the peak of the process's own memory.
+PEAK_MB = """
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024
+"""
