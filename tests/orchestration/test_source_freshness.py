@@ -181,7 +181,7 @@ def test_an_age_exactly_at_a_threshold_is_not_over_it():
     """dbt compares strictly: 45 days old is a warn under error_after 45 days, not an error."""
     days = freshness.Threshold(45, "day")
     rule = freshness.FreshnessRule(
-        "source.p.raw.t", "raw.t", "raw", "t", "loaded_at", None, (),
+        "source.p.raw.t", "raw.t", "raw", "t", "loaded_at", (),
         warn_after=freshness.Threshold(35, "day"), error_after=days,
     )  # fmt: skip
     assert freshness.freshness_status(rule, days.seconds) == "warn"

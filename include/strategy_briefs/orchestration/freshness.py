@@ -73,8 +73,7 @@ class FreshnessRule:
     schema: str
     identifier: str
     loaded_at_field: str  # a column of the table
-    filter: str | None  # as declared, for the log
-    conditions: tuple[tuple[str, str], ...]  # the filter's (column, value) pairs
+    conditions: tuple[tuple[str, str], ...]  # its filter's (column, value) pairs
     warn_after: Threshold | None
     error_after: Threshold | None
 
@@ -142,7 +141,6 @@ def freshness_rules(sources: Mapping[str, Mapping[str, Any]]) -> list[FreshnessR
                 schema=source["schema"],
                 identifier=source["identifier"],
                 loaded_at_field=source["loaded_at_field"],
-                filter=declared.get("filter"),
                 conditions=filter_conditions(unique_id, declared.get("filter")),
                 warn_after=warn_after,
                 error_after=error_after,
@@ -248,7 +246,8 @@ def described(answer: SourceFreshness) -> str:
     warn after 35 days, error after 45 days'."""
     rule = answer.rule
     if answer.max_loaded_at is None:
-        newest = "no load at all" + (f" where {rule.filter}" if rule.filter else "")
+        where = " and ".join(f"{column} = '{value}'" for column, value in rule.conditions)
+        newest = "no load at all" + (f" where {where}" if where else "")
     else:
         at = _utc(answer.max_loaded_at).strftime("%Y-%m-%d %H:%M UTC")
         newest = f"newest load {answer.age_seconds / 86400:.1f} days old ({at})"
