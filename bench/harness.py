@@ -236,7 +236,7 @@ def migrate_airflow_home(env: dict[str, str]) -> None:
     (`cli.migrate_airflow_db`, which records the Airflow that migrated it beside the
     database). A plain `airflow db migrate` recorded nothing, so the first timed run of
     each benchmark migrated it again: 2.3 s inside the candidate that no month pays."""
-    subprocess.run([sys.executable, "-c", MIGRATE_AIRFLOW_HOME], env=env, check=True)
+    step("airflow home", MIGRATE_AIRFLOW_HOME, env=env)
 
 
 # A child's peak memory, for the scripts the benches run in fresh interpreters. Not
