@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from strategy_briefs import periods, progress, roles, schema_migrations, warehouse
+from strategy_briefs import long_lived, periods, progress, roles, schema_migrations, warehouse
 from strategy_briefs.config import Settings, venv_executable
 
 DAG_ID = "strategy_briefs_monthly"
@@ -241,8 +241,9 @@ def run_month(
     screen = screen or progress.Screen()
     log = progress.log_path(settings.var_dir, str(period), progress.run_stamp())
     with screen.captured(log):
-        _prepare(settings)
-        dag = _load_dag(settings)
+        with long_lived.setting_up():  # the imports and the DAG live to the end of the run
+            _prepare(settings)
+            dag = _load_dag(settings)
         run = _test_run(settings, dag, period, conf or {}, screen, log)
     _refuse_if_rejected(settings, period, run)
     out = settings.output_dir / str(period)

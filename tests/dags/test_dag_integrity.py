@@ -199,15 +199,16 @@ def test_dbt_tasks_emit_no_lineage_assets_of_their_own(dagbag):
     assert dbt_tasks and all(t.emit_datasets is False for t in dbt_tasks)
 
 
-def test_dbt_tasks_keep_dbt_adapters_flag_list_fixed_before_running(dagbag):
-    """dbt runs in the task's process; the hook stops per-invocation slow-down (see
-    orchestration/dbt_in_process.py and tests/orchestration/test_dbt_in_process.py)."""
-    from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
+def test_dbt_tasks_prepare_their_process_for_dbt_before_running(dagbag):
+    """dbt runs in the task's process; the hook keeps dbt-adapters' flag list fixed and the
+    heap frozen (orchestration/dbt_in_process.py, tests/orchestration/test_dbt_in_process.py
+    and tests/test_long_lived.py)."""
+    from strategy_briefs.orchestration.dbt_in_process import before_dbt_in_process
 
     dag = dagbag.dags["strategy_briefs_monthly"]
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("warehouse.")]
     assert dbt_tasks
-    assert all(t._pre_execute_hook is keep_dbt_behavior_flags_fixed for t in dbt_tasks)
+    assert all(t._pre_execute_hook is before_dbt_in_process for t in dbt_tasks)
 
 
 def test_an_editor_approval_stands_between_the_gate_and_the_send(dagbag):

@@ -24,7 +24,7 @@ from cosmos.dbt.graph import DbtNode
 from cosmos.operators.local import DbtBuildLocalOperator
 
 from strategy_briefs.config import Settings
-from strategy_briefs.orchestration.dbt_in_process import keep_dbt_behavior_flags_fixed
+from strategy_briefs.orchestration.dbt_in_process import before_dbt_in_process
 
 _SETTINGS = Settings.from_env()  # as the DAG file reads it when it is parsed
 DBT_PROJECT_DIR = _SETTINGS.dbt_project_dir
@@ -141,8 +141,8 @@ render_config = RenderConfig(
 # DbtTaskGroup's rendering, which RenderConfig does not reach).
 operator_args = {
     "emit_datasets": False,
-    # dbt runs in the task's process: stop dbt-adapters' flag list growing per invocation
-    "pre_execute": keep_dbt_behavior_flags_fixed,
+    # dbt runs in the task's process: its flag list kept fixed, the process's heap frozen
+    "pre_execute": before_dbt_in_process,
     "indirect_selection": "buildable",
     "doc_md": (
         "Builds one dbt seed and runs its tests (`dbt build --select <seed>`), only when the "
