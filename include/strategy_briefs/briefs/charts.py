@@ -10,7 +10,7 @@ Rules (one function each):
 - synthetic history is stamped 演示数据 (`_demo_stamp`);
 - matplotlib does no needless work: titles sit at a fixed height (`_rc`), and the margins
   are fixed lengths in mm around the labels' widths counted from their characters
-  (`_label_width_mm`, `_margins`) instead of matplotlib's tight_layout, which measures every
+  (`_label_width_mm`, `_grid`, `_place_columns`) instead of matplotlib's tight_layout, which measures every
   artist of the figure, each time;
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
@@ -384,28 +384,26 @@ def _y_labels(ax) -> list[str]:
     ]
 
 
-def _margins(
-    figure,
-    edges_mm: tuple[float, float, float, float],
-    gaps_mm: tuple[float, float],
-    grid: tuple[int, int],
-) -> None:
-    """Place the axes grid (rows, columns) with fixed margins: `edges_mm` (left, right, top,
-    bottom) from the figure's edges, `gaps_mm` (across, down) between the axes."""
-    width, height = (size * 25.4 for size in figure.get_size_inches())
-    left, right, top, bottom = edges_mm
-    across, down = gaps_mm
-    rows, columns = grid
-    axes_width = (width - left - right - (columns - 1) * across) / columns
-    axes_height = (height - top - bottom - (rows - 1) * down) / rows  # their mean height
-    figure.subplots_adjust(
-        left=left / width,
-        right=1 - right / width,
-        top=1 - top / height,
-        bottom=bottom / height,
-        wspace=across / axes_width,
-        hspace=down / axes_height,
-    )
+def _span(size_mm: float, near_mm: float, far_mm: float, gap_mm: float, count: int):
+    """One direction of an axes grid as matplotlib's subplot parameters, from margins and a
+    gap in mm: the near (left, bottom) and far edges as fractions of the figure's size, the
+    gap as a fraction of the axes' mean size."""
+    cell = (size_mm - near_mm - far_mm - (count - 1) * gap_mm) / count
+    return near_mm / size_mm, 1 - far_mm / size_mm, gap_mm / cell
+
+
+def _grid(figure, rows: int, columns: int, top_mm: float, bottom_mm: float, gap_mm: float, **kw):
+    """The figure's axes grid, its rows placed: matplotlib's y ticks depend on an axes'
+    height (one per 11 pt), so it is set before any tick is asked for."""
+    bottom, top, hspace = _span(figure.get_figheight() * 25.4, bottom_mm, top_mm, gap_mm, rows)
+    return figure.add_gridspec(rows, columns, bottom=bottom, top=top, hspace=hspace, **kw)
+
+
+def _place_columns(grid, left_mm: float, right_mm: float, gap_mm: float) -> None:
+    """The grid's columns placed (the figure's subplot parameters: `_grid` leaves them)."""
+    figure = grid.figure
+    left, right, wspace = _span(figure.get_figwidth() * 25.4, left_mm, right_mm, gap_mm, grid.ncols)
+    figure.subplots_adjust(left=left, right=right, wspace=wspace)
 
 
 def _demo_stamp(figure, texts: list[str], theme: ChartTheme) -> None:
@@ -454,25 +452,28 @@ def _draw_ytd(ax, item: TrendSeries, theme: ChartTheme, texts: list[str]) -> str
     return unit
 
 
-def _trend_margins(figure, axes, series: Sequence[TrendSeries], demo: bool) -> None:
-    """The left margin holds the left panels' y labels, the gap between the columns the
-    right panels' and the last month's label of the left ones; a strip at the top is left
-    for the 演示数据 stamp, so that it never covers a title."""
-    rows, columns = len(axes), len(axes[0])
-    drawn = [axes[i // columns][i % columns] for i in range(len(series))]
-    widths = [_label_width_mm(_y_labels(ax), 5.5) + _Y_TICK_MM for ax in drawn]
+def _trend_rows(series: Sequence[TrendSeries], columns: int, demo: bool):
+    """(top, bottom, gap) in mm: each row's titles above, its month labels below, and a
+    strip at the top for the 演示数据 stamp, so that it never covers a title."""
+    rows = [series[start : start + columns] for start in range(0, len(series), columns)]
     months = [
-        _MONTH_NAMES_MM if any(item.is_ytd for item in row) else _MONTH_DIGITS_MM
-        for row in (series[r * columns : (r + 1) * columns] for r in range(rows))
+        _MONTH_NAMES_MM if any(item.is_ytd for item in row) else _MONTH_DIGITS_MM for row in rows
     ]
+    top = _EDGE_MM + _TITLE_MM + (_TREND_STAMP_MM if demo else 0)
+    gap = _TITLE_MM + max(months[:-1], default=0) + _TREND_GAPS_MM[1]
+    return top, _EDGE_MM + months[-1], gap
+
+
+def _trend_columns(grid, panels: Sequence) -> None:
+    """The left margin holds the left panels' y labels, the gap between the columns the
+    right panels' and the last month's label of the left ones."""
+    columns = grid.ncols
+    widths = [_label_width_mm(_y_labels(ax), 5.5) + _Y_TICK_MM for ax in panels]
     # a full-width panel's x margin (5 % of its months) is wider than half a month's label
     past_last = _PAST_LAST_MONTH_MM if columns > 1 else 0.0
     left = _EDGE_MM + max(widths[0::columns])
-    across = max(widths[1::columns], default=0) + past_last + _TREND_GAPS_MM[0]
-    top = _EDGE_MM + _TITLE_MM + (_TREND_STAMP_MM if demo else 0)
-    edges = (left, _EDGE_MM + past_last, top, _EDGE_MM + months[-1])
-    down = _TITLE_MM + max(months[:-1], default=0) + _TREND_GAPS_MM[1]
-    _margins(figure, edges, (across, down), (rows, columns))
+    gap = max(widths[1::columns], default=0) + past_last + _TREND_GAPS_MM[0]
+    _place_columns(grid, left, _EDGE_MM + past_last, gap)
 
 
 def trend_chart(
@@ -490,19 +491,17 @@ def trend_chart(
         rows = (len(series) + columns - 1) // columns
         figure = _figure(theme.width_mm, 4 + _PANEL_HEIGHT_MM * rows)
         texts: list[str] = []
-        axes = figure.subplots(rows, columns, squeeze=False)
-        for index, item in enumerate(series):
-            ax = axes[index // columns][index % columns]
+        demo = any(item.is_demo_data for item in series)
+        grid = _grid(figure, rows, columns, *_trend_rows(series, columns, demo))
+        panels = [figure.add_subplot(grid[i // columns, i % columns]) for i in range(len(series))]
+        for ax, item in zip(panels, series, strict=True):
             draw_panel = _draw_ytd if item.is_ytd else _draw_trend
             unit = draw_panel(ax, item, theme, texts)
             title = f"{item.title}（{unit}）"
             ax.set_title(title, fontsize=6.5, loc="left", color=theme.ink, pad=2)
             _style_axes(ax, theme)
             texts.append(title)
-        for index in range(len(series), rows * columns):
-            axes[index // columns][index % columns].set_visible(False)
-        demo = any(item.is_demo_data for item in series)
-        _trend_margins(figure, axes, series, demo)
+        _trend_columns(grid, panels)
         if demo:
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
@@ -510,18 +509,15 @@ def trend_chart(
     return _cached(cache, lambda: chart_key("trend", series, theme), lambda: _render(draw, theme))
 
 
-def _peer_margins(
-    figure, bars: Sequence[PeerBars], value_labels: Sequence[tuple[float, str]], demo: bool
-) -> None:
+def _peer_columns(grid, bars: Sequence[PeerBars], value_labels: Sequence[tuple[float, str]]):
     """The left margin holds the longest bank name; the right one any value label that
     reaches past its axes (`value_labels`: where each starts, as a fraction of its axes'
     width, and its text). The x margins leave room for the labels right of positive bars,
     but bars of a KPI with no positive value end at the right edge (a bar's base is sticky
-    to its axis limit). A strip at the top is left for the 演示数据 stamp, so that it never
-    covers a title."""
+    to its axis limit)."""
     names = _label_width_mm([name for item in bars for name, _, _ in item.banks], 5.5)
     left = _EDGE_MM + _NAME_PAD_MM + names
-    inside = figure.get_figwidth() * 25.4 - left - _EDGE_MM  # the axes' width, no label out
+    inside = grid.figure.get_figwidth() * 25.4 - left - _EDGE_MM  # the axes' width, no label out
     # a label `width` long at `start` of axes `inside - extra` wide ends `extra` past them
     # when width - (1 - start) * (inside - extra) = extra: the largest such `extra`
     extra = max(
@@ -532,10 +528,7 @@ def _peer_margins(
         ),
         default=0.0,
     )
-    right = _EDGE_MM + max(extra, 0.0)
-    top = _EDGE_MM + _TITLE_MM + (_PEER_STAMP_MM if demo else 0)
-    edges = (left, right, top, _EDGE_MM)
-    _margins(figure, edges, (0, _TITLE_MM + _PEER_GAP_MM), (len(bars), 1))
+    _place_columns(grid, left, _EDGE_MM + max(extra, 0.0), 0.0)
 
 
 def peer_chart(
@@ -553,9 +546,13 @@ def peer_chart(
         figure = _figure(theme.width_mm, 3 + sum(heights))
         texts: list[str] = []
         value_labels: list[tuple[float, str]] = []  # (where in its axes' width, label)
-        axes = figure.subplots(len(bars), 1, squeeze=False, height_ratios=heights)
-        for ax_row, item in zip(axes, bars, strict=True):
-            ax = ax_row[0]
+        demo = any(item.is_demo_data for item in bars)
+        # A strip at the top for the 演示数据 stamp, so that it never covers a title.
+        top = _EDGE_MM + _TITLE_MM + (_PEER_STAMP_MM if demo else 0)
+        gap = _TITLE_MM + _PEER_GAP_MM
+        grid = _grid(figure, len(bars), 1, top, _EDGE_MM, gap, height_ratios=heights)
+        for row, item in enumerate(bars):
+            ax = figure.add_subplot(grid[row, 0])
             divisor, unit = axis_scale(item.kind, item.base_unit, [v for _, v, _ in item.banks])
             names = [name for name, _, _ in item.banks]
             values = [float(v / divisor) for _, v, _ in item.banks]
@@ -577,8 +574,7 @@ def peer_chart(
             starts = [(value - low) / (high - low) for value in values]
             value_labels += zip(starts, (" " + label for label in labels), strict=True)
             texts += [title, *names]
-        demo = any(item.is_demo_data for item in bars)
-        _peer_margins(figure, bars, value_labels, demo)
+        _peer_columns(grid, bars, value_labels)
         if demo:
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
