@@ -10,8 +10,8 @@ Rules (one function each):
 - synthetic history is stamped 演示数据 (`_demo_stamp`);
 - matplotlib does no needless work: titles sit at a fixed height (`_rc`), and the margins
   are fixed lengths in mm around the labels' widths counted from their characters
-  (`_label_width_mm`, `_grid`, `_place_columns`) instead of matplotlib's tight_layout, which measures every
-  artist of the figure, each time;
+  (`_label_width_mm`, `_grid`, `_place_columns`), not matplotlib's tight_layout, which
+  measures every artist of the figure;
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
   id, the rotation by 0° of every label, the clipping of every shape to its axes) is
@@ -77,8 +77,9 @@ _PEER_GAP_MM = 0.4 * 6 * _MM_PER_PT  # between one KPI's bars and the next title
 _TREND_STAMP_MM = 3.5  # the strip above the panels for the 演示数据 stamp
 _PEER_STAMP_MM = 3.0
 # Character widths in em as matplotlib measures the page's CJK sans at 72 dpi (tight_layout's
-# measure): digits 6/11, '.', '-' and ',' 4/11, a space 2/11, CJK 12/11; any other character is counted as
-# wide as the widest Latin glyphs ('%', 'W': 10/11), so a label is never under-counted.
+# measure, a little over the glyphs' own): digits 6/11, '.', '-' and ',' 4/11, a space 2/11,
+# CJK 12/11; any other character as wide as the widest Latin ones ('%', 'W': 10/11), so that
+# no label is under-counted.
 _DIGIT_EM = 6 / 11
 _NARROW_EM = 4 / 11
 _SPACE_EM = 2 / 11
@@ -356,9 +357,10 @@ def _label_width_mm(labels: Sequence[str], size_pt: float) -> float:
     """The widest of `labels` at `size_pt`, counted from its characters (the _EM widths).
 
     This is the one length of a chart's margins that depends on its data: the trend panels'
-    y tick labels (e.g. '-9999.5' is four digits, a '-' and a '.': 4 × 6/11 + 2 × 4/11 em)
-    and the peer chart's bank names (CJK, 12/11 em each). Counted at matplotlib's own widths,
-    the margin is the one tight_layout chose, and the label stays inside the figure.
+    y tick labels (e.g. '-9999.5' is five digits, a '-' and a '.': 5 × 6/11 + 2 × 4/11 em),
+    the peer chart's bank names (CJK, 12/11 em each) and its value labels. Counted at
+    matplotlib's own widths, the margin is the one tight_layout would give the labels drawn,
+    and every label stays inside the figure (tests/briefs/test_brief_charts.py).
     """
 
     def em(char: str) -> float:
