@@ -8,7 +8,10 @@ Rules (one function each):
 - one theme: colours, the font and the chart width are read from the CSS custom properties
   of `templates/css/` (`chart_theme`), so the charts and the page never disagree;
 - synthetic history is stamped 演示数据 (`_demo_stamp`);
-- matplotlib does no needless work: titles sit at a fixed height (`_rc`);
+- matplotlib does no needless work: titles sit at a fixed height (`_rc`), and the margins
+  are fixed lengths in mm around the labels' widths counted from their characters
+  (`_label_width_mm`, `_grid`, `_place_columns`), not matplotlib's tight_layout, which
+  measures every artist of the figure;
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
   id, the rotation by 0° of every label, the clipping of every shape to its axes) is
@@ -56,6 +59,32 @@ _CUSTOM_PROPERTY = re.compile(r"--([a-z0-9-]+)\s*:\s*([^;]+);")
 _SCALES = ((Decimal(10) ** 12, "万亿"), (Decimal(10) ** 8, "亿"), (Decimal(10) ** 4, "万"))
 _PANEL_HEIGHT_MM = 30.0  # one row of trend panels
 _PEER_ROW_MM = 3.4  # one bank's bar
+# The margins, in mm, that tight_layout(pad=0.3) chose around these charts' labels: their
+# font sizes are fixed (`_rc`, `_style_axes`), so the lengths are too.
+_MM_PER_PT = 25.4 / 72
+_EDGE_MM = 0.3 * 6 * _MM_PER_PT  # the figure's edge to its outermost label (pad 0.3 of 6 pt)
+_TITLE_MM = 2.905  # a 6.5 pt title and its 2 pt pad, above its axes
+# below a trend panel: its 1.5 pt ticks, 1 pt pad and 5.5 pt month labels, '20.06' or, taller,
+# '6月' (the year-to-date panels). The panels' height decides how many y ticks matplotlib
+# draws (one per 11 pt), so these are exactly tight_layout's lengths.
+_MONTH_DIGITS_MM = 2.879
+_MONTH_NAMES_MM = 3.021
+_PAST_LAST_MONTH_MM = 1.095  # how far the last month's label reaches right of its axes
+_Y_TICK_MM = (1.5 + 1) * _MM_PER_PT  # a trend panel's y tick and the pad to its label
+_NAME_PAD_MM = 1.5 * _MM_PER_PT  # a bank's name to its bar (no tick)
+_TREND_GAPS_MM = (0.8 * 6 * _MM_PER_PT, 0.5 * 6 * _MM_PER_PT)  # between panels: across, down
+_PEER_GAP_MM = 0.4 * 6 * _MM_PER_PT  # between one KPI's bars and the next title
+_TREND_STAMP_MM = 3.5  # the strip above the panels for the 演示数据 stamp
+_PEER_STAMP_MM = 3.0
+# Character widths in em as matplotlib measures the page's CJK sans at 72 dpi (tight_layout's
+# measure, a little over the glyphs' own): digits 6/11, '.', '-' and ',' 4/11, a space 2/11,
+# CJK 12/11; any other character as wide as the widest Latin ones ('%', 'W': 10/11), so that
+# no label is under-counted.
+_DIGIT_EM = 6 / 11
+_NARROW_EM = 4 / 11
+_SPACE_EM = 2 / 11
+_CJK_EM = 12 / 11
+_OTHER_EM = 10 / 11
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
 
@@ -324,6 +353,61 @@ def _render(draw, theme: ChartTheme) -> SvgChart:
     return chart
 
 
+def _label_width_mm(labels: Sequence[str], size_pt: float) -> float:
+    """The widest of `labels` at `size_pt`, counted from its characters (the _EM widths).
+
+    This is the one length of a chart's margins that depends on its data: the trend panels'
+    y tick labels (e.g. '-9999.5' is five digits, a '-' and a '.': 5 × 6/11 + 2 × 4/11 em),
+    the peer chart's bank names (CJK, 12/11 em each) and its value labels. Counted at
+    matplotlib's own widths, the margin is the one tight_layout would give the labels drawn,
+    and every label stays inside the figure (tests/briefs/test_brief_charts.py).
+    """
+
+    def em(char: str) -> float:
+        if char.isdigit():
+            return _DIGIT_EM
+        if char in ".-,":
+            return _NARROW_EM
+        if char == " ":
+            return _SPACE_EM
+        return _CJK_EM if ord(char) >= 0x2E80 else _OTHER_EM
+
+    return max((sum(map(em, label)) for label in labels), default=0.0) * size_pt * _MM_PER_PT
+
+
+def _y_labels(ax) -> list[str]:
+    """The y tick labels matplotlib will draw: those of the ticks inside the axis' view."""
+    low, high = sorted(ax.get_ylim())
+    slack = (high - low) * 1e-10  # matplotlib's own closeness for a tick at the very edge
+    locs = ax.get_yticks()
+    labels = ax.yaxis.get_major_formatter().format_ticks(locs)
+    return [
+        label for loc, label in zip(locs, labels, strict=True) if low - slack <= loc <= high + slack
+    ]
+
+
+def _span(size_mm: float, near_mm: float, far_mm: float, gap_mm: float, count: int):
+    """One direction of an axes grid as matplotlib's subplot parameters, from margins and a
+    gap in mm: the near (left, bottom) and far edges as fractions of the figure's size, the
+    gap as a fraction of the axes' mean size."""
+    cell = (size_mm - near_mm - far_mm - (count - 1) * gap_mm) / count
+    return near_mm / size_mm, 1 - far_mm / size_mm, gap_mm / cell
+
+
+def _grid(figure, rows: int, columns: int, top_mm: float, bottom_mm: float, gap_mm: float, **kw):
+    """The figure's axes grid, its rows placed: matplotlib's y ticks depend on an axes'
+    height (one per 11 pt), so it is set before any tick is asked for."""
+    bottom, top, hspace = _span(figure.get_figheight() * 25.4, bottom_mm, top_mm, gap_mm, rows)
+    return figure.add_gridspec(rows, columns, bottom=bottom, top=top, hspace=hspace, **kw)
+
+
+def _place_columns(grid, left_mm: float, right_mm: float, gap_mm: float) -> None:
+    """The grid's columns placed (the figure's subplot parameters: `_grid` leaves them)."""
+    figure = grid.figure
+    left, right, wspace = _span(figure.get_figwidth() * 25.4, left_mm, right_mm, gap_mm, grid.ncols)
+    figure.subplots_adjust(left=left, right=right, wspace=wspace)
+
+
 def _demo_stamp(figure, texts: list[str], theme: ChartTheme) -> None:
     figure.text(0.995, 0.995, DEMO_LABEL, ha="right", va="top", fontsize=5.5, color=theme.peer)
     texts.append(DEMO_LABEL)
@@ -370,6 +454,30 @@ def _draw_ytd(ax, item: TrendSeries, theme: ChartTheme, texts: list[str]) -> str
     return unit
 
 
+def _trend_rows(series: Sequence[TrendSeries], columns: int, demo: bool):
+    """(top, bottom, gap) in mm: each row's titles above, its month labels below, and a
+    strip at the top for the 演示数据 stamp, so that it never covers a title."""
+    rows = [series[start : start + columns] for start in range(0, len(series), columns)]
+    months = [
+        _MONTH_NAMES_MM if any(item.is_ytd for item in row) else _MONTH_DIGITS_MM for row in rows
+    ]
+    top = _EDGE_MM + _TITLE_MM + (_TREND_STAMP_MM if demo else 0)
+    gap = _TITLE_MM + max(months[:-1], default=0) + _TREND_GAPS_MM[1]
+    return top, _EDGE_MM + months[-1], gap
+
+
+def _trend_columns(grid, panels: Sequence) -> None:
+    """The left margin holds the left panels' y labels, the gap between the columns the
+    right panels' and the last month's label of the left ones."""
+    columns = grid.ncols
+    widths = [_label_width_mm(_y_labels(ax), 5.5) + _Y_TICK_MM for ax in panels]
+    # a full-width panel's x margin (5 % of its months) is wider than half a month's label
+    past_last = _PAST_LAST_MONTH_MM if columns > 1 else 0.0
+    left = _EDGE_MM + max(widths[0::columns])
+    gap = max(widths[1::columns], default=0) + past_last + _TREND_GAPS_MM[0]
+    _place_columns(grid, left, _EDGE_MM + past_last, gap)
+
+
 def trend_chart(
     series: Sequence[TrendSeries],
     theme: ChartTheme | None = None,
@@ -385,26 +493,44 @@ def trend_chart(
         rows = (len(series) + columns - 1) // columns
         figure = _figure(theme.width_mm, 4 + _PANEL_HEIGHT_MM * rows)
         texts: list[str] = []
-        axes = figure.subplots(rows, columns, squeeze=False)
-        for index, item in enumerate(series):
-            ax = axes[index // columns][index % columns]
+        demo = any(item.is_demo_data for item in series)
+        grid = _grid(figure, rows, columns, *_trend_rows(series, columns, demo))
+        panels = [figure.add_subplot(grid[i // columns, i % columns]) for i in range(len(series))]
+        for ax, item in zip(panels, series, strict=True):
             draw_panel = _draw_ytd if item.is_ytd else _draw_trend
             unit = draw_panel(ax, item, theme, texts)
             title = f"{item.title}（{unit}）"
             ax.set_title(title, fontsize=6.5, loc="left", color=theme.ink, pad=2)
             _style_axes(ax, theme)
             texts.append(title)
-        for index in range(len(series), rows * columns):
-            axes[index // columns][index % columns].set_visible(False)
-        demo = any(item.is_demo_data for item in series)
-        # Leave a strip at the top for the 演示数据 stamp so it never covers a title.
-        top = 1 - 3.5 / (4 + _PANEL_HEIGHT_MM * rows) if demo else 1
-        figure.tight_layout(pad=0.3, h_pad=0.5, w_pad=0.8, rect=(0, 0, 1, top))
+        _trend_columns(grid, panels)
         if demo:
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)
 
     return _cached(cache, lambda: chart_key("trend", series, theme), lambda: _render(draw, theme))
+
+
+def _peer_columns(grid, bars: Sequence[PeerBars], value_labels: Sequence[tuple[float, str]]):
+    """The left margin holds the longest bank name; the right one any value label that
+    reaches past its axes (`value_labels`: where each starts, as a fraction of its axes'
+    width, and its text). The x margins leave room for the labels right of positive bars,
+    but bars of a KPI with no positive value end at the right edge (a bar's base is sticky
+    to its axis limit)."""
+    names = _label_width_mm([name for item in bars for name, _, _ in item.banks], 5.5)
+    left = _EDGE_MM + _NAME_PAD_MM + names
+    inside = grid.figure.get_figwidth() * 25.4 - left - _EDGE_MM  # the axes' width, no label out
+    # a label `width` long at `start` of axes `inside - extra` wide ends `extra` past them
+    # when width - (1 - start) * (inside - extra) = extra: the largest such `extra`
+    extra = max(
+        (
+            (_label_width_mm([label], 5.5) - (1 - start) * inside) / start
+            for start, label in value_labels
+            if start > 0
+        ),
+        default=0.0,
+    )
+    _place_columns(grid, left, _EDGE_MM + max(extra, 0.0), 0.0)
 
 
 def peer_chart(
@@ -421,9 +547,14 @@ def peer_chart(
         heights = [5 + _PEER_ROW_MM * len(item.banks) for item in bars]
         figure = _figure(theme.width_mm, 3 + sum(heights))
         texts: list[str] = []
-        axes = figure.subplots(len(bars), 1, squeeze=False, height_ratios=heights)
-        for ax_row, item in zip(axes, bars, strict=True):
-            ax = ax_row[0]
+        value_labels: list[tuple[float, str]] = []  # (where in its axes' width, label)
+        demo = any(item.is_demo_data for item in bars)
+        # A strip at the top for the 演示数据 stamp, so that it never covers a title.
+        top = _EDGE_MM + _TITLE_MM + (_PEER_STAMP_MM if demo else 0)
+        gap = _TITLE_MM + _PEER_GAP_MM
+        grid = _grid(figure, len(bars), 1, top, _EDGE_MM, gap, height_ratios=heights)
+        for row, item in enumerate(bars):
+            ax = figure.add_subplot(grid[row, 0])
             divisor, unit = axis_scale(item.kind, item.base_unit, [v for _, v, _ in item.banks])
             names = [name for name, _, _ in item.banks]
             values = [float(v / divisor) for _, v, _ in item.banks]
@@ -431,20 +562,21 @@ def peer_chart(
             positions = list(range(len(names)))[::-1]
             ax.barh(positions, values, color=colours, height=0.62)
             ax.set_yticks(positions, names)
-            for position, value in zip(positions, values, strict=True):
-                label = f"{value:.2f}".rstrip("0").rstrip(".")
+            labels = [f"{value:.2f}".rstrip("0").rstrip(".") for value in values]
+            for position, value, label in zip(positions, values, labels, strict=True):
                 ax.text(value, position, " " + label, va="center", fontsize=5.5, color=theme.ink)
-                texts.append(label)
+            texts += labels
             title = f"{item.title}（{unit}）"
             ax.set_title(title, fontsize=6.5, loc="left", color=theme.ink, pad=2)
             ax.tick_params(labelsize=5.5, length=0, pad=1.5)
             ax.set_xticks([])
             ax.spines["bottom"].set_visible(False)
             ax.margins(x=0.16)
+            low, high = ax.get_xlim()
+            starts = [(value - low) / (high - low) for value in values]
+            value_labels += zip(starts, (" " + label for label in labels), strict=True)
             texts += [title, *names]
-        demo = any(item.is_demo_data for item in bars)
-        top = 1 - 3 / (3 + sum(heights)) if demo else 1
-        figure.tight_layout(pad=0.3, h_pad=0.4, rect=(0, 0, 1, top))
+        _peer_columns(grid, bars, value_labels)
         if demo:
             _demo_stamp(figure, texts, theme)
         return _to_svg(figure, texts)

@@ -1,0 +1,79 @@
+"""The charts' fixed margins (charts._label_width_mm and the placing around it): every label
+of a drawn chart stays inside its figure, measured with the font's real glyph widths."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date
+from decimal import Decimal
+
+from PIL import ImageFont
+
+from strategy_briefs.briefs.charts import (
+    PeerBars,
+    TrendSeries,
+    chart_theme,
+    peer_chart,
+    trend_chart,
+)
+from strategy_briefs.briefs.render import CJK_FONT_FILES
+
+SVG = "{http://www.w3.org/2000/svg}"
+MONTHS = [date(2020 + (8 + n) // 12, (8 + n) % 12 + 1, 1) for n in range(13)]  # 2020-09 on
+
+
+def _font(family: str) -> ImageFont.FreeTypeFont:
+    sans = next(path for path in CJK_FONT_FILES if "Sans" in path.name)
+    for index in range(16):  # the collection's faces, one per region
+        face = ImageFont.truetype(str(sans), size=100, index=index)
+        if face.getname()[0] == family:
+            return face
+    raise LookupError(family)
+
+
+def _outside(svg: bytes) -> list[tuple[str, float, float]]:
+    """Every text of the SVG reaching past its left or right edge: (text, start, end) in pt."""
+    theme = chart_theme()
+    font = _font(theme.font_family)
+    root = ET.fromstring(svg)
+    width = float(root.get("width").removesuffix("pt"))
+    outside = []
+    for text in root.iter(f"{SVG}text"):
+        style = dict(part.split(": ", 1) for part in text.get("style").split("; "))
+        assert theme.font_family in style["font-family"]  # labels stay text in the page's font
+        content = "".join(text.itertext())
+        length = font.getlength(content) * float(style["font-size"].removesuffix("px")) / 100
+        x = float(text.get("x", 0))
+        start = {"start": x, "middle": x - length / 2, "end": x - length}[
+            style.get("text-anchor", "start")
+        ]
+        if start < 0 or start + length > width:
+            outside.append((content, round(start, 2), round(start + length, 2)))
+    return outside
+
+
+def _series(title: str, values: list[str], kind: str = "amount") -> TrendSeries:
+    points = tuple(zip(MONTHS, map(Decimal, values), strict=True))
+    return TrendSeries(title, kind, "元", False, points, is_demo_data=True)
+
+
+def test_every_label_of_a_chart_stays_inside_its_figure():
+    # a share whose drawn labels ('37.5' ... '50.0') are longer than those of a taller panel
+    # ('40' ... '50'): measured before the rows were placed, its margin cut them
+    share = ["0.380", "0.411", "0.416", "0.391", "0.439", "0.434", "0.467", "0.479", "0.479"]
+    share += ["0.447", "0.466", "0.481", "0.502"]
+    wide = [str(v) for v in (-9999, -5000, 3, 9999) * 3] + ["-9999.5"]
+    narrow = [str(n) for n in range(10, 23)]
+    small = [f"0.00{n}" for n in range(1, 10)] + ["-0.001", "0.002", "0.003", "0.001"]
+    charts = [
+        [_series("线上获客占比", share, "ratio"), _series("贷款余额", wide)],
+        [_series("客户数", narrow), _series("交易额", small)],
+    ]
+    for series in (charts[0] + charts[1], charts[0][:1], charts[1] + charts[0][:1]):
+        assert _outside(trend_chart(series).svg) == []
+    banks = (("中国工商银行", Decimal(-5), True), ("建行", Decimal(-99999999), False))
+    peers = [
+        PeerBars("负值", "amount", "元", banks, is_demo_data=False),
+        PeerBars("正值", "amount", "元", (("工行", Decimal("99999.99"), True),), False),
+    ]
+    assert _outside(peer_chart(peers).svg) == []
