@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from PIL import Image, ImageChops
 
 from strategy_briefs.briefs.context import build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
-from strategy_briefs.briefs.render import render_documents
+from strategy_briefs.briefs.render import render_documents, render_html, write_pdf
 from tests.helpers.demo_facts import PERIOD, demo_facts, demo_highlights, demo_history
 from tests.helpers.golden import GOLDEN_DIR, render_pages
 from tests.helpers.stress_month import longest_highlights, stress_facts, stress_history
@@ -31,6 +32,7 @@ GOLDEN_MAX_DIFFERING = 0.005
 GOLDEN_GREY_STEP = 64
 TABLE_HEAD = "指标本期环比同比四行排名"  # the table's header row, as pdftotext reads it
 SLIVER = re.compile(r"[\u4e00-\u9fffA-Za-z]{1,3}")
+FILLER = "持续优化客户体验，提升线上服务的便捷性与安全性。"  # one sentence of an outlook
 
 
 def page_texts(pdf: Path) -> list[str]:
@@ -150,6 +152,28 @@ def test_no_kpi_name_breaks_into_slivers(stress_month):
         lines = raw_lines(brief.path)
         slivers = [line for line in lines if SLIVER.fullmatch(line) and line not in labels]
         assert slivers == [], (brief.brief_id, slivers[:6])
+
+
+def test_a_body_grown_past_its_first_page_keeps_its_start_there(tmp_path):
+    """The mobile-banking brief's outlook grown a sentence at a time across the end of page
+    1: the body's first lines stay on page 1 at every length. (The credit line once followed
+    the body's columns with a keep-with rule; where the body fitted and the credit did not,
+    the whole body moved to page 2 and left half of page 1 empty.)"""
+    facts = demo_facts()
+    _, briefs = build_contexts(
+        facts, demo_history(facts), PERIOD, load_edition_config(), highlights=demo_highlights()
+    )
+    [brief] = [b for b in briefs if b.article.lob_code == "mobile_banking"]
+    body_start = re.sub(r"\s+", "", brief.article.paragraphs[0].text)[:12]
+    page_counts = set()
+    for sentences in range(0, 40, 3):
+        text = brief.article.outlook.text + FILLER * sentences
+        article = replace(brief.article, outlook=replace(brief.article.outlook, text=text))
+        pdf = tmp_path / f"grown-{sentences}.pdf"
+        pages, _ = write_pdf(render_html(replace(brief, article=article)), pdf)
+        page_counts.add(pages)
+        assert body_start in page_texts(pdf)[0], (sentences, pages)
+    assert page_counts == {1, 2}  # the body did grow across the end of page 1
 
 
 def test_pages_match_the_golden_pages(tmp_path):
