@@ -4,8 +4,9 @@ Rules (one function each):
 - point-in-time KPIs: a 13-month trend line, the last month marked (`_draw_trend`);
 - year-to-date KPIs: this year's cumulative against last year's, month by month from
   January, so the reset every January is never drawn as a fall (`_draw_ytd`);
-- peers: one bar per bank, the reporting bank in red and first (`peer_chart`);
-- one theme: colours, the font and the chart width are read from the CSS custom properties
+- peers: one bar per bank, the reporting bank in red and first, one KPI beside the next
+  in a strip across the text block (`peer_chart`);
+- one theme: colours, the font and the charts' widths are read from the CSS custom properties
   of `templates/css/` (`chart_theme`), so the charts and the page never disagree;
 - synthetic history is stamped 演示数据 (`_demo_stamp`);
 - matplotlib does no needless work: titles sit at a fixed height (`_rc`), and the margins
@@ -73,7 +74,7 @@ _PAST_LAST_MONTH_MM = 1.095  # how far the last month's label reaches right of i
 _Y_TICK_MM = (1.5 + 1) * _MM_PER_PT  # a trend panel's y tick and the pad to its label
 _NAME_PAD_MM = 1.5 * _MM_PER_PT  # a bank's name to its bar (no tick)
 _TREND_GAPS_MM = (0.8 * 6 * _MM_PER_PT, 0.5 * 6 * _MM_PER_PT)  # between panels: across, down
-_PEER_GAP_MM = 0.4 * 6 * _MM_PER_PT  # between one KPI's bars and the next title
+_PEER_COLUMN_GAP_MM = 6.0  # between one KPI's value labels and the next KPI's bank names
 _TREND_STAMP_MM = 3.5  # the strip above the panels for the 演示数据 stamp
 _PEER_STAMP_MM = 3.0
 # Character widths in em as matplotlib measures the page's CJK sans at 72 dpi (tight_layout's
@@ -107,6 +108,7 @@ class ChartTheme:
     grid: str  # --grid
     font_family: str  # first family of --sans
     width_mm: float  # --chart-width
+    wide_width_mm: float  # --wide-chart-width: the peers, their KPIs side by side
 
 
 def _css_properties(paths: Sequence[Path]) -> dict[str, str]:
@@ -117,6 +119,13 @@ def _css_properties(paths: Sequence[Path]) -> dict[str, str]:
     return properties
 
 
+def _mm(css: dict[str, str], name: str) -> float:
+    value = css[name]
+    if not value.endswith("mm"):
+        raise ValueError(f"--{name} must be in mm, got {value!r}")
+    return float(value[:-2])
+
+
 @lru_cache(maxsize=4)
 def chart_theme(paths: tuple[Path, ...] | None = None) -> ChartTheme:
     """The chart theme from the CSS custom properties (the templates' THEME_FILES unless
@@ -124,16 +133,15 @@ def chart_theme(paths: tuple[Path, ...] | None = None) -> ChartTheme:
     paths = paths or tuple(Settings.from_env().templates_dir / name for name in THEME_FILES)
     css = _css_properties(paths)
     try:
-        width = css["chart-width"]
-        if not width.endswith("mm"):
-            raise ValueError(f"--chart-width must be in mm, got {width!r}")
+        width, wide = _mm(css, "chart-width"), _mm(css, "wide-chart-width")
         return ChartTheme(
             accent=css["bank-red"],
             ink=css["ink"],
             peer=css["peer-grey"],
             grid=css["grid"],
             font_family=css["sans"].split(",")[0].strip().strip("\"'"),
-            width_mm=float(width[:-2]),
+            width_mm=width,
+            wide_width_mm=wide,
         )
     except KeyError as missing:
         raise ValueError(f"{paths[0]}: no CSS custom property --{missing.args[0]}") from None
@@ -512,16 +520,21 @@ def trend_chart(
 
 
 def _peer_columns(grid, bars: Sequence[PeerBars], value_labels: Sequence[tuple[float, str]]):
-    """The left margin holds the longest bank name; the right one any value label that
-    reaches past its axes (`value_labels`: where each starts, as a fraction of its axes'
-    width, and its text). The x margins leave room for the labels right of positive bars,
-    but bars of a KPI with no positive value end at the right edge (a bar's base is sticky
-    to its axis limit)."""
+    """The left margin, and the gap before each next KPI, hold the longest bank name; the
+    right margin, and the gap too, any value label that reaches past its axes
+    (`value_labels`: where each starts, as a fraction of its axes' width, and its text).
+    The x margins leave room for the labels right of positive bars, but bars of a KPI with
+    no positive value end at the right edge (a bar's base is sticky to its axis limit)."""
     names = _label_width_mm([name for item in bars for name, _, _ in item.banks], 5.5)
     left = _EDGE_MM + _NAME_PAD_MM + names
-    inside = grid.figure.get_figwidth() * 25.4 - left - _EDGE_MM  # the axes' width, no label out
+    between = _PEER_COLUMN_GAP_MM + _NAME_PAD_MM + names  # a gap, less the labels past axes
+    count = grid.ncols
+    width = grid.figure.get_figwidth() * 25.4
+    # each axes' width with no label past it
+    inside = (width - left - _EDGE_MM - (count - 1) * between) / count
     # a label `width` long at `start` of axes `inside - extra` wide ends `extra` past them
-    # when width - (1 - start) * (inside - extra) = extra: the largest such `extra`
+    # when width - (1 - start) * (inside - extra) = extra: the largest such `extra` (every
+    # axes loses `extra`: once to the right margin, once to each gap)
     extra = max(
         (
             (_label_width_mm([label], 5.5) - (1 - start) * inside) / start
@@ -530,7 +543,8 @@ def _peer_columns(grid, bars: Sequence[PeerBars], value_labels: Sequence[tuple[f
         ),
         default=0.0,
     )
-    _place_columns(grid, left, _EDGE_MM + max(extra, 0.0), 0.0)
+    extra = max(extra, 0.0)
+    _place_columns(grid, left, _EDGE_MM + extra, between + extra)
 
 
 def peer_chart(
@@ -538,23 +552,22 @@ def peer_chart(
     theme: ChartTheme | None = None,
     cache: ChartCache | None = None,
 ) -> SvgChart:
-    """Horizontal bars per KPI, the reporting bank first and in the accent colour."""
+    """Horizontal bars per KPI, side by side across the wide width (a short strip under the
+    table and the trends), the reporting bank first and in the accent colour."""
     if not bars:
         raise ValueError("peer_chart needs at least one KPI")
     theme = theme or chart_theme()
 
     def draw() -> SvgChart:
-        heights = [5 + _PEER_ROW_MM * len(item.banks) for item in bars]
-        figure = _figure(theme.width_mm, 3 + sum(heights))
+        figure = _figure(theme.wide_width_mm, 8 + _PEER_ROW_MM * max(len(b.banks) for b in bars))
         texts: list[str] = []
         value_labels: list[tuple[float, str]] = []  # (where in its axes' width, label)
         demo = any(item.is_demo_data for item in bars)
         # A strip at the top for the 演示数据 stamp, so that it never covers a title.
         top = _EDGE_MM + _TITLE_MM + (_PEER_STAMP_MM if demo else 0)
-        gap = _TITLE_MM + _PEER_GAP_MM
-        grid = _grid(figure, len(bars), 1, top, _EDGE_MM, gap, height_ratios=heights)
-        for row, item in enumerate(bars):
-            ax = figure.add_subplot(grid[row, 0])
+        grid = _grid(figure, 1, len(bars), top, _EDGE_MM, 0.0)
+        for column, item in enumerate(bars):
+            ax = figure.add_subplot(grid[0, column])
             divisor, unit = axis_scale(item.kind, item.base_unit, [v for _, v, _ in item.banks])
             names = [name for name, _, _ in item.banks]
             values = [float(v / divisor) for _, v, _ in item.banks]
