@@ -1,5 +1,6 @@
 """The charts' fixed margins (charts._label_width_mm and the placing around it): every label
-of a drawn chart stays inside its figure, measured with the font's real glyph widths."""
+of a drawn chart stays inside its figure and clear of the others on its line, measured with
+the font's real glyph widths."""
 
 from __future__ import annotations
 
@@ -31,14 +32,12 @@ def _font(family: str) -> ImageFont.FreeTypeFont:
     raise LookupError(family)
 
 
-def _outside(svg: bytes) -> list[tuple[str, float, float]]:
-    """Every text of the SVG reaching past its left or right edge: (text, start, end) in pt."""
+def _texts(svg: bytes) -> list[tuple[str, float, float, float]]:
+    """Every text of the SVG: (text, start, end, baseline) in pt."""
     theme = chart_theme()
     font = _font(theme.font_family)
-    root = ET.fromstring(svg)
-    width = float(root.get("width").removesuffix("pt"))
-    outside = []
-    for text in root.iter(f"{SVG}text"):
+    texts = []
+    for text in ET.fromstring(svg).iter(f"{SVG}text"):
         style = dict(part.split(": ", 1) for part in text.get("style").split("; "))
         assert theme.font_family in style["font-family"]  # labels stay text in the page's font
         content = "".join(text.itertext())
@@ -47,9 +46,25 @@ def _outside(svg: bytes) -> list[tuple[str, float, float]]:
         start = {"start": x, "middle": x - length / 2, "end": x - length}[
             style.get("text-anchor", "start")
         ]
-        if start < 0 or start + length > width:
-            outside.append((content, round(start, 2), round(start + length, 2)))
-    return outside
+        texts.append((content, round(start, 2), round(start + length, 2), float(text.get("y", 0))))
+    return texts
+
+
+def _outside(svg: bytes) -> list[tuple[str, float, float]]:
+    """Every text of the SVG reaching past its left or right edge: (text, start, end) in pt."""
+    width = float(ET.fromstring(svg).get("width").removesuffix("pt"))
+    return [(t, start, end) for t, start, end, _ in _texts(svg) if start < 0 or end > width]
+
+
+def _overlapping(svg: bytes) -> list[tuple[str, str]]:
+    """Every two texts on one line (baselines within 2 pt) whose extents overlap."""
+    texts = sorted(_texts(svg), key=lambda text: text[1])
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(texts)
+        for b in texts[i + 1 :]
+        if abs(a[3] - b[3]) < 2 and b[1] < a[2]
+    ]
 
 
 def _series(title: str, values: list[str], kind: str = "amount") -> TrendSeries:
@@ -77,3 +92,24 @@ def test_every_label_of_a_chart_stays_inside_its_figure():
         PeerBars("正值", "amount", "元", (("工行", Decimal("99999.99"), True),), False),
     ]
     assert _outside(peer_chart(peers).svg) == []
+
+
+def test_the_peers_kpis_stand_side_by_side_and_clear_of_each_other():
+    """One KPI's longest value label and the next KPI's longest bank name share a line."""
+    theme = chart_theme()
+    banks = (
+        ("中国工商银行", Decimal("99999.99"), True),
+        ("建行", Decimal("88888.88"), False),
+    )
+    peers = [
+        PeerBars("客户数", "amount", "户", banks, is_demo_data=True),
+        PeerBars("月均动户数", "amount", "户", banks, is_demo_data=True),
+    ]
+    svg = peer_chart(peers).svg
+    root = ET.fromstring(svg)
+    width_mm = float(root.get("width").removesuffix("pt")) * 25.4 / 72
+    assert abs(width_mm - theme.wide_width_mm) < 0.1  # across the text block
+    assert _outside(svg) == []
+    assert _overlapping(svg) == []
+    titles = [t for t in _texts(svg) if t[0].startswith(("客户数", "月均动户数"))]
+    assert len({round(t[3]) for t in titles}) == 1  # one line: side by side, not stacked
