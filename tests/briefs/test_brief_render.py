@@ -4,6 +4,7 @@ Renders are slow-ish (a couple of seconds per Chinese PDF), so the demo month is
 once per module and the other tests render one line of business at most.
 """
 
+import io
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from strategy_briefs.briefs import narrative
 from strategy_briefs.briefs.charts import ChartCache, SvgChart
@@ -18,8 +20,10 @@ from strategy_briefs.briefs.context import KPI_TABLE_DEMO_NOTE, build_contexts
 from strategy_briefs.briefs.edition import load_edition_config
 from strategy_briefs.briefs.facts import BriefHighlight
 from strategy_briefs.briefs.render import (
+    PREVIEW_COLOURS,
     SPECIAL_EDITION_ID,
     MissingGlyphError,
+    first_page_png,
     render_documents,
     render_html,
 )
@@ -230,6 +234,23 @@ def test_a_brief_without_demonstration_data_says_nothing_about_it(tmp_path):
     [_, brief] = render_documents(facts, [], PERIOD, tmp_path)
     text = flat(pdftext(brief.path))
     assert "＊" not in text and "演示数据" not in text
+
+
+def test_the_page_1_preview_is_a_palette_png_a_third_of_full_colour(demo_month):
+    """The mail's inline picture of page 1: its palette keeps it small for a phone."""
+    out, rendered = demo_month
+    for brief in rendered:
+        png = first_page_png(brief.path, 800)
+        full = subprocess.run(
+            ["pdftoppm", "-png", "-f", "1", "-l", "1", "-scale-to-x", "800", "-scale-to-y", "-1"]
+            + [str(brief.path)],
+            capture_output=True,
+            check=True,
+        ).stdout
+        with Image.open(io.BytesIO(png)) as page:
+            assert page.mode == "P" and page.width == 800
+            assert len(page.getcolors()) <= PREVIEW_COLOURS
+        assert len(png) < len(full) / 2.5, brief.brief_id
 
 
 def test_same_facts_give_byte_identical_pdfs(demo_month, tmp_path):

@@ -71,6 +71,8 @@ from strategy_briefs.briefs.context import build_contexts
 build_contexts(*pickle.load(sys.stdin.buffer), chart_cache=ChartCache(Path(sys.argv[1])))
 """
 log = logging.getLogger(__name__)
+# the colours of a page's preview PNG (first_page_png)
+PREVIEW_COLOURS = 64
 # glibc's mallopt parameter, and the block size from which allocations get their own mapping
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 8 * 1024 * 1024
@@ -436,7 +438,19 @@ def write_png_pages(pdf: Path, out_dir: Path, dpi: int = 80) -> list[Path]:
 
 
 def first_page_png(pdf: Path, width_px: int) -> bytes:
-    """Page 1 as a PNG `width_px` wide (height keeps the page's proportions)."""
-    return _pdftoppm(
+    """Page 1 as a PNG `width_px` wide (height keeps the page's proportions), in a palette
+    of PREVIEW_COLOURS: the page is red, black and greys, and pdftoppm's full-colour PNG of
+    it is three times the bytes for no difference a reader sees (the mail's preview of the
+    June edition: 308 KB -> 90 KB)."""
+    import io
+
+    from PIL import Image
+
+    full_colour = _pdftoppm(
         "-f", "1", "-l", "1", "-scale-to-x", str(width_px), "-scale-to-y", "-1", str(pdf)
     )
+    with Image.open(io.BytesIO(full_colour)) as page:
+        palette = page.convert("RGB").quantize(colors=PREVIEW_COLOURS)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
