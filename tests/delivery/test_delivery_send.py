@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -254,6 +255,44 @@ def test_changed_pdf_without_reissue_sends_nothing(
     changed = make_briefs(tmp_path / "render-changed", period, variant="changed")
     with pytest.raises(EditionConflict):
         run(warehouse_params, period, changed, recipients, tmp_path)
+    assert len(read_mailbox(mailbox)) == 3
+
+
+def test_the_send_task_refuses_a_changed_pdf_at_once_without_retries(
+    monkeypatch,
+    warehouse_params,
+    period,
+    briefs,
+    recipients_file,
+    recipients,
+    sink,
+    mailbox,
+    tmp_path,
+):
+    """Every retry would offer the same changed PDF: the task fails at once (it once sat
+    in up_for_retry for minutes before failing with the same refusal)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from strategy_briefs import roles
+    from strategy_briefs.delivery.approval import Approval, record_approval
+    from strategy_briefs.orchestration import tasks
+
+    run(warehouse_params, period, briefs, recipients, tmp_path)
+    changed = make_briefs(tmp_path / "render-changed", period, variant="changed")
+    reporter = roles.role_params(warehouse_params, roles.REPORTER)
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{tasks.REPORTER_CONN_ID.upper()}", reporter.airflow_conn_json()
+    )
+    monkeypatch.setenv("STRATEGY_BRIEFS_RECIPIENTS", str(recipients_file))
+    monkeypatch.setenv("STRATEGY_BRIEFS_OUTPUT", str(tmp_path))
+    shas = {brief.brief_id: brief.sha256 for brief in changed}
+    decided = datetime.now(UTC)
+    record_approval(
+        warehouse_params,
+        Approval(None, period, "run-changed", "required", "approved", "editor", decided, "", shas),
+    )
+    with pytest.raises(AirflowFailException, match="differs from edition 1 already sent"):
+        tasks.deliver_briefs(period, changed, {}, "run-changed")
     assert len(read_mailbox(mailbox)) == 3
 
 

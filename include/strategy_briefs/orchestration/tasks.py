@@ -291,8 +291,14 @@ class GateClosed(RuntimeError):
 
 
 def deliver_briefs(period: str, rendered: list[RenderedBrief], params: dict, run_id: str) -> str:
-    """Send the approved briefs (nothing with `dry_run`); returns the delivery's summary."""
+    """Send the approved briefs (nothing with `dry_run`); returns the delivery's summary.
+
+    A PDF that differs from the edition already sent is refused at once
+    (`AirflowFailException` skips the retries): every retry would offer the same PDF."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     from strategy_briefs.delivery import AirflowSmtpSender, deliver, load_recipients
+    from strategy_briefs.delivery.send import EditionConflict
 
     settings = Settings.from_env()
     if params.get("dry_run"):
@@ -301,17 +307,20 @@ def deliver_briefs(period: str, rendered: list[RenderedBrief], params: dict, run
         return summary
     approval = approved_for_sending(period, rendered, run_id)
     with AirflowSmtpSender(SMTP_CONN_ID) as sender:
-        report = deliver(
-            warehouse_params(REPORTER_CONN_ID),
-            period,
-            rendered,
-            load_recipients(settings.recipients_file),
-            sender,
-            archive_root=settings.output_dir / "archive",
-            force_reissue_reason=reissue_reason(params),
-            reissue_brief_ids=reissue_briefs(params),
-            approval=approval,
-        )
+        try:
+            report = deliver(
+                warehouse_params(REPORTER_CONN_ID),
+                period,
+                rendered,
+                load_recipients(settings.recipients_file),
+                sender,
+                archive_root=settings.output_dir / "archive",
+                force_reissue_reason=reissue_reason(params),
+                reissue_brief_ids=reissue_briefs(params),
+                approval=approval,
+            )
+        except EditionConflict as conflict:
+            raise AirflowFailException(str(conflict)) from conflict
     log.info("%s; manifest %s", report.summary(), report.manifest_path)
     return report.summary()
 
