@@ -60,17 +60,18 @@ def resolve_period(data_interval_start: datetime | None, data_interval_end: date
 
 
 @contextmanager
-def failing_at_once() -> Iterator[None]:
-    """A bad file, a load the warehouse refused, a month not staged, or a schema waiting for
-    `strategy-briefs warehouse migrate` fails the same way on every retry: fail the task now
-    (`AirflowFailException` skips the retries); the error names the reason."""
+def failing_at_once(*also: type[Exception]) -> Iterator[None]:
+    """A bad file, a load the warehouse refused, a month not staged, a schema waiting for
+    `strategy-briefs warehouse migrate`, or a task's own refusals (`also`) fail the same way
+    on every retry: fail the task now (`AirflowFailException` skips the retries); the error
+    names the reason."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from strategy_briefs.ingest import MonthNotStaged, SubmissionInvalid
 
     try:
         yield
-    except (SubmissionInvalid, MonthNotStaged, schema_migrations.SchemaNotCurrent) as error:
+    except (SubmissionInvalid, MonthNotStaged, schema_migrations.SchemaNotCurrent, *also) as error:
         raise AirflowFailException(str(error)) from error
 
 
@@ -293,10 +294,8 @@ class GateClosed(RuntimeError):
 def deliver_briefs(period: str, rendered: list[RenderedBrief], params: dict, run_id: str) -> str:
     """Send the approved briefs (nothing with `dry_run`); returns the delivery's summary.
 
-    A PDF that differs from the edition already sent is refused at once
-    (`AirflowFailException` skips the retries): every retry would offer the same PDF."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    A PDF that differs from the edition already sent fails at once (`failing_at_once`):
+    every retry would offer the same PDF."""
     from strategy_briefs.delivery import AirflowSmtpSender, deliver, load_recipients
     from strategy_briefs.delivery.send import EditionConflict
 
@@ -306,21 +305,18 @@ def deliver_briefs(period: str, rendered: list[RenderedBrief], params: dict, run
         log.info(summary)
         return summary
     approval = approved_for_sending(period, rendered, run_id)
-    with AirflowSmtpSender(SMTP_CONN_ID) as sender:
-        try:
-            report = deliver(
-                warehouse_params(REPORTER_CONN_ID),
-                period,
-                rendered,
-                load_recipients(settings.recipients_file),
-                sender,
-                archive_root=settings.output_dir / "archive",
-                force_reissue_reason=reissue_reason(params),
-                reissue_brief_ids=reissue_briefs(params),
-                approval=approval,
-            )
-        except EditionConflict as conflict:
-            raise AirflowFailException(str(conflict)) from conflict
+    with AirflowSmtpSender(SMTP_CONN_ID) as sender, failing_at_once(EditionConflict):
+        report = deliver(
+            warehouse_params(REPORTER_CONN_ID),
+            period,
+            rendered,
+            load_recipients(settings.recipients_file),
+            sender,
+            archive_root=settings.output_dir / "archive",
+            force_reissue_reason=reissue_reason(params),
+            reissue_brief_ids=reissue_briefs(params),
+            approval=approval,
+        )
     log.info("%s; manifest %s", report.summary(), report.manifest_path)
     return report.summary()
 
