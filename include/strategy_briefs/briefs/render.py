@@ -15,6 +15,7 @@ brief is parsed once. The charts themselves are drawn once a month (`briefs/cont
 from __future__ import annotations
 
 import ctypes
+import io
 import logging
 import pickle
 import struct
@@ -442,15 +443,13 @@ def first_page_png(pdf: Path, width_px: int) -> bytes:
     of PREVIEW_COLOURS: the page is red, black and greys, and pdftoppm's full-colour PNG of
     it is three times the bytes for no difference a reader sees (the mail's preview of the
     June edition: 308 KB -> 90 KB)."""
-    import io
-
     from PIL import Image
 
     full_colour = _pdftoppm(
         "-f", "1", "-l", "1", "-scale-to-x", str(width_px), "-scale-to-y", "-1", str(pdf)
     )
     with Image.open(io.BytesIO(full_colour)) as page:
-        palette = page.convert("RGB").quantize(colors=PREVIEW_COLOURS)
+        palette = page.quantize(colors=PREVIEW_COLOURS)
     out = io.BytesIO()
     palette.save(out, format="PNG", optimize=True)
     return out.getvalue()
