@@ -23,6 +23,7 @@ from strategy_briefs.briefs.render import (
     PREVIEW_COLOURS,
     SPECIAL_EDITION_ID,
     MissingGlyphError,
+    _documents,
     first_page_png,
     render_documents,
     render_html,
@@ -349,6 +350,39 @@ def test_missing_glyph_fails_naming_the_character(tmp_path):
         render_documents(facts, [], PERIOD, tmp_path)
     assert caught.value.characters == ("\U00017000",)
     assert not list(tmp_path.rglob("*.pdf"))  # nothing half-written
+
+
+def test_a_failing_brief_leaves_the_months_earlier_render_as_it_was(tmp_path):
+    """The month's PDFs are staged and put in place together: a brief that fails after
+    another was written (a glyph the font lacks, in the last line's table) changes no file
+    of the month rendered before, though the brief written first would differ (a re-issue),
+    and leaves no staging folder behind."""
+    facts = [f for f in demo_facts() if f.lob_code in ("mobile_banking", "private_banking")]
+    render_documents(facts, [], PERIOD, tmp_path)
+    month = tmp_path / str(PERIOD)
+    before = {path.name: path.read_bytes() for path in month.iterdir()}
+    first = next(i for i, f in enumerate(facts) if f.lob_code == "private_banking")
+    facts[first] = replace(facts[first], kpi_name_zh="时点达标私银客户数\U00017000")  # Tangut
+    with pytest.raises(MissingGlyphError, match="private_banking"):
+        render_documents(
+            facts, [], PERIOD, tmp_path, corrections={"mobile_banking": "更正手机银行口径。"}
+        )
+    assert {path.name: path.read_bytes() for path in month.iterdir()} == before
+    assert [path.name for path in tmp_path.iterdir()] == [str(PERIOD)]
+
+
+def test_a_lines_brief_comes_before_the_next_lines_charts_are_asked_for(tmp_path):
+    """Each line's brief is written as soon as its own charts are stored (the drawing
+    process draws them in the articles' order), not once the month's charts are all drawn."""
+    facts = [f for f in demo_facts() if f.lob_code in ("mobile_banking", "private_banking")]
+    awaited: list[Path] = []
+    cache = ChartCache(tmp_path / "charts", awaits=awaited.append)
+    arguments = (facts, demo_history(facts), PERIOD, load_edition_config(), None, ())
+    documents = _documents(arguments, {}, cache, True)
+    assert next(documents).brief_id == "mobile_banking"
+    assert len(awaited) == 2  # its trend and peer charts, none of the next line's
+    assert [document.brief_id for document in documents] == ["private_banking", SPECIAL_EDITION_ID]
+    assert len(awaited) == len(list(cache.directory.glob("*.json"))) > 2
 
 
 def test_highlights_print_as_sections_and_a_wrong_figure_warns(tmp_path):

@@ -94,10 +94,6 @@ class ChartGlyphError(RuntimeError):
     """matplotlib had no glyph for some character of a chart label."""
 
 
-class ChartNotCached(LookupError):
-    """A chart asked of a cache that only reads (`ChartCache.draws` False) is not in it."""
-
-
 @dataclass(frozen=True)
 class ChartTheme:
     """What the charts share with the page's CSS."""
@@ -183,15 +179,19 @@ class SvgChart:
 class ChartCache:
     """A folder of drawn charts, one JSON file (SVG and labels) per key (`chart_key`).
 
-    `draws` False: a chart not in the folder raises ChartNotCached instead of being drawn.
+    `awaits`: called with the file of a chart not in the folder before the chart counts as
+    missing (the renderer waits there for the process that draws the month's charts).
     """
 
     directory: Path
-    draws: bool = True
+    awaits: Callable[[Path], None] | None = None
 
     def get(self, key: str) -> SvgChart | None:
+        path = self.directory / f"{key}.json"
+        if self.awaits is not None and not path.exists():
+            self.awaits(path)
         try:
-            stored = json.loads((self.directory / f"{key}.json").read_text(encoding="utf-8"))
+            stored = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         return SvgChart(svg=stored["svg"].encode("utf-8"), texts=tuple(stored["texts"]))
@@ -244,8 +244,6 @@ def _cached(
     name = key()
     chart = cache.get(name)
     if chart is None:
-        if not cache.draws:
-            raise ChartNotCached(name)
         chart = draw()
         cache.put(name, chart)
     return chart

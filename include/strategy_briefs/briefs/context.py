@@ -11,7 +11,7 @@ Table rules (one function each):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -429,7 +429,28 @@ def build_contexts(
     that brief prints as 更正版 and 更正说明; the other briefs print as they were.
     `chart_cache`: where charts already drawn for the same inputs are read (`charts.py`).
     """
-    notes = {brief: checked_correction_note(text) for brief, text in (corrections or {}).items()}
+    notes = correction_notes(corrections)
+    articles = list(article_contexts(facts, history, period, config, highlights, chart_cache))
+    edition = edition_context(articles, period, config, notes)
+    return edition, [brief_context(article, period, config, notes) for article in articles]
+
+
+def correction_notes(corrections: Mapping[str, str] | None) -> dict[str, str]:
+    """brief id -> its 更正说明 as printed (`checked_correction_note`)."""
+    return {brief: checked_correction_note(text) for brief, text in (corrections or {}).items()}
+
+
+def article_contexts(
+    facts: Sequence[BriefFact],
+    history: Sequence[HistoryPoint],
+    period: Period,
+    config: EditionConfig,
+    highlights: Sequence[BriefHighlight] = (),
+    chart_cache: charts.ChartCache | None = None,
+) -> Iterator[ArticleContext]:
+    """One article per line of business with facts this month, in the edition's order, each
+    built when it is asked for (the renderer writes a line's brief before the next line's
+    charts are drawn)."""
     by_lob: dict[str, list[BriefFact]] = defaultdict(list)
     highlights_by_lob: dict[str, list[BriefHighlight]] = defaultdict(list)
     for item in highlights:
@@ -444,21 +465,27 @@ def build_contexts(
     lobs = sorted(
         (config.lines_of_business[code] for code in by_lob), key=lambda lob: lob.article_order
     )
-    articles = [
-        article_context(
+    for lob in lobs:
+        yield article_context(
             lob, by_lob[lob.lob_code], history, config, highlights_by_lob[lob.lob_code], chart_cache
         )
-        for lob in lobs
-    ]
-    created = period.published_at.isoformat()
+
+
+def edition_context(
+    articles: Sequence[ArticleContext],
+    period: Period,
+    config: EditionConfig,
+    notes: Mapping[str, str],
+) -> SpecialEditionContext:
+    """The special edition of the month's articles; `notes` from `correction_notes`."""
     label = period.label_zh
-    edition = SpecialEditionContext(
+    return SpecialEditionContext(
         meta=DocumentMeta(
             title=f"{config.title_zh}（{label}）",
             author=config.author_zh,
             subject=f"{config.publication_zh}{config.section_band_zh}：{label}各业务条线经营情况",
             keywords=(config.section_band_zh, label, *(a.lob_name_zh for a in articles)),
-            created=created,
+            created=period.published_at.isoformat(),
         ),
         frame=_frame(config, period, notes.get(SPECIAL_EDITION_ID)),
         section_band_zh=config.section_band_zh,
@@ -469,20 +496,26 @@ def build_contexts(
         closing_slogan=config.closing_slogan,
         demo_notice=demo_notice(articles),
     )
-    briefs = [
-        LineOfBusinessBriefContext(
-            meta=DocumentMeta(
-                title=f"{article.lob_name_zh}月度简报（{label}）",
-                author=article.department_zh,
-                subject=f"{article.lob_name_zh}{label}经营情况",
-                keywords=(article.lob_name_zh, label, "第一个人金融银行"),
-                created=created,
-            ),
-            frame=_frame(config, period, notes.get(article.lob_code)),
-            title=f"{article.lob_name_zh}月度简报",
-            article=article,
-            demo_notice=demo_notice([article]),
-        )
-        for article in articles
-    ]
-    return edition, briefs
+
+
+def brief_context(
+    article: ArticleContext,
+    period: Period,
+    config: EditionConfig,
+    notes: Mapping[str, str],
+) -> LineOfBusinessBriefContext:
+    """One line of business's brief of its article; `notes` from `correction_notes`."""
+    label = period.label_zh
+    return LineOfBusinessBriefContext(
+        meta=DocumentMeta(
+            title=f"{article.lob_name_zh}月度简报（{label}）",
+            author=article.department_zh,
+            subject=f"{article.lob_name_zh}{label}经营情况",
+            keywords=(article.lob_name_zh, label, "第一个人金融银行"),
+            created=period.published_at.isoformat(),
+        ),
+        frame=_frame(config, period, notes.get(article.lob_code)),
+        title=f"{article.lob_name_zh}月度简报",
+        article=article,
+        demo_notice=demo_notice([article]),
+    )

@@ -9,7 +9,10 @@ against the warehouse by rendering it again (`delivery/verify.py`).
 Set-up is paid once, not once a document: the Jinja environment and the fontconfig/Pango
 font map (`_font_config`) live for the process, and the month's five documents share one
 image cache (`render_documents`), so a chart printed in the special edition and in its line's
-brief is parsed once. The charts themselves are drawn once a month (`briefs/context.py`).
+brief is parsed once. The charts themselves are drawn once a month (`briefs/context.py`), in a
+process of their own (`_ChartDrawing`), while this one writes each line's brief as soon as
+its charts are stored. The month's PDFs are staged and put in place together: a document
+that fails leaves no partial month.
 """
 
 from __future__ import annotations
@@ -17,24 +20,31 @@ from __future__ import annotations
 import ctypes
 import io
 import logging
+import os
 import pickle
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from strategy_briefs.briefs.charts import ChartCache, ChartNotCached
+from strategy_briefs.briefs.charts import ChartCache
 from strategy_briefs.briefs.claims import disagreements
 from strategy_briefs.briefs.context import (
     SPECIAL_EDITION_ID,
     LineOfBusinessBriefContext,
     SpecialEditionContext,
-    build_contexts,
+    article_contexts,
+    brief_context,
+    correction_notes,
+    edition_context,
     headline_lines,
 )
 from strategy_briefs.briefs.edition import EditionConfig, load_edition_config
@@ -48,7 +58,7 @@ from strategy_briefs.briefs.facts import (
 )
 from strategy_briefs.briefs.provenance import data_snapshot, template_version
 from strategy_briefs.briefs.rendered import RenderedBrief
-from strategy_briefs.briefs.trace import trace_document, write_trace
+from strategy_briefs.briefs.trace import trace_document, trace_path, write_trace
 from strategy_briefs.config import Settings
 from strategy_briefs.hashing import file_sha256
 from strategy_briefs.periods import Period
@@ -63,7 +73,8 @@ CJK_FONT_FILES = (
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
 )
 CJK_FONT_FAMILY_SUFFIX = "CJK SC"
-# The child process that draws a month's charts into the cache: its arguments pickled on stdin.
+# The child process that draws a month's charts into the cache, in the order of the edition's
+# articles (the order their briefs are written): its arguments pickled on stdin.
 DRAW_CHARTS = """
 import pickle, sys
 from pathlib import Path
@@ -71,6 +82,10 @@ from strategy_briefs.briefs.charts import ChartCache
 from strategy_briefs.briefs.context import build_contexts
 build_contexts(*pickle.load(sys.stdin.buffer), chart_cache=ChartCache(Path(sys.argv[1])))
 """
+# how often the renderer looks again for a chart the drawing process has not stored yet
+CHART_POLL_SECONDS = 0.005
+# the staging folder of a render, in the output folder (a rename away from the month's)
+STAGING_PREFIX = ".rendering-"
 log = logging.getLogger(__name__)
 # the colours of a page's preview PNG (first_page_png)
 PREVIEW_COLOURS = 64
@@ -289,6 +304,16 @@ def _chart_texts(context: SpecialEditionContext | LineOfBusinessBriefContext) ->
     ]
 
 
+@dataclass(frozen=True)
+class _Document:
+    """One PDF of the month to write: its brief id, title, context and file name."""
+
+    brief_id: str
+    title: str
+    context: SpecialEditionContext | LineOfBusinessBriefContext
+    filename: str
+
+
 def render_documents(
     facts: Sequence[BriefFact],
     history: Sequence[HistoryPoint],
@@ -308,7 +333,12 @@ def render_documents(
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
     is read from `config_file` unless given; paths left out are the project's (`Settings`);
     `chart_cache`: charts drawn before for the same inputs are read from there, new ones
-    stored (None: every chart is drawn).
+    drawn apart and stored (None: every chart is drawn here). Returns the special edition
+    first, then the briefs in the edition's order.
+
+    The PDFs are written to a staging folder in `out_dir` and moved into the month's folder
+    once every one is written, so a document that fails (a glyph the font lacks) leaves no
+    partial month, and an earlier render of the month stays as it was.
     """
     if not facts:
         raise ValueError(f"no brief facts for {period}: nothing to render")
@@ -316,80 +346,165 @@ def render_documents(
     templates_dir = templates_dir or settings.templates_dir
     config_file = config_file or settings.briefs_config_file
     config = config or load_edition_config(config_file)
-    edition, briefs = _contexts(
-        (facts, history, period, config, corrections, highlights), chart_cache
-    )
+    arguments = (facts, history, period, config, corrections, highlights)
     version = template_version(templates_dir, config_file)
     claims = disagreements(highlights, facts, config.catalogue.units)
-    jobs: list[tuple[str, str, SpecialEditionContext | LineOfBusinessBriefContext, str]] = [
-        (SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period))
-    ]
-    if include_lob_briefs:
-        jobs += [
-            (b.article.lob_code, b.meta.title, b, lob_brief_filename(b.article.lob_code, period))
-            for b in briefs
-        ]
-    # Check every document before writing any, so a glyph error leaves no partial month.
-    rendered_html = []
-    for brief_id, _, context, _ in jobs:
-        html = render_html(context, templates_dir)
-        check_glyphs(brief_id, html, _chart_texts(context))
-        rendered_html.append(html)
-    results = []
+    notes = correction_notes(corrections)  # a reason that does not fit fails before any work
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
     images: dict = {}  # the month's charts, parsed once for all its documents
-    for (brief_id, title, context, filename), html in zip(jobs, rendered_html, strict=True):
-        path = out_dir / str(period) / filename
-        pages, warnings = write_pdf(html, path, templates_dir, images=images)
-        trace = write_trace(trace_document(brief_id, period, title, _articles(context)), path)
-        warnings += [c.message for c in claims if brief_id in (SPECIAL_EDITION_ID, c.lob_code)]
-        results.append(
-            RenderedBrief(
-                brief_id=brief_id,
-                title_zh=title,
-                path=path,
-                sha256=file_sha256(path),
-                page_count=pages,
-                warnings=tuple(warnings),
-                data_snapshot_sha256=data_snapshot(
-                    facts, highlights, history, None if brief_id == SPECIAL_EDITION_ID else brief_id
-                ),
-                template_version=version,
-                correction_note=context.frame.correction_note,
-                headline_lines=headline_lines(_articles(context)),
-                demo_notice=context.demo_notice,
-                trace_path=trace,
-            )
-        )
-    return results
+    try:
+        with _charts_drawn_apart(arguments, chart_cache) as charts:
+            written = [
+                (document, *_write_document(document, period, staging, templates_dir, images))
+                for document in _documents(arguments, notes, charts, include_lob_briefs)
+            ]
+        month_dir = out_dir / str(period)
+        month_dir.mkdir(exist_ok=True)
+        results = []
+        for document, pages, warnings in sorted(written, key=_edition_first):
+            path, trace = _put_in_place(staging / document.filename, month_dir)
+            warnings += [
+                c.message for c in claims if document.brief_id in (SPECIAL_EDITION_ID, c.lob_code)
+            ]
+            results.append(_rendered(document, path, trace, pages, warnings, arguments, version))
+        return results
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _contexts(arguments: tuple, chart_cache: ChartCache | None):
-    """`build_contexts(*arguments)`, with the charts a cache lacks drawn in a child process.
+def _documents(
+    arguments: tuple, notes: Mapping[str, str], charts: ChartCache | None, include_lob_briefs: bool
+) -> Iterator[_Document]:
+    """The month's documents in the order they are written: each line's brief as soon as its
+    article is built (its charts stored), then the special edition, which prints them all."""
+    facts, history, period, config, _, highlights = arguments
+    articles = []
+    for article in article_contexts(facts, history, period, config, highlights, charts):
+        articles.append(article)
+        if include_lob_briefs:
+            brief = brief_context(article, period, config, notes)
+            filename = lob_brief_filename(article.lob_code, period)
+            yield _Document(article.lob_code, brief.meta.title, brief, filename)
+    edition = edition_context(articles, period, config, notes)
+    yield _Document(
+        SPECIAL_EDITION_ID, edition.meta.title, edition, special_edition_filename(period)
+    )
+
+
+def _edition_first(written: tuple[_Document, int, list[str]]) -> bool:
+    return written[0].brief_id != SPECIAL_EDITION_ID
+
+
+def _write_document(
+    document: _Document, period: Period, staging: Path, templates_dir: Path, images: dict
+) -> tuple[int, list[str]]:
+    """Check the document's glyphs, write its PDF and its claims file into `staging`;
+    returns (page count, WeasyPrint's warnings). `images`: WeasyPrint's image cache."""
+    html = render_html(document.context, templates_dir)
+    check_glyphs(document.brief_id, html, _chart_texts(document.context))
+    path = staging / document.filename
+    pages, warnings = write_pdf(html, path, templates_dir, images=images)
+    articles = _articles(document.context)
+    write_trace(trace_document(document.brief_id, period, document.title, articles), path)
+    return pages, warnings
+
+
+def _put_in_place(staged: Path, month_dir: Path) -> tuple[Path, Path]:
+    """Move a staged PDF and its claims file into the month's folder; returns their paths."""
+    path = month_dir / staged.name
+    os.replace(trace_path(staged), trace_path(path))
+    os.replace(staged, path)
+    return path, trace_path(path)
+
+
+def _rendered(
+    document: _Document,
+    path: Path,
+    trace: Path,
+    pages: int,
+    warnings: list[str],
+    arguments: tuple,
+    version: str,
+) -> RenderedBrief:
+    facts, history, _, _, _, highlights = arguments
+    brief_id, context = document.brief_id, document.context
+    return RenderedBrief(
+        brief_id=brief_id,
+        title_zh=document.title,
+        path=path,
+        sha256=file_sha256(path),
+        page_count=pages,
+        warnings=tuple(warnings),
+        data_snapshot_sha256=data_snapshot(
+            facts, highlights, history, None if brief_id == SPECIAL_EDITION_ID else brief_id
+        ),
+        template_version=version,
+        correction_note=context.frame.correction_note,
+        headline_lines=headline_lines(_articles(context)),
+        demo_notice=context.demo_notice,
+        trace_path=trace,
+    )
+
+
+class _ChartDrawing:
+    """The month's charts drawn by a child process, started at the first chart the cache lacks.
 
     matplotlib's import and its ~60 MB then never sit in the render process beside the font
-    collections, whose copies set the month's peak memory, and while the child draws, this
-    process sets up what every document needs (`_set_up_renderer`). Should the child fail,
-    the charts are drawn here, so its error is raised as drawing raises it.
+    collections, whose copies set the month's peak memory. While the child imports and draws,
+    this process sets up what every document needs (`_set_up_renderer`), then waits for each
+    chart only until the child stores it (`ChartCache.awaits`): the child draws the articles'
+    charts in their order, so a line's brief is written while the next line's charts are
+    drawn. Should the child fail, a chart it did not store is drawn here, so its error is
+    raised as drawing raises it.
     """
-    if chart_cache is None:
-        return build_contexts(*arguments)
-    try:
-        return build_contexts(*arguments, chart_cache=replace(chart_cache, draws=False))
-    except ChartNotCached:
-        child = subprocess.Popen(
-            [sys.executable, "-c", DRAW_CHARTS, str(chart_cache.directory)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        with child:
-            child.stdin.write(pickle.dumps(arguments))
-            child.stdin.close()
+
+    def __init__(self, arguments: tuple, directory: Path):
+        self.arguments = arguments
+        self.directory = directory
+        self.child: subprocess.Popen | None = None
+        self.errors = tempfile.TemporaryFile()  # a file, not a pipe: nobody need drain it
+
+    def wait_for(self, chart: Path) -> None:
+        if self.child is None:
+            self.child = subprocess.Popen(
+                [sys.executable, "-c", DRAW_CHARTS, str(self.directory)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=self.errors,
+            )
+            self.child.stdin.write(pickle.dumps(self.arguments))
+            self.child.stdin.close()
             _set_up_renderer()
-            errors = child.stderr.read().decode(errors="replace")
-        if child.returncode != 0:
+        while not chart.exists() and self.child.poll() is None:
+            time.sleep(CHART_POLL_SECONDS)
+        if not chart.exists() and self.child.returncode:
+            self.errors.seek(0)
+            errors = self.errors.read().decode(errors="replace")
             log.warning("drawing the charts apart failed: %s", errors[-2000:])
-        return build_contexts(*arguments, chart_cache=chart_cache)
+
+    def close(self, *, failed: bool) -> None:
+        """Wait for the child (stop it first if the render failed) and drop its errors."""
+        if self.child is not None:
+            if failed:
+                self.child.kill()
+            self.child.wait()
+        self.errors.close()
+
+
+@contextmanager
+def _charts_drawn_apart(arguments: tuple, chart_cache: ChartCache | None):
+    """`chart_cache` waiting for a child that draws what it lacks (`_ChartDrawing`)."""
+    if chart_cache is None:
+        yield None
+        return
+    drawing = _ChartDrawing(arguments, chart_cache.directory)
+    failed = True
+    try:
+        yield replace(chart_cache, awaits=drawing.wait_for)
+        failed = False
+    finally:
+        drawing.close(failed=failed)
 
 
 def _set_up_renderer() -> None:
