@@ -38,13 +38,12 @@ def _texts(svg: bytes) -> list[tuple[str, float, float, float]]:
     font = _font(theme.font_family)
     texts = []
     for text in ET.fromstring(svg).iter(f"{SVG}text"):
-        style = dict(part.split(": ", 1) for part in text.get("style").split("; "))
-        assert theme.font_family in style["font-family"]  # labels stay text in the page's font
+        assert theme.font_family in text.get("font-family")  # text in the page's font
         content = "".join(text.itertext())
-        length = font.getlength(content) * float(style["font-size"].removesuffix("px")) / 100
+        length = font.getlength(content) * float(text.get("font-size").removesuffix("px")) / 100
         x = float(text.get("x", 0))
         start = {"start": x, "middle": x - length / 2, "end": x - length}[
-            style.get("text-anchor", "start")
+            text.get("text-anchor", "start")
         ]
         texts.append((content, round(start, 2), round(start + length, 2), float(text.get("y", 0))))
     return texts
@@ -113,3 +112,17 @@ def test_the_peers_kpis_stand_side_by_side_and_clear_of_each_other():
     assert _overlapping(svg) == []
     titles = [t for t in _texts(svg) if t[0].startswith(("客户数", "月均动户数"))]
     assert len({round(t[3]) for t in titles}) == 1  # one line: side by side, not stacked
+
+
+def test_a_charts_svg_says_with_attributes_what_matplotlib_says_with_styles():
+    """No style attribute and no stylesheet (WeasyPrint parses and matches those at every
+    draw of the chart): their declarations are the elements' attributes, the stylesheet's
+    round joins the root's."""
+    series = [_series("客户数", [str(n) for n in range(10, 23)])]
+    bars = [PeerBars("客户数", "amount", "户", (("工行", Decimal(5), True),), False)]
+    for svg in (trend_chart(series).svg, peer_chart(bars).svg):
+        root = ET.fromstring(svg)
+        assert root.get("stroke-linejoin") == "round"
+        assert not [e for e in root.iter() if "style" in e.attrib or e.tag == f"{SVG}style"]
+        line = next(e for e in root.iter(f"{SVG}path") if e.get("stroke") is not None)
+        assert float(line.get("stroke-width")) > 0

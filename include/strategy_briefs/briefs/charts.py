@@ -16,8 +16,8 @@ Rules (one function each):
 - the SVG is lean (`_lean_svg`): labels stay text, and matplotlib's bookkeeping (its
   metadata, the white backgrounds under a white page, groups that carry nothing but an
   id, the rotation by 0° of every label, the clipping of every shape to its axes) is
-  dropped, because every element, transform and clip costs WeasyPrint work in every
-  document that prints the chart. Nothing here is drawn outside its axes, so the clips
+  dropped, and styles become presentation attributes, because every element, transform,
+  clip and style costs WeasyPrint work in every document that prints the chart. Nothing here is drawn outside its axes, so the clips
   cut nothing: the limits are autoscaled with matplotlib's margins around the data, or
   fixed around it (the year-to-date months, 0.5 to 12.5);
 - a chart is drawn once for its inputs (`ChartCache`): keyed by the package's hash helper
@@ -88,6 +88,8 @@ _CJK_EM = 12 / 11
 _OTHER_EM = 10 / 11
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
+# the stylesheet matplotlib writes into every SVG (whitespace normalised)
+_MATPLOTLIB_STYLESHEET = "*{stroke-linejoin: round; stroke-linecap: butt}"
 
 
 class ChartGlyphError(RuntimeError):
@@ -301,7 +303,29 @@ def _to_svg(figure, texts: list[str]) -> SvgChart:
 
 def _draws_nothing(element: ET.Element) -> bool:
     """A shape with neither fill nor stroke: the transparent backgrounds."""
-    return element.tag == f"{{{_SVG_NS}}}path" and element.get("style") == "fill: none"
+    return (
+        element.tag == f"{{{_SVG_NS}}}path"
+        and element.get("fill") == "none"
+        and element.get("stroke", "none") == "none"
+    )
+
+
+def _presentation_attributes(root: ET.Element) -> None:
+    """Each element's style as presentation attributes, and matplotlib's stylesheet (its one
+    rule, which every element matched) as the root's inherited stroke-linejoin: WeasyPrint
+    parses a style attribute with its CSS tokenizer, and matches every element against a
+    stylesheet, each time it draws the chart; an attribute it reads as it is."""
+    for defs in root.findall(f"{{{_SVG_NS}}}defs"):
+        for sheet in defs.findall(f"{{{_SVG_NS}}}style"):
+            if " ".join((sheet.text or "").split()) != _MATPLOTLIB_STYLESHEET:
+                raise ValueError(f"matplotlib's SVG stylesheet is not the one known: {sheet.text}")
+            defs.remove(sheet)
+    root.set("stroke-linejoin", "round")  # the sheet's butt caps are SVG's initial value
+    for element in root.iter():
+        for declaration in element.attrib.pop("style", "").split(";"):
+            name, _, value = declaration.partition(":")
+            if value.strip():
+                element.set(name.strip(), value.strip())
 
 
 _NO_ROTATION = re.compile(r"rotate\(-?0 [-0-9.e]+ [-0-9.e]+\)")
@@ -335,12 +359,13 @@ def _unwrap(parent: ET.Element) -> None:
 
 def _lean_svg(svg: bytes) -> bytes:
     """matplotlib's SVG without what changes nothing: metadata, bare groups, invisible paths,
-    rotations by 0°, clips that cut nothing."""
+    rotations by 0°, clips that cut nothing, styles where attributes say the same."""
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", _XLINK_NS)
     root = ET.fromstring(svg)
     for metadata in root.findall(f"{{{_SVG_NS}}}metadata"):
         root.remove(metadata)
+    _presentation_attributes(root)
     _strip_no_ops(root)
     _unwrap(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
