@@ -41,7 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.harness import (
@@ -60,6 +60,17 @@ NEXT_MONTH = "2020-07"
 LOB = "mobile_banking"
 ROUNDS = 9
 MONTH_ROUNDS = 3
+BREAKDOWN_ROUNDS = 3
+# WeasyPrint's stages the breakdown times: (owner, function, what it is), in the order shown
+STAGES = (
+    ("weasyprint.document", "get_all_computed_styles", "CSS cascade"),
+    ("weasyprint.layout.block", "columns_layout", "multi-column layout (balancing the columns)"),
+    ("weasyprint.layout.block", "table_wrapper_width", "tables (widths and layout)"),
+    ("weasyprint.layout.block", "table_layout", "tables (widths and layout)"),
+    ("weasyprint.svg.SVG", "draw", "drawing the charts (SVG)"),
+    ("weasyprint.pdf", "build_fonts_dictionary", "font subsetting"),
+    ("pydyf.PDF", "write", "PDF writing (compression)"),
+)
 
 # Runs in a fresh process; prints one JSON line with its measurements.
 MEASURE = r"""
@@ -76,6 +87,7 @@ from strategy_briefs.briefs.render import render_html, write_pdf
 from strategy_briefs.config import Settings
 
 period, lob, rounds, out = Period.parse(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+breakdown_rounds, STAGES = int(sys.argv[5]), json.loads(sys.argv[6])
 params = warehouse.resolve()
 facts = load_brief_facts(params, period)
 edition, briefs = build_contexts(
@@ -162,12 +174,48 @@ def plain(html, pages):
 
 floor_dir = out / "floor"; floor_dir.mkdir()
 floor_chars = 0
+plain_documents = []
 for name, html in documents.items():
     pages = timed(html, out / f"{name}.pdf")[1]
     plain_html, chars = plain(html, pages); floor_chars += chars
+    plain_documents.append(plain_html)
     (floor_dir / f"{name}.html").write_text(plain_html, encoding="utf-8")
     (floor_dir / f"{name}.pages").write_text(str(pages))
+
+# Where the time goes: WeasyPrint's stages, each timed by a wrapper (in this process only;
+# a stage called inside itself, a table in a table, is counted once).
+import collections, functools, pydyf, weasyprint.document, weasyprint.layout.block, weasyprint.pdf, weasyprint.svg
+spent, depth = collections.Counter(), collections.Counter()
+
+def timing(owner, name, stage):
+    original = getattr(owner, name)
+    @functools.wraps(original)
+    def timed_stage(*args, **kwargs):
+        depth[stage] += 1
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            depth[stage] -= 1
+            if not depth[stage]:
+                spent[stage] += time.perf_counter() - started
+    setattr(owner, name, timed_stage)
+
+for owner, name, stage in STAGES:
+    timing(eval(owner), name, stage)
+
+def stages(htmls):
+    spent.clear(); images = {}; started = time.perf_counter()
+    for html in htmls:
+        write_pdf(html, out / "stages.pdf", images=images)
+    return {"total": time.perf_counter() - started, **spent}
+
+month_stages, plain_stages = [], []
+for _ in range(breakdown_rounds):
+    month_stages.append(stages(documents.values())); plain_stages.append(stages(plain_documents))
 print(json.dumps({
+    "month_stages": min(month_stages, key=lambda s: s["total"]),
+    "plain_stages": min(plain_stages, key=lambda s: s["total"]),
     "brief": min(brief), "twin": min(twin),
     "brief_median": statistics.median(brief), "twin_median": statistics.median(twin),
     "brief_pages": brief_pages, "twin_pages": twin_pages,
@@ -202,7 +250,17 @@ def run() -> list[Result]:
         step("render", LOAD_HISTORY, NEXT_MONTH, env=env)
         (scratch / "twins").mkdir()
         measured = json.loads(
-            step("render", MEASURE, MONTH, LOB, str(ROUNDS), str(scratch / "twins"), env=env)
+            step(
+                "render",
+                MEASURE,
+                MONTH,
+                LOB,
+                str(ROUNDS),
+                str(scratch / "twins"),
+                str(BREAKDOWN_ROUNDS),
+                json.dumps(STAGES),
+                env=env,
+            )
         )
         first, again, floor = _month_against_floor(scratch, env)
     return _results(measured, first, again, floor)
@@ -344,14 +402,59 @@ def _results(measured: dict, first: Runs, again: Runs, floor: Runs) -> list[Resu
         _against_floor(
             "Month's renders vs the renderer's floor", "first render", first, floor, measured
         ),
-        _against_floor(
-            "Month's re-render vs the renderer's floor",
-            "re-render, charts cached",
-            again,
-            floor,
-            measured,
+        replace(
+            _against_floor(
+                "Month's re-render vs the renderer's floor",
+                "re-render, charts cached",
+                again,
+                floor,
+                measured,
+            ),
+            details=_gap(measured, first, again, floor),
         ),
     ]
+
+
+def _gap(measured: dict, first: Runs, again: Runs, floor: Runs) -> list[str]:
+    """Where the month's renders spend the time the plain set does not: its five PDFs and the
+    plain set's, each written again in one warm process (MEASURE), stage by stage; the rest of
+    a fresh process's time is its start, imports, reading the marts and setting up."""
+    month, plain = measured["month_stages"], measured["plain_stages"]
+    rows = [
+        (
+            "the process: start, imports, reading the marts, set-up (fresh process, less its"
+            " writing warm)",
+            min(again.seconds) - month["total"],
+            min(floor.seconds) - plain["total"],
+        )
+    ]
+    names = list(dict.fromkeys(stage for _, _, stage in STAGES))
+    rows += [(name, month.get(name, 0.0), plain.get(name, 0.0)) for name in names]
+    other = [month["total"] - sum(month.get(n, 0.0) for n in names)]
+    other.append(plain["total"] - sum(plain.get(n, 0.0) for n in names))
+    rows.append(("the rest: HTML, boxes, lines and pages laid out, text painted", *other))
+    lines = [
+        "Where the re-render's time goes beside the plain set's (the stages timed by wrappers"
+        f" around WeasyPrint's functions, each side's best of {BREAKDOWN_ROUNDS} warm rounds of"
+        " its five documents):",
+        "",
+        "| stage | the month's re-render | the plain set | gap |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {name} | {m:.2f} s | {p:.2f} s | {m - p:+.2f} s |" for name, m, p in rows]
+    best_again, best_floor = min(again.seconds), min(floor.seconds)
+    lines.append(
+        f"| **total** (fresh processes) | {best_again:.2f} s | {best_floor:.2f} s"
+        f" | {best_again - best_floor:+.2f} s |"
+    )
+    lines += [
+        "",
+        f"The first render took {min(first.seconds) - best_again:+.2f} s more than the"
+        " re-render (best runs): the charts drawn by matplotlib in a process of its own, which"
+        " the first brief waits for (its line's charts) while the others are written as their"
+        " charts arrive.",
+    ]
+    return lines
 
 
 def _against_floor(name: str, which: str, month: Runs, floor: Runs, measured: dict) -> Result:
