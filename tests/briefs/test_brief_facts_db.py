@@ -9,6 +9,8 @@ import subprocess
 import pytest
 
 from strategy_briefs import warehouse
+from strategy_briefs.briefs import render
+from strategy_briefs.briefs.charts import ChartCache
 from strategy_briefs.briefs.facts import load_brief_facts, load_kpi_history
 from strategy_briefs.briefs.render import render_month
 from tests.helpers.demo_facts import MONTH, PERIOD, demo_facts, demo_highlights, demo_history
@@ -61,3 +63,33 @@ def test_render_month_reads_the_marts(marts_db, tmp_path):
     assert "369.0亿笔" in text and "1762万户" in text
     assert "一是县域服务下沉，补齐普惠短板。" in text.replace(" ", "")  # from brief_highlights
     assert all(r.warnings == () for r in rendered)
+
+
+def test_render_month_starts_the_chart_drawing_before_it_reads_the_marts(
+    marts_db, tmp_path, monkeypatch
+):
+    """The drawing process's start and imports overlap the reading of the marts; the charts
+    it draws are the ones printed (the cache holds the line's two, a re-render reads them)."""
+    params, _, _ = marts_db
+    with warehouse.connect(params) as conn:
+        conn.execute("delete from marts.brief_facts where lob_code <> 'mobile_banking'")
+    drawings: list[render._ChartDrawing] = []
+    running_when_read: list[bool] = []
+    start, read_facts = render._ChartDrawing.start, render.load_brief_facts
+
+    def start_recorded(drawing):
+        drawings.append(drawing)
+        start(drawing)
+
+    def facts_read(*arguments):
+        running_when_read.append(any(d.child is not None for d in drawings))
+        return read_facts(*arguments)
+
+    monkeypatch.setattr(render._ChartDrawing, "start", start_recorded)
+    monkeypatch.setattr(render, "load_brief_facts", facts_read)
+    cache = ChartCache(tmp_path / "charts")
+    first = render_month(params, PERIOD, tmp_path / "first", chart_cache=cache)
+    assert running_when_read == [True]
+    assert len(list(cache.directory.glob("*.json"))) == 2
+    again = render_month(params, PERIOD, tmp_path / "again", chart_cache=cache)
+    assert [r.sha256 for r in again] == [r.sha256 for r in first]

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -333,8 +333,9 @@ def render_documents(
     `corrections`: brief id -> re-issue reason, for the briefs re-issued (更正版); `config`
     is read from `config_file` unless given; paths left out are the project's (`Settings`);
     `chart_cache`: charts drawn before for the same inputs are read from there, new ones
-    drawn apart and stored (None: every chart is drawn here). Returns the special edition
-    first, then the briefs in the edition's order.
+    drawn apart and stored (None: every chart is drawn here; a cache that awaits a drawing
+    already, `render_month`'s, is used as it is). Returns the special edition first, then
+    the briefs in the edition's order.
 
     The PDFs are written to a staging folder in `out_dir` and moved into the month's folder
     once every one is written, so a document that fails (a glyph the font lacks) leaves no
@@ -354,7 +355,7 @@ def render_documents(
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
     images: dict = {}  # the month's charts, parsed once for all its documents
     try:
-        with _charts_drawn_apart(arguments, chart_cache) as charts:
+        with _awaiting(chart_cache, arguments) as charts:
             written = [
                 (document, *_write_document(document, period, staging, templates_dir, images))
                 for document in _documents(arguments, notes, charts, include_lob_briefs)
@@ -448,24 +449,27 @@ def _rendered(
 
 
 class _ChartDrawing:
-    """The month's charts drawn by a child process, started at the first chart the cache lacks.
+    """The month's charts drawn by a child process, while this one writes the documents.
 
     matplotlib's import and its ~60 MB then never sit in the render process beside the font
-    collections, whose copies set the month's peak memory. While the child imports and draws,
-    this process sets up what every document needs (`_set_up_renderer`), then waits for each
-    chart only until the child stores it (`ChartCache.awaits`): the child draws the articles'
-    charts in their order, so a line's brief is written while the next line's charts are
-    drawn. Should the child fail, a chart it did not store is drawn here, so its error is
-    raised as drawing raises it.
+    collections, whose copies set the month's peak memory. `render_month` starts the child
+    before it reads the marts, so the child's start and imports overlap the reading; a
+    render of facts given starts it at the first chart the cache lacks. The child draws only
+    what the cache lacks (matplotlib imported only then), in the articles' order. This
+    process waits for a chart only until the child stores it (`ChartCache.awaits`), setting
+    up what every document needs first (`_set_up_renderer`), so a line's brief is written
+    while the next line's charts are drawn. Should the child fail, a chart it did not store
+    is drawn here, so its error is raised as drawing raises it.
     """
 
-    def __init__(self, arguments: tuple, directory: Path):
-        self.arguments = arguments
+    def __init__(self, directory: Path):
         self.directory = directory
         self.child: subprocess.Popen | None = None
+        self.arguments: tuple | None = None
         self.errors = tempfile.TemporaryFile()  # a file, not a pipe: nobody need drain it
 
-    def wait_for(self, chart: Path) -> None:
+    def start(self) -> None:
+        """Start the child; it waits for its arguments (`hand_over`) on stdin."""
         if self.child is None:
             self.child = subprocess.Popen(
                 [sys.executable, "-c", DRAW_CHARTS, str(self.directory)],
@@ -473,9 +477,22 @@ class _ChartDrawing:
                 stdout=subprocess.DEVNULL,
                 stderr=self.errors,
             )
-            self.child.stdin.write(pickle.dumps(self.arguments))
-            self.child.stdin.close()
-            _set_up_renderer()
+            if self.arguments is not None:
+                self._send()
+
+    def hand_over(self, arguments: tuple) -> None:
+        """The month's `build_contexts` arguments, for a child started or to be started."""
+        self.arguments = arguments
+        if self.child is not None:
+            self._send()
+
+    def _send(self) -> None:
+        self.child.stdin.write(pickle.dumps(self.arguments))
+        self.child.stdin.close()
+
+    def wait_for(self, chart: Path) -> None:
+        self.start()
+        _set_up_renderer()  # once: what the documents need, while the child draws
         while not chart.exists() and self.child.poll() is None:
             time.sleep(CHART_POLL_SECONDS)
         if not chart.exists() and self.child.returncode:
@@ -493,22 +510,32 @@ class _ChartDrawing:
 
 
 @contextmanager
-def _charts_drawn_apart(arguments: tuple, chart_cache: ChartCache | None):
-    """`chart_cache` waiting for a child that draws what it lacks (`_ChartDrawing`)."""
-    if chart_cache is None:
-        yield None
-        return
-    drawing = _ChartDrawing(arguments, chart_cache.directory)
+def _drawing_apart(chart_cache: ChartCache) -> Iterator[_ChartDrawing]:
+    """A `_ChartDrawing` into `chart_cache`, closed on the way out."""
+    drawing = _ChartDrawing(chart_cache.directory)
     failed = True
     try:
-        yield replace(chart_cache, awaits=drawing.wait_for)
+        yield drawing
         failed = False
     finally:
         drawing.close(failed=failed)
 
 
+@contextmanager
+def _awaiting(chart_cache: ChartCache | None, arguments: tuple) -> Iterator[ChartCache | None]:
+    """`chart_cache` awaiting a `_ChartDrawing` of `arguments` for what it lacks; as it is if
+    it awaits one already (`render_month`'s) or is None (every chart drawn here)."""
+    if chart_cache is None or chart_cache.awaits is not None:
+        yield chart_cache
+        return
+    with _drawing_apart(chart_cache) as drawing:
+        drawing.hand_over(arguments)
+        yield replace(chart_cache, awaits=drawing.wait_for)
+
+
 def _set_up_renderer() -> None:
-    """What every document needs first: WeasyPrint's fonts (its import) and the CJK cmap."""
+    """What every document needs first: WeasyPrint's fonts (its import) and the CJK cmap
+    (each made once a process)."""
     _font_config()
     _cjk_cmap()
 
@@ -523,21 +550,35 @@ def render_month(
     config_file: Path | None = None,
     chart_cache: ChartCache | None = None,
 ) -> list[RenderedBrief]:
-    """Read one month's brief facts, highlights and KPI history from the marts and render."""
-    facts = load_brief_facts(params, period)
-    history = load_kpi_history(params, period, months=24)
-    highlights = load_brief_highlights(params, period)
-    return render_documents(
-        facts,
-        history,
-        period,
-        out_dir,
-        corrections=corrections,
-        highlights=highlights,
-        templates_dir=templates_dir,
-        config_file=config_file,
-        chart_cache=chart_cache,
-    )
+    """Read one month's brief facts, highlights and KPI history from the marts and render.
+
+    With a `chart_cache`, the process that draws what it lacks is started first, so that
+    its start and imports overlap the reading (`_ChartDrawing`).
+    """
+    config = load_edition_config(config_file or Settings.from_env().briefs_config_file)
+    with ExitStack() as stack:
+        drawing = None
+        if chart_cache is not None:
+            drawing = stack.enter_context(_drawing_apart(chart_cache))
+            drawing.start()
+        facts = load_brief_facts(params, period)
+        history = load_kpi_history(params, period, months=24)
+        highlights = load_brief_highlights(params, period)
+        if drawing is not None:
+            drawing.hand_over((facts, history, period, config, corrections, highlights))
+            chart_cache = replace(chart_cache, awaits=drawing.wait_for)
+        return render_documents(
+            facts,
+            history,
+            period,
+            out_dir,
+            corrections=corrections,
+            highlights=highlights,
+            config=config,
+            config_file=config_file,
+            templates_dir=templates_dir,
+            chart_cache=chart_cache,
+        )
 
 
 def _pdftoppm(*arguments: str) -> bytes:
