@@ -69,27 +69,32 @@ def test_render_month_starts_the_chart_drawing_before_it_reads_the_marts(
     marts_db, tmp_path, monkeypatch
 ):
     """The drawing process's start and imports overlap the reading of the marts; the charts
-    it draws are the ones printed (the cache holds the line's two, a re-render reads them)."""
+    it draws are the ones printed (the cache holds the line's two, a re-render reads them);
+    a render into a folder that holds the month's edition (a retry) starts none ahead."""
     params, _, _ = marts_db
     with warehouse.connect(params) as conn:
         conn.execute("delete from marts.brief_facts where lob_code <> 'mobile_banking'")
     drawings: list[render._ChartDrawing] = []
-    running_when_read: list[bool] = []
+    started_when_read: list[int] = []  # drawings started by then
     start, read_facts = render._ChartDrawing.start, render.load_brief_facts
 
     def start_recorded(drawing):
-        drawings.append(drawing)
+        if drawing.child is None:
+            drawings.append(drawing)
         start(drawing)
 
     def facts_read(*arguments):
-        running_when_read.append(any(d.child is not None for d in drawings))
+        started_when_read.append(len(drawings))
         return read_facts(*arguments)
 
     monkeypatch.setattr(render._ChartDrawing, "start", start_recorded)
     monkeypatch.setattr(render, "load_brief_facts", facts_read)
     cache = ChartCache(tmp_path / "charts")
     first = render_month(params, PERIOD, tmp_path / "first", chart_cache=cache)
-    assert running_when_read == [True]
+    assert started_when_read == [1]
     assert len(list(cache.directory.glob("*.json"))) == 2
     again = render_month(params, PERIOD, tmp_path / "again", chart_cache=cache)
     assert [r.sha256 for r in again] == [r.sha256 for r in first]
+    # a re-render into a folder that holds the month's edition starts no child ahead
+    render_month(params, PERIOD, tmp_path / "first", chart_cache=cache)
+    assert started_when_read == [1, 2, 2]

@@ -553,14 +553,18 @@ def render_month(
     """Read one month's brief facts, highlights and KPI history from the marts and render.
 
     With a `chart_cache`, the process that draws what it lacks is started first, so that
-    its start and imports overlap the reading (`_ChartDrawing`).
+    its start and imports overlap the reading (`_ChartDrawing`), unless the month's edition
+    is in `out_dir` already: a re-render (a retry, a re-issue) most likely finds its charts
+    cached, and a child started for nothing costs the render its start (it still starts at
+    the first chart the cache lacks).
     """
     config = load_edition_config(config_file or Settings.from_env().briefs_config_file)
     with ExitStack() as stack:
         drawing = None
         if chart_cache is not None:
             drawing = stack.enter_context(_drawing_apart(chart_cache))
-            drawing.start()
+            if not (out_dir / str(period) / special_edition_filename(period)).exists():
+                drawing.start()
         facts = load_brief_facts(params, period)
         history = load_kpi_history(params, period, months=24)
         highlights = load_brief_highlights(params, period)
