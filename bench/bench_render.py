@@ -452,9 +452,9 @@ def _gap(measured: dict, first: Runs, again: Runs, floor: Runs) -> list[str]:
     lines += [
         "",
         f"The first render took {min(first.seconds) - best_again:+.2f} s more than the"
-        " re-render (best runs): the charts drawn by matplotlib in a process of its own, which"
-        " the first brief waits for (its line's charts) while the others are written as their"
-        " charts arrive.",
+        " re-render (best runs): the charts drawn by matplotlib in a process of its own,"
+        " started before the marts are read and drawing on the other core while the briefs"
+        " are written, each as soon as its line's charts are stored.",
     ]
     return lines
 
