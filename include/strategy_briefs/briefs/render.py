@@ -394,6 +394,7 @@ def _documents(
 
 
 def _edition_first(written: tuple[_Document, int, list[str]]) -> bool:
+    """Sort key: the special edition (False) before the briefs, which keep their order."""
     return written[0].brief_id != SPECIAL_EDITION_ID
 
 
