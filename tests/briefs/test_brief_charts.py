@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from PIL import ImageFont
 
 from strategy_briefs.briefs.charts import (
@@ -126,3 +127,19 @@ def test_a_charts_svg_says_with_attributes_what_matplotlib_says_with_styles():
         assert not [e for e in root.iter() if "style" in e.attrib or e.tag == f"{SVG}style"]
         line = next(e for e in root.iter(f"{SVG}path") if e.get("stroke") is not None)
         assert float(line.get("stroke-width")) > 0
+
+
+def test_a_stylesheet_other_than_matplotlibs_known_one_is_refused():
+    """Its rules are dropped for the root's stroke-linejoin only when they are the one rule
+    known; a future matplotlib's other rules would be lost silently."""
+    from strategy_briefs.briefs.charts import _lean_svg
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs><style type="text/css">'
+        '*{stroke-linejoin: bevel}</style></defs><path d="M 0 0 L 1 1" '
+        'style="stroke: #000"/></svg>'
+    )
+    with pytest.raises(ValueError, match="stylesheet"):
+        _lean_svg(svg.encode())
+    known = svg.replace("bevel", "round; stroke-linecap: butt")
+    assert b"style" not in _lean_svg(known.encode())

@@ -470,7 +470,7 @@ class _ChartDrawing:
         self.errors = tempfile.TemporaryFile()  # a file, not a pipe: nobody need drain it
 
     def start(self) -> None:
-        """Start the child; it waits for its arguments (`hand_over`) on stdin."""
+        """Start the child; it waits for its arguments (`cache_for`) on stdin."""
         if self.child is None:
             self.child = subprocess.Popen(
                 [sys.executable, "-c", DRAW_CHARTS, str(self.directory)],
@@ -481,11 +481,13 @@ class _ChartDrawing:
             if self.arguments is not None:
                 self._send()
 
-    def hand_over(self, arguments: tuple) -> None:
-        """The month's `build_contexts` arguments, for a child started or to be started."""
+    def cache_for(self, arguments: tuple, chart_cache: ChartCache) -> ChartCache:
+        """`chart_cache` awaiting this drawing of the month's `build_contexts` arguments
+        (sent to the child now if it is started, else when it starts)."""
         self.arguments = arguments
         if self.child is not None:
             self._send()
+        return replace(chart_cache, awaits=self.wait_for)
 
     def _send(self) -> None:
         self.child.stdin.write(pickle.dumps(self.arguments))
@@ -530,8 +532,7 @@ def _awaiting(chart_cache: ChartCache | None, arguments: tuple) -> Iterator[Char
         yield chart_cache
         return
     with _drawing_apart(chart_cache) as drawing:
-        drawing.hand_over(arguments)
-        yield replace(chart_cache, awaits=drawing.wait_for)
+        yield drawing.cache_for(arguments, chart_cache)
 
 
 def _set_up_renderer() -> None:
@@ -570,8 +571,8 @@ def render_month(
         history = load_kpi_history(params, period, months=24)
         highlights = load_brief_highlights(params, period)
         if drawing is not None:
-            drawing.hand_over((facts, history, period, config, corrections, highlights))
-            chart_cache = replace(chart_cache, awaits=drawing.wait_for)
+            arguments = (facts, history, period, config, corrections, highlights)
+            chart_cache = drawing.cache_for(arguments, chart_cache)
         return render_documents(
             facts,
             history,
